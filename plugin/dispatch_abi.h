@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between the BPF dispatcher and user space: map keys, values
+ * and constants. Included by bpf/dispatcher.bpf.c and by plugin/ code, so it
+ * uses only fixed-size kernel types. Any change to a struct here is a change
+ * of SKL_ABI_VERSION (sklookup-ctl upgrade refuses incompatible layouts).
+ */
+#ifndef SKL_DISPATCH_ABI_H
+#define SKL_DISPATCH_ABI_H
+
+#include <linux/types.h>
+
+#define SKL_ABI_VERSION 1
+
+#define SKL_NONE 0xffffffffu /* "no binding" / "no table" */
+
+/* Two generations of the rule tables: user space fills the inactive one and
+ * flips config.active_gen, so a packet sees the old set or the new set,
+ * never a mix. */
+#define SKL_GENERATIONS 2
+
+#define SKL_LABEL_MAX 32 /* bytes, without the NUL */
+
+/* Prefix lengths searched per family: 0..32 and 0..128. A binary search over
+ * them takes at most this many probes (ceil(log2(33)) and ceil(log2(129))). */
+#define SKL_PROBES_V4 6
+#define SKL_PROBES_V6 8
+
+enum skl_family { SKL_FAMILY_V4 = 0, SKL_FAMILY_V6 = 1 };
+
+/* Key of the "prefixes" hash: a real binding prefix or a search marker. */
+struct skl_prefix_key {
+	__u8 gen;
+	__u8 family; /* enum skl_family */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 plen;   /* 0..32 or 0..128 */
+	__u32 addr[4]; /* masked to plen, network byte order; v4 in addr[0] */
+};
+
+/* Value: the port table of the longest binding prefix that contains the
+ * key's address bits and is no longer than plen ("best matching prefix").
+ * seg_count == 0 means no binding prefix does. */
+struct skl_prefix_val {
+	__u32 seg_first; /* index into "segments" (generation offset included) */
+	__u32 seg_count;
+};
+
+/* One entry of a port table: ports [start, next entry's start) go to
+ * binding. Tables cover 0..65535 and are sorted by start. */
+struct skl_segment {
+	__u32 start;
+	__u32 binding; /* index into "bindings", or SKL_NONE: no match */
+};
+
+#define SKL_BINDING_F_IN_USE 0x1
+#define SKL_BINDING_F_MISSING_PASS 0x2 /* "missing": "pass" */
+
+/* A binding as the dispatcher and the tools see it (value of "bindings"). Ids are stable for the
+ * life of a binding, so its counters survive unrelated changes. */
+struct skl_binding_value {
+	__u32 label;  /* index into "labels" */
+	__u8 flags;   /* SKL_BINDING_F_* */
+	__u8 proto;
+	__u8 family;
+	__u8 plen;
+	__u32 addr[4];
+	__u32 n_ports; /* entries of this binding in "ports" */
+};
+
+/* Key of the "ports" hash (user space only): the idx-th port range of a
+ * binding, for listing bindings back out of the maps. */
+struct skl_port_key {
+	__u32 binding;
+	__u32 idx;
+};
+
+struct skl_port_range {
+	__u16 lo;
+	__u16 hi;
+};
+
+#define SKL_LABEL_F_IN_USE 0x1
+
+struct skl_label {
+	__u32 flags;
+	char name[SKL_LABEL_MAX + 4]; /* NUL-terminated */
+};
+
+/* Socket slots in the SOCKMAP: four per label, by protocol and family of the
+ * packet. A dual-stack IPv6 socket fills both family slots. */
+static inline __u32 skl_socket_slot(__u32 label, int is_udp, int is_v6)
+{
+	return label * 4 + (is_udp ? 2 : 0) + (is_v6 ? 1 : 0);
+}
+
+/* Per-CPU counters, kept per binding and per label. */
+enum skl_counter {
+	SKL_C_MATCHED,          /* a binding matched */
+	SKL_C_ASSIGNED,         /* its socket was selected */
+	SKL_C_PASSED_NO_SOCKET, /* no socket, "missing": "pass" */
+	SKL_C_DROP_NO_SOCKET,   /* no socket, dropped */
+	SKL_C_DROP_ESOCKTNOSUPPORT, /* bpf_sk_assign errors, by errno */
+	SKL_C_DROP_EPROTOTYPE,
+	SKL_C_DROP_EAFNOSUPPORT,
+	SKL_C_DROP_EEXIST,
+	SKL_C_DROP_EINVAL,
+	SKL_C_DROP_OTHER,
+	SKL_C_COUNT
+};
+
+struct skl_counters {
+	__u64 c[SKL_C_COUNT];
+};
+
+/* Per-CPU totals of the whole dispatcher. */
+enum skl_total {
+	SKL_T_LOOKUPS,   /* program runs */
+	SKL_T_NO_MATCH,  /* no binding matched: normal lookup goes on */
+	SKL_T_COUNT
+};
+
+struct skl_totals {
+	__u64 t[SKL_T_COUNT];
+};
+
+/* The single entry of the "config" array. */
+struct skl_config {
+	__u32 active_gen;
+	__u32 abi_version;
+	__u32 max_segments; /* per generation: gen g owns [g*max, (g+1)*max) */
+	__u32 pad;
+	__u64 netns_cookie; /* the netns the dispatcher serves (SO_NETNS_COOKIE) */
+};
+
+#endif

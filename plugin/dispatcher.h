@@ -1,0 +1,90 @@
+/*
+ * The dispatcher's kernel objects: load the embedded BPF object with the
+ * configured limits, attach it to a netns (BPF_LINK_CREATE, BPF_SK_LOOKUP),
+ * pin program, link and maps in a state directory, or open them again from
+ * there. One struct owns every fd; skl_dispatcher_close releases them all.
+ */
+#ifndef SKL_DISPATCHER_H
+#define SKL_DISPATCHER_H
+
+#include <stdint.h>
+
+#include "skl_error.h"
+
+enum skl_map {
+	SKL_MAP_CONFIG,
+	SKL_MAP_PREFIXES,
+	SKL_MAP_SEGMENTS,
+	SKL_MAP_BINDINGS,
+	SKL_MAP_PORTS,
+	SKL_MAP_LABELS,
+	SKL_MAP_SOCKETS,
+	SKL_MAP_BIND_COUNTERS,
+	SKL_MAP_LABEL_COUNTERS,
+	SKL_MAP_TOTALS,
+	SKL_MAP_COUNT
+};
+
+/* Capacity of one dispatcher, fixed when it is loaded. */
+struct skl_limits {
+	uint32_t bindings;    /* bindings in force at once */
+	uint32_t labels;      /* distinct labels */
+	uint32_t port_ranges; /* port ranges summed over all bindings */
+};
+
+#define SKL_LIMIT_BINDINGS_DEFAULT 256
+#define SKL_LIMIT_LABELS_DEFAULT 64
+#define SKL_LIMIT_PORT_RANGES_DEFAULT 1024
+#define SKL_LIMIT_BINDINGS_MAX 4000000
+#define SKL_LIMIT_LABELS_MAX 65536
+#define SKL_LIMIT_PORT_RANGES_MAX 16000000
+
+struct skl_dispatcher {
+	int prog_fd;
+	int link_fd; /* -1 until attached or opened */
+	int map_fd[SKL_MAP_COUNT];
+	struct skl_limits limits; /* as read back from the maps */
+	uint32_t max_segments;   /* per generation */
+	uint32_t max_prefixes;   /* entries of the prefixes hash, both generations */
+	struct dispatcher_bpf *skel; /* set when loaded by this process */
+};
+
+/* Pin names inside a state directory. */
+extern const char *const skl_map_pin_names[SKL_MAP_COUNT];
+#define SKL_PIN_PROG "prog"
+#define SKL_PIN_LINK "link"
+
+void skl_limits_default(struct skl_limits *limits);
+
+/* Checks limits are within range; the message names the field. */
+int skl_limits_check(const struct skl_limits *limits, struct skl_err *err);
+
+/* Loads the program and creates its maps, sized from limits, and records
+ * netns_cookie (the netns it will serve) in its config. */
+int skl_dispatcher_load(struct skl_dispatcher *d, const struct skl_limits *limits,
+			uint64_t netns_cookie, struct skl_err *err);
+
+/* Attaches the loaded program to the netns behind netns_fd. */
+int skl_dispatcher_attach(struct skl_dispatcher *d, int netns_fd, struct skl_err *err);
+
+/* Pins program, link (if attached) and maps into dir (which must exist). */
+int skl_dispatcher_pin(struct skl_dispatcher *d, const char *dir, struct skl_err *err);
+
+/* Opens the pinned objects of a state directory. */
+int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_err *err);
+
+/* The netns inode the link is attached to (0 when that netns is gone). */
+int skl_dispatcher_link_netns(const struct skl_dispatcher *d, uint64_t *netns_ino,
+			      struct skl_err *err);
+
+/* Reads the config entry (active generation, netns cookie). */
+struct skl_config;
+int skl_dispatcher_config(const struct skl_dispatcher *d, struct skl_config *cfg,
+			  struct skl_err *err);
+
+/* Releases every fd. Pinned objects stay. Safe on a zeroed or closed struct
+ * after skl_dispatcher_init. */
+void skl_dispatcher_init(struct skl_dispatcher *d);
+void skl_dispatcher_close(struct skl_dispatcher *d);
+
+#endif

@@ -1,0 +1,160 @@
+/* Network namespaces: open by path, enter and leave (setns), identify. */
+#include "netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14; older libc headers lack it */
+#endif
+
+/* setns() moves only the calling thread, so save that thread's netns. */
+#define SKL_THREAD_NETNS "/proc/thread-self/ns/net"
+
+static const char *ns_type_name(int type)
+{
+	switch (type) {
+	case CLONE_NEWNET:
+		return "network";
+	case CLONE_NEWUTS:
+		return "UTS";
+	case CLONE_NEWIPC:
+		return "IPC";
+	case CLONE_NEWNS:
+		return "mount";
+	case CLONE_NEWPID:
+		return "PID";
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	default:
+		return "other";
+	}
+}
+
+static int check_is_netns(int fd, const char *path, struct skl_err *err)
+{
+	int type = ioctl(fd, NS_GET_NSTYPE);
+
+	if (type < 0)
+		return skl_errf(err, SKL_CNI_INVALID_ENV,
+				"%s is not a namespace file (%s): use a network namespace "
+				"such as /var/run/netns/NAME or /proc/PID/ns/net",
+				path, strerror(errno));
+	if (type != CLONE_NEWNET)
+		return skl_errf(err, SKL_CNI_INVALID_ENV,
+				"%s is a %s namespace, not a network namespace: use "
+				"/var/run/netns/NAME or /proc/PID/ns/net",
+				path, ns_type_name(type));
+	return 0;
+}
+
+int skl_netns_open(const char *path, int *fd, struct skl_err *err)
+{
+	int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (nsfd < 0)
+		return skl_errf(err, SKL_CNI_INVALID_ENV, "cannot open netns %s: %s", path,
+				strerror(errno));
+	if (check_is_netns(nsfd, path, err) < 0) {
+		close(nsfd);
+		return -1;
+	}
+	*fd = nsfd;
+	return 0;
+}
+
+int skl_netns_enter(int netns_fd, int *saved, struct skl_err *err)
+{
+	int current = open(SKL_THREAD_NETNS, O_RDONLY | O_CLOEXEC);
+
+	if (current < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s", SKL_THREAD_NETNS,
+				strerror(errno));
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
+		int saved_errno = errno;
+
+		close(current);
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot enter netns (setns): %s",
+				strerror(saved_errno));
+	}
+	*saved = current;
+	return 0;
+}
+
+int skl_netns_leave(int saved, struct skl_err *err)
+{
+	int rc = setns(saved, CLONE_NEWNET);
+	int saved_errno = errno;
+
+	close(saved);
+	if (rc < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"cannot return to the original netns (setns): %s",
+				strerror(saved_errno));
+	return 0;
+}
+
+int skl_socket_netns_cookie(int sockfd, uint64_t *cookie, struct skl_err *err)
+{
+	uint64_t value = 0;
+	socklen_t len = sizeof(value);
+
+	if (getsockopt(sockfd, SOL_SOCKET, SO_NETNS_COOKIE, &value, &len) < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"cannot read the socket's netns cookie (SO_NETNS_COOKIE): %s",
+				strerror(errno));
+	*cookie = value;
+	return 0;
+}
+
+/* The cookie of the netns the calling thread is in. */
+static int current_netns_cookie(uint64_t *cookie, struct skl_err *err)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc;
+
+	if (sock < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"cannot create a UDP socket to read the netns cookie: %s",
+				strerror(errno));
+	rc = skl_socket_netns_cookie(sock, cookie, err);
+	close(sock);
+	return rc;
+}
+
+int skl_netns_cookie(int netns_fd, uint64_t *cookie, struct skl_err *err)
+{
+	struct skl_err leave_err;
+	int saved, rc;
+
+	if (skl_netns_enter(netns_fd, &saved, err) < 0)
+		return -1;
+	rc = current_netns_cookie(cookie, err);
+	if (skl_netns_leave(saved, &leave_err) < 0) {
+		/* Being stuck in the wrong netns matters more than the cookie. */
+		if (err)
+			*err = leave_err;
+		return -1;
+	}
+	return rc;
+}
+
+int skl_netns_ino(int netns_fd, uint64_t *ino, struct skl_err *err)
+{
+	struct stat st;
+
+	if (fstat(netns_fd, &st) < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot stat the netns fd: %s",
+				strerror(errno));
+	*ino = st.st_ino;
+	return 0;
+}

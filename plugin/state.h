@@ -1,0 +1,54 @@
+/*
+ * Per-pod state in bpffs: <root>/<network>/<container>/<ifname>/ holds the
+ * pinned link, program and maps of one attachment. Created in a temporary
+ * directory and renamed into place; serialised per container with flock.
+ */
+#ifndef SKL_STATE_H
+#define SKL_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "skl_error.h"
+
+#define SKL_DEFAULT_BPFFS_ROOT "/sys/fs/bpf/sklookup"
+
+/* Checks that a value can be one path component: 1..max bytes of
+ * [A-Za-z0-9_.-], not "." or "..", not starting with "." (temporary
+ * directories do). `what` names it in the message ("CNI_CONTAINERID"). */
+int skl_state_check_component(const char *what, const char *value, size_t max,
+			      struct skl_err *err);
+
+/* Builds <root>/<network>/<container>/<ifname> after checking each part.
+ * root must be absolute and normalised (no "..", no "//"). */
+int skl_state_path(char *out, size_t len, const char *root, const char *network,
+		   const char *container, const char *ifname, struct skl_err *err);
+
+/* Makes sure bpffs is mounted at the parent of root (mounts it if the parent
+ * is not on bpffs) and that root exists, mode 0700. */
+int skl_bpffs_ensure(const char *root, struct skl_err *err);
+
+/* True if path is on a bpffs mount. */
+bool skl_bpffs_is_mounted(const char *path);
+
+/* Creates the parents of dir (mode 0700) and takes an exclusive flock on
+ * dir's parent (the container directory). *lock_fd is released by
+ * skl_state_unlock. */
+int skl_state_lock(const char *dir, int *lock_fd, struct skl_err *err);
+void skl_state_unlock(int lock_fd);
+
+/* Creates an empty temporary directory next to dir (".tmp-<ifname>-XXXXXX",
+ * mode 0700) and writes its path to tmp. */
+int skl_state_mktemp(const char *dir, char *tmp, size_t len, struct skl_err *err);
+
+/* Renames tmp to dir. Fails if dir exists. */
+int skl_state_commit(const char *tmp, const char *dir, struct skl_err *err);
+
+/* True if dir exists. */
+bool skl_state_exists(const char *dir);
+
+/* Unpins everything in dir and removes it, then removes the container and
+ * network directories if they became empty. A missing dir is success. */
+int skl_state_remove(const char *dir, struct skl_err *err);
+
+#endif

@@ -1,0 +1,887 @@
+/*
+ * Root tests of state.c and netns.c against the real kernel: bpffs under a
+ * scratch directory /sys/fs/bpf/sklookup-test-<pid>-<n> (removed by the group
+ * teardown), anonymous network namespaces only.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "state.h"
+#include "testnet.h"
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define THREAD_NETNS "/proc/thread-self/ns/net"
+
+static char scratch[PATH_MAX]; /* this run's directory on bpffs */
+
+struct fixture {
+	char root[PATH_MAX];
+	int lock_fd;
+	int map_fd;
+	int orig_netns;	 /* the netns the tests run in */
+	int other_netns; /* an anonymous netns, alive while this fd is open */
+	int saved_netns; /* set while a test is inside other_netns */
+};
+
+#define assert_ok(rc, err)                                                   \
+	do {                                                                 \
+		if ((rc) != 0)                                               \
+			fail_msg("%s failed: %s", #rc, (err).msg);           \
+	} while (0)
+
+static void assert_msg_contains(const struct skl_err *err, const char *part)
+{
+	if (!strstr(err->msg, part))
+		fail_msg("error message <%s> lacks <%s>", err->msg, part);
+}
+
+/* ---- fixtures ---- */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (testnet_bpffs_tmpdir(scratch, sizeof(scratch)) < 0) {
+		fprintf(stderr, "cannot create a bpffs scratch directory: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (testnet_rm_rf_bpffs(scratch) < 0) {
+		fprintf(stderr, "cannot remove %s: %s\n", scratch, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens a new anonymous netns (lo up) without leaving the current one. */
+static int open_new_netns(void)
+{
+	int saved, fd;
+
+	if (testnet_unshare_netns(&saved) < 0)
+		return -1;
+	fd = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
+	if (testnet_restore_netns(saved) < 0) {
+		/* Cannot go on in the wrong netns. */
+		fprintf(stderr, "cannot restore the netns: %s\n", strerror(errno));
+		abort();
+	}
+	return fd;
+}
+
+static int setup(void **state)
+{
+	static int next_root;
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->lock_fd = fx->map_fd = fx->saved_netns = -1;
+	snprintf(fx->root, sizeof(fx->root), "%s/root%d", scratch, next_root++);
+	fx->orig_netns = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
+	fx->other_netns = open_new_netns();
+	*state = fx;
+	return fx->orig_netns < 0 || fx->other_netns < 0 ? -1 : 0;
+}
+
+static void close_if_open(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	if (fx->saved_netns >= 0 && testnet_restore_netns(fx->saved_netns) < 0)
+		abort(); /* later tests must not run in the wrong netns */
+	skl_state_unlock(fx->lock_fd);
+	close_if_open(fx->map_fd);
+	close_if_open(fx->orig_netns);
+	close_if_open(fx->other_netns);
+	free(fx);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static ino_t ino_of(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		fail_msg("stat %s: %s", path, strerror(errno));
+	return st.st_ino;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		fail_msg("stat %s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static ino_t current_netns_ino(void)
+{
+	return ino_of(THREAD_NETNS);
+}
+
+static void join(char *out, const char *dir, const char *name)
+{
+	snprintf(out, PATH_MAX, "%s/%s", dir, name);
+}
+
+static void parent_dir(char *out, const char *path)
+{
+	snprintf(out, PATH_MAX, "%s", path);
+	*strrchr(out, '/') = '\0';
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		fail_msg("bpf_obj_get_info_by_fd: %s", strerror(errno));
+	return info.id;
+}
+
+static int create_map(void)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "skl_test", 4, 4, 1, NULL);
+
+	if (fd < 0)
+		fail_msg("bpf_map_create: %s", strerror(errno));
+	return fd;
+}
+
+/* Runs fn in a forked child; returns its exit status (-1 if it died). */
+static int run_in_child(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(fn(arg));
+	if (waitpid(pid, &status, 0) < 0)
+		fail_msg("waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ADD in miniature: lock, temporary dir, a pinned map, commit, unlock. */
+static void add_state(struct fixture *fx, const char *network, const char *container,
+		      const char *ifname, char *dir)
+{
+	char tmp[PATH_MAX], pin[PATH_MAX];
+	struct skl_err err = {0};
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, PATH_MAX, fx->root, network, container, ifname, &err),
+		  err);
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	assert_ok(skl_state_mktemp(dir, tmp, sizeof(tmp), &err), err);
+	join(pin, tmp, "map");
+	close_if_open(fx->map_fd);
+	fx->map_fd = create_map();
+	assert_int_equal(bpf_obj_pin(fx->map_fd, pin), 0);
+	assert_ok(skl_state_commit(tmp, dir, &err), err);
+	skl_state_unlock(fx->lock_fd);
+	fx->lock_fd = -1;
+}
+
+/* ---- bpffs ---- */
+
+static void test_bpffs_is_mounted_tells_bpffs_apart(void **state)
+{
+	(void)state;
+	assert_true(skl_bpffs_is_mounted(scratch));
+	assert_true(skl_bpffs_is_mounted(TESTNET_BPFFS_DIR));
+	assert_false(skl_bpffs_is_mounted("/proc"));
+	assert_false(skl_bpffs_is_mounted("/"));
+	assert_false(skl_bpffs_is_mounted("/sys/fs/bpf/sklookup-test-no-such-dir"));
+}
+
+static void test_bpffs_ensure_creates_root_0700(void **state)
+{
+	struct fixture *fx = *state;
+	char nested[PATH_MAX];
+	struct skl_err err = {0};
+
+	join(nested, fx->root, "deeper");
+	assert_ok(skl_bpffs_ensure(nested, &err), err);
+	assert_true(skl_state_exists(nested));
+	assert_int_equal(mode_of(fx->root), 0700);
+	assert_int_equal(mode_of(nested), 0700);
+	assert_true(skl_bpffs_is_mounted(nested));
+	assert_ok(skl_bpffs_ensure(nested, &err), err); /* again: nothing to do */
+}
+
+static void test_bpffs_ensure_explains_dotted_names(void **state)
+{
+	struct fixture *fx = *state;
+	char dotted[PATH_MAX];
+	struct skl_err err = {0};
+
+	join(dotted, fx->root, "v1.2");
+	assert_int_equal(skl_bpffs_ensure(dotted, &err), -1);
+	assert_int_equal(err.code, SKL_CNI_INTERNAL);
+	assert_msg_contains(&err, dotted);
+	assert_msg_contains(&err, "bpffs refuses names that contain '.'");
+	assert_false(exists(dotted));
+}
+
+static void test_bpffs_ensure_refuses_a_relative_root(void **state)
+{
+	struct skl_err err = {0};
+
+	(void)state;
+	assert_int_equal(skl_bpffs_ensure("sys/fs/bpf/sklookup", &err), -1);
+	assert_int_equal(err.code, SKL_CNI_INVALID_CONFIG);
+	assert_msg_contains(&err, "bpffsRoot \"sys/fs/bpf/sklookup\"");
+}
+
+/* Counts the mounts at path in this mount namespace. */
+static int mounts_at(const char *path)
+{
+	char line[4096], needle[PATH_MAX + 2];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int count = 0;
+
+	if (!f)
+		return -1;
+	snprintf(needle, sizeof(needle), " %s ", path);
+	while (fgets(line, sizeof(line), f))
+		count += strstr(line, needle) != NULL;
+	fclose(f);
+	return count;
+}
+
+/* In a private mount namespace with a tmpfs on /mnt: ensure must mount
+ * bpffs at /mnt/bpf (mode 0700) exactly once. Exit code says what broke. */
+static int ensure_mounts_in_private_ns(void *arg)
+{
+	struct skl_err err = {0};
+	struct stat st;
+
+	(void)arg;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/mnt", "tmpfs", 0, "mode=0755") < 0)
+		return 10;
+	if (skl_bpffs_is_mounted("/mnt"))
+		return 11;
+	if (skl_bpffs_ensure("/mnt/bpf/sklookup", &err) < 0) {
+		fprintf(stderr, "skl_bpffs_ensure: %s\n", err.msg);
+		return 12;
+	}
+	if (!skl_bpffs_is_mounted("/mnt/bpf") || !skl_bpffs_is_mounted("/mnt/bpf/sklookup"))
+		return 13;
+	if (stat("/mnt/bpf", &st) < 0 || (st.st_mode & 07777) != 0700)
+		return 14;
+	if (skl_bpffs_ensure("/mnt/bpf/sklookup", &err) < 0 || mounts_at("/mnt/bpf") != 1)
+		return 15;
+	return 0;
+}
+
+static void test_bpffs_ensure_mounts_bpffs_when_missing(void **state)
+{
+	(void)state;
+	assert_int_equal(run_in_child(ensure_mounts_in_private_ns, NULL), 0);
+}
+
+/* ---- state directories ---- */
+
+static void test_state_lifecycle(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], tmp[PATH_MAX], pin[PATH_MAX], container[PATH_MAX], network[PATH_MAX];
+	char tmp_prefix[PATH_MAX];
+	struct skl_err err = {0};
+	int pinned;
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "net1", HEX64, "eth0", &err), err);
+	parent_dir(container, dir);
+	parent_dir(network, container);
+	assert_false(skl_state_exists(dir));
+
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	assert_int_equal(mode_of(container), 0700);
+	assert_int_equal(mode_of(network), 0700);
+
+	assert_ok(skl_state_mktemp(dir, tmp, sizeof(tmp), &err), err);
+	join(tmp_prefix, container, ":tmp-eth0-");
+	assert_memory_equal(tmp, tmp_prefix, strlen(tmp_prefix));
+	assert_int_equal(strlen(tmp), strlen(tmp_prefix) + 6);
+	assert_int_equal(mode_of(tmp), 0700);
+
+	fx->map_fd = create_map();
+	join(pin, tmp, "map");
+	assert_int_equal(bpf_obj_pin(fx->map_fd, pin), 0);
+
+	assert_ok(skl_state_commit(tmp, dir, &err), err);
+	assert_true(skl_state_exists(dir));
+	assert_false(exists(tmp));
+	join(pin, dir, "map");
+	pinned = bpf_obj_get(pin);
+	assert_true(pinned >= 0);
+	assert_int_equal(map_id(pinned), map_id(fx->map_fd));
+	close(pinned);
+
+	assert_ok(skl_state_remove(dir, &err), err);
+	assert_false(skl_state_exists(dir));
+	assert_true(bpf_obj_get(pin) < 0);
+	assert_false(exists(container));
+	assert_false(exists(network));
+	assert_true(skl_state_exists(fx->root));
+}
+
+static void test_state_commit_refuses_existing_state(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	struct skl_err err = {0};
+
+	add_state(fx, "net1", "pod1", "eth0", dir);
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	assert_ok(skl_state_mktemp(dir, tmp, sizeof(tmp), &err), err);
+	assert_int_equal(skl_state_commit(tmp, dir, &err), -1);
+	assert_msg_contains(&err, dir);
+	assert_msg_contains(&err, "already exists");
+	assert_true(exists(tmp));
+	assert_ok(skl_state_remove(tmp, &err), err);
+	assert_false(exists(tmp));
+
+	/* The first state is untouched. */
+	{
+		char pin[PATH_MAX];
+		int pinned;
+
+		join(pin, dir, "map");
+		pinned = bpf_obj_get(pin);
+		assert_true(pinned >= 0);
+		assert_int_equal(map_id(pinned), map_id(fx->map_fd));
+		close(pinned);
+	}
+	assert_ok(skl_state_remove(dir, &err), err);
+}
+
+static void test_state_mktemp_names_are_unique(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	struct skl_err err = {0};
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "n", "c", "eth0", &err), err);
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	assert_ok(skl_state_mktemp(dir, a, sizeof(a), &err), err);
+	assert_ok(skl_state_mktemp(dir, b, sizeof(b), &err), err);
+	assert_string_not_equal(a, b);
+	assert_true(skl_state_exists(a));
+	assert_true(skl_state_exists(b));
+	assert_ok(skl_state_remove(a, &err), err);
+	assert_ok(skl_state_remove(b, &err), err);
+	assert_false(exists(a));
+}
+
+static void test_state_mktemp_reports_a_short_buffer(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], tmp[16];
+	struct skl_err err = {0};
+
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "n", "c", "eth0", &err), err);
+	assert_int_equal(skl_state_mktemp(dir, tmp, sizeof(tmp), &err), -1);
+	assert_msg_contains(&err, "does not fit in 16 bytes");
+}
+
+static void test_state_dotted_names_work_on_bpffs(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], expected[PATH_MAX];
+	struct skl_err err = {0};
+
+	add_state(fx, "my.net", "pod.1", "eth0.100", dir);
+	join(expected, fx->root, "my:net/pod:1/eth0:100");
+	assert_string_equal(dir, expected);
+	assert_true(skl_state_exists(dir));
+	assert_ok(skl_state_remove(dir, &err), err);
+	assert_false(skl_state_exists(dir));
+	join(expected, fx->root, "my:net");
+	assert_false(exists(expected));
+}
+
+static void test_state_remove_missing_is_success(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX];
+	struct skl_err err = {0};
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "n", "gone", "eth0", &err), err);
+	assert_ok(skl_state_remove(dir, &err), err);
+	assert_ok(skl_state_remove(dir, &err), err);
+	assert_true(skl_state_exists(fx->root));
+}
+
+static void test_state_remove_keeps_other_interfaces(void **state)
+{
+	struct fixture *fx = *state;
+	char eth0[PATH_MAX], net1[PATH_MAX], container[PATH_MAX], network[PATH_MAX];
+	struct skl_err err = {0};
+
+	add_state(fx, "n", "pod", "eth0", eth0);
+	add_state(fx, "n", "pod", "net1", net1);
+	parent_dir(container, eth0);
+	parent_dir(network, container);
+
+	assert_ok(skl_state_remove(eth0, &err), err);
+	assert_false(exists(eth0));
+	assert_true(skl_state_exists(net1));
+	assert_true(skl_state_exists(container));
+
+	assert_ok(skl_state_remove(net1, &err), err);
+	assert_false(exists(container));
+	assert_false(exists(network));
+}
+
+static void test_state_remove_keeps_other_containers(void **state)
+{
+	struct fixture *fx = *state;
+	char a[PATH_MAX], b[PATH_MAX], network[PATH_MAX];
+	struct skl_err err = {0};
+
+	add_state(fx, "n", "pod-a", "eth0", a);
+	add_state(fx, "n", "pod-b", "eth0", b);
+	parent_dir(network, a);
+	parent_dir(network, network);
+
+	assert_ok(skl_state_remove(a, &err), err);
+	assert_true(skl_state_exists(b));
+	assert_true(skl_state_exists(network));
+	assert_ok(skl_state_remove(b, &err), err);
+	assert_false(exists(network));
+	assert_true(skl_state_exists(fx->root));
+}
+
+/* 0 if a non-blocking exclusive flock on the directory fails with EWOULDBLOCK. */
+static int try_lock_refused(void *container)
+{
+	int fd = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 10;
+	return flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1;
+}
+
+static int try_lock_granted(void *container)
+{
+	int fd = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 10;
+	return flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1;
+}
+
+static void test_state_lock_is_exclusive(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], container[PATH_MAX];
+	struct skl_err err = {0};
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "n", "pod", "eth0", &err), err);
+	parent_dir(container, dir);
+
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	assert_int_equal(run_in_child(try_lock_refused, container), 0);
+	skl_state_unlock(fx->lock_fd);
+	fx->lock_fd = -1;
+	assert_int_equal(run_in_child(try_lock_granted, container), 0);
+	assert_ok(skl_state_remove(dir, &err), err);
+}
+
+/* Waits until pid is blocked in flock (a "->" waiter line in /proc/locks). */
+static bool wait_for_blocked_flock(pid_t pid)
+{
+	struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
+	char line[256];
+	int tries;
+
+	for (tries = 0; tries < 500; tries++) {
+		FILE *f = fopen("/proc/locks", "r");
+		bool blocked = false;
+
+		if (!f)
+			return false;
+		while (fgets(line, sizeof(line), f)) {
+			char *write = strstr(line, "WRITE ");
+
+			if (strstr(line, "-> FLOCK") && write && atoi(write + 6) == pid)
+				blocked = true;
+		}
+		fclose(f);
+		if (blocked)
+			return true;
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
+struct relock {
+	const char *dir;
+	ino_t removed_ino; /* the container directory that gets removed */
+};
+
+/* Locks dir's container and checks the lock is on the live directory, not
+ * the one removed while this child waited. */
+static int lock_after_removal(void *arg)
+{
+	struct relock *r = arg;
+	char container[PATH_MAX];
+	struct skl_err err = {0};
+	struct stat held, current;
+	int fd;
+
+	if (skl_state_lock(r->dir, &fd, &err) < 0) {
+		fprintf(stderr, "skl_state_lock: %s\n", err.msg);
+		return 10;
+	}
+	parent_dir(container, r->dir);
+	if (fstat(fd, &held) < 0 || stat(container, &current) < 0)
+		return 11;
+	if (held.st_nlink == 0 || held.st_ino == r->removed_ino)
+		return 12;
+	return held.st_ino == current.st_ino ? 0 : 13;
+}
+
+static void test_state_lock_follows_a_removed_container(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], container[PATH_MAX];
+	struct skl_err err = {0};
+	struct relock r;
+	pid_t pid;
+	int status;
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "n", "pod", "eth0", &err), err);
+	parent_dir(container, dir);
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	r.dir = dir;
+	r.removed_ino = ino_of(container);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(lock_after_removal(&r));
+	if (!wait_for_blocked_flock(pid)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the child never blocked on the container lock");
+	}
+	/* DEL under the lock removes the (empty) container directory. */
+	assert_ok(skl_state_remove(dir, &err), err);
+	assert_false(exists(container));
+	skl_state_unlock(fx->lock_fd);
+	fx->lock_fd = -1;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(skl_state_exists(container));
+	assert_ok(skl_state_remove(dir, &err), err);
+}
+
+/* ---- network namespaces ---- */
+
+static void test_netns_open_accepts_a_netns(void **state)
+{
+	struct skl_err err = {0};
+	int fd = -1;
+
+	(void)state;
+	assert_ok(skl_netns_open("/proc/self/ns/net", &fd, &err), err);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	{
+		struct stat st;
+
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(st.st_ino, ino_of("/proc/self/ns/net"));
+	}
+	close(fd);
+}
+
+static void test_netns_open_refuses_another_namespace_type(void **state)
+{
+	struct skl_err err = {0};
+	int fd = -1;
+
+	(void)state;
+	assert_int_equal(skl_netns_open("/proc/self/ns/uts", &fd, &err), -1);
+	assert_int_equal(fd, -1);
+	assert_int_equal(err.code, SKL_CNI_INVALID_ENV);
+	assert_msg_contains(&err, "/proc/self/ns/uts is a UTS namespace");
+	assert_msg_contains(&err, "not a network namespace");
+}
+
+static void test_netns_open_refuses_a_plain_file(void **state)
+{
+	struct skl_err err = {0};
+	int fd = -1;
+
+	(void)state;
+	assert_int_equal(skl_netns_open("/proc/version", &fd, &err), -1);
+	assert_int_equal(fd, -1);
+	assert_int_equal(err.code, SKL_CNI_INVALID_ENV);
+	assert_msg_contains(&err, "/proc/version is not a namespace file");
+}
+
+static void test_netns_open_refuses_a_missing_path(void **state)
+{
+	struct skl_err err = {0};
+	int fd = -1;
+
+	(void)state;
+	assert_int_equal(skl_netns_open("/var/run/netns/sklt-no-such-netns", &fd, &err), -1);
+	assert_int_equal(fd, -1);
+	assert_int_equal(err.code, SKL_CNI_INVALID_ENV);
+	assert_msg_contains(&err, "/var/run/netns/sklt-no-such-netns");
+	assert_msg_contains(&err, strerror(ENOENT));
+}
+
+static void test_netns_enter_leave_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_err err = {0};
+	ino_t orig = current_netns_ino();
+	uint64_t other;
+
+	assert_ok(skl_netns_ino(fx->other_netns, &other, &err), err);
+	assert_true(other != orig);
+
+	assert_ok(skl_netns_enter(fx->other_netns, &fx->saved_netns, &err), err);
+	assert_int_equal(current_netns_ino(), other);
+	assert_ok(skl_netns_leave(fx->saved_netns, &err), err);
+	fx->saved_netns = -1;
+	assert_int_equal(current_netns_ino(), orig);
+}
+
+static void test_netns_enter_refuses_a_non_netns_fd(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_err err = {0};
+	ino_t orig = current_netns_ino();
+	int uts = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+
+	assert_true(uts >= 0);
+	assert_int_equal(skl_netns_enter(uts, &fx->saved_netns, &err), -1);
+	close(uts);
+	assert_int_equal(fx->saved_netns, -1);
+	assert_msg_contains(&err, "setns");
+	assert_int_equal(current_netns_ino(), orig);
+}
+
+static void test_netns_cookies_differ_between_netns(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_err err = {0};
+	ino_t orig = current_netns_ino();
+	uint64_t here = 0, there = 0;
+
+	assert_ok(skl_netns_cookie(fx->orig_netns, &here, &err), err);
+	assert_ok(skl_netns_cookie(fx->other_netns, &there, &err), err);
+	assert_true(here != 0);
+	assert_true(there != 0);
+	assert_true(here != there);
+	assert_int_equal(current_netns_ino(), orig); /* always leaves */
+}
+
+static int socket_in(int type)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		fail_msg("socket: %s", strerror(errno));
+	return fd;
+}
+
+static void test_socket_cookies_match_their_netns(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_err err = {0};
+	uint64_t netns_here, netns_there, a = 0, b = 0, c = 0;
+	int udp = socket_in(SOCK_DGRAM), tcp = socket_in(SOCK_STREAM), remote;
+
+	assert_ok(skl_netns_cookie(fx->orig_netns, &netns_here, &err), err);
+	assert_ok(skl_netns_cookie(fx->other_netns, &netns_there, &err), err);
+	assert_ok(skl_socket_netns_cookie(udp, &a, &err), err);
+	assert_ok(skl_socket_netns_cookie(tcp, &b, &err), err);
+	close(udp);
+	close(tcp);
+	assert_int_equal(a, b);
+	assert_int_equal(a, netns_here);
+
+	assert_ok(skl_netns_enter(fx->other_netns, &fx->saved_netns, &err), err);
+	remote = socket_in(SOCK_DGRAM);
+	assert_ok(skl_netns_leave(fx->saved_netns, &err), err);
+	fx->saved_netns = -1;
+	assert_ok(skl_socket_netns_cookie(remote, &c, &err), err);
+	close(remote);
+	assert_int_equal(c, netns_there);
+	assert_true(c != a);
+}
+
+static void test_netns_cookie_of_a_non_netns_fails_in_place(void **state)
+{
+	struct skl_err err = {0};
+	ino_t orig = current_netns_ino();
+	int uts = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	uint64_t cookie = 0;
+
+	(void)state;
+	assert_true(uts >= 0);
+	assert_int_equal(skl_netns_cookie(uts, &cookie, &err), -1);
+	close(uts);
+	assert_int_equal(cookie, 0);
+	assert_int_equal(err.code, SKL_CNI_INTERNAL);
+	assert_int_equal(current_netns_ino(), orig);
+}
+
+static void test_socket_netns_cookie_refuses_a_non_socket(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_err err = {0};
+	uint64_t cookie = 0;
+
+	assert_int_equal(skl_socket_netns_cookie(fx->orig_netns, &cookie, &err), -1);
+	assert_msg_contains(&err, "SO_NETNS_COOKIE");
+	assert_msg_contains(&err, strerror(ENOTSOCK));
+}
+
+static void test_netns_ino_matches_stat(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_err err = {0};
+	struct stat st;
+	uint64_t ino = 0;
+
+	assert_ok(skl_netns_ino(fx->orig_netns, &ino, &err), err);
+	assert_int_equal(ino, ino_of("/proc/self/ns/net"));
+	assert_ok(skl_netns_ino(fx->other_netns, &ino, &err), err);
+	assert_int_equal(fstat(fx->other_netns, &st), 0);
+	assert_int_equal(ino, st.st_ino);
+	assert_true(ino != ino_of("/proc/self/ns/net"));
+}
+
+/* ---- the shared fixtures themselves ---- */
+
+static void test_testnet_unshare_gives_a_fresh_netns_with_lo_up(void **state)
+{
+	struct fixture *fx = *state;
+	ino_t orig = current_netns_ino();
+
+	assert_int_equal(testnet_unshare_netns(&fx->saved_netns), 0);
+	assert_true(current_netns_ino() != orig);
+	assert_int_equal(testnet_run("ip -o link show lo | grep -q '[<,]UP[,>]'"), 0);
+	assert_int_equal(testnet_run("test $(ip -o link show | wc -l) -eq 1"), 0);
+	assert_int_equal(testnet_restore_netns(fx->saved_netns), 0);
+	fx->saved_netns = -1;
+	assert_int_equal(current_netns_ino(), orig);
+}
+
+static void test_testnet_run_returns_the_exit_status(void **state)
+{
+	(void)state;
+	assert_int_equal(testnet_run("exit %d", 0), 0);
+	assert_int_equal(testnet_run("exit %d", 7), 7);
+	assert_int_equal(testnet_run("kill -9 $$"), -1);
+}
+
+static void test_testnet_rm_rf_refuses_foreign_paths(void **state)
+{
+	(void)state;
+	assert_int_equal(testnet_rm_rf_bpffs("/sys/fs/bpf"), -1);
+	assert_int_equal(testnet_rm_rf_bpffs(TESTNET_BPFFS_PREFIX), -1);
+	assert_int_equal(testnet_rm_rf_bpffs("/tmp/sklookup-test-1"), -1);
+	assert_int_equal(testnet_rm_rf_bpffs(TESTNET_BPFFS_PREFIX "1/../../x"), -1);
+	assert_int_equal(testnet_rm_rf_bpffs(TESTNET_BPFFS_PREFIX "no-such-dir"), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_bpffs_is_mounted_tells_bpffs_apart),
+		T(test_bpffs_ensure_creates_root_0700),
+		T(test_bpffs_ensure_explains_dotted_names),
+		T(test_bpffs_ensure_refuses_a_relative_root),
+		T(test_bpffs_ensure_mounts_bpffs_when_missing),
+		T(test_state_lifecycle),
+		T(test_state_commit_refuses_existing_state),
+		T(test_state_mktemp_names_are_unique),
+		T(test_state_mktemp_reports_a_short_buffer),
+		T(test_state_dotted_names_work_on_bpffs),
+		T(test_state_remove_missing_is_success),
+		T(test_state_remove_keeps_other_interfaces),
+		T(test_state_remove_keeps_other_containers),
+		T(test_state_lock_is_exclusive),
+		T(test_state_lock_follows_a_removed_container),
+		T(test_netns_open_accepts_a_netns),
+		T(test_netns_open_refuses_another_namespace_type),
+		T(test_netns_open_refuses_a_plain_file),
+		T(test_netns_open_refuses_a_missing_path),
+		T(test_netns_enter_leave_round_trip),
+		T(test_netns_enter_refuses_a_non_netns_fd),
+		T(test_netns_cookies_differ_between_netns),
+		T(test_socket_cookies_match_their_netns),
+		T(test_netns_cookie_of_a_non_netns_fails_in_place),
+		T(test_socket_netns_cookie_refuses_a_non_socket),
+		T(test_netns_ino_matches_stat),
+		T(test_testnet_unshare_gives_a_fresh_netns_with_lo_up),
+		T(test_testnet_run_returns_the_exit_status),
+		T(test_testnet_rm_rf_refuses_foreign_paths),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
