@@ -375,8 +375,12 @@ static int build_prefixes(struct compiler *cc)
 		while (lo <= hi) {
 			int mid = (lo + hi) / 2;
 
-			if (mid >= r->plen)
+			if (mid == r->plen)
 				break;
+			if (mid > r->plen) {
+				hi = mid - 1; /* a miss there sends the search left */
+				continue;
+			}
 			if (add_prefix(cc, r->family, r->proto, (uint8_t)mid, r->addr))
 				return -1;
 			lo = mid + 1;

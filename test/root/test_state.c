@@ -103,7 +103,9 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	fx->lock_fd = fx->map_fd = fx->saved_netns = -1;
-	snprintf(fx->root, sizeof(fx->root), "%s/root%d", scratch, next_root++);
+	if (snprintf(fx->root, sizeof(fx->root), "%s/root%d", scratch, next_root++) >=
+	    (int)sizeof(fx->root))
+		return -1;
 	fx->orig_netns = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
 	fx->other_netns = open_new_netns();
 	*state = fx;
@@ -162,13 +164,17 @@ static ino_t current_netns_ino(void)
 
 static void join(char *out, const char *dir, const char *name)
 {
-	snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		fail_msg("path %s/%s is too long", dir, name);
 }
 
+/* out may be path itself. */
 static void parent_dir(char *out, const char *path)
 {
-	snprintf(out, PATH_MAX, "%s", path);
-	*strrchr(out, '/') = '\0';
+	size_t n = (size_t)(strrchr(path, '/') - path);
+
+	memmove(out, path, n);
+	out[n] = '\0';
 }
 
 static uint32_t map_id(int fd)
