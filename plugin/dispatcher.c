@@ -50,11 +50,14 @@ int skl_limits_check(const struct skl_limits *limits, struct skl_err *err)
 }
 
 /* Derived sizes. A port table has at most 2 segments per range plus one, and
- * tables of nested prefixes repeat their parents' segments; a prefix brings
- * at most one entry plus one search marker per probe, in each generation. */
+ * the table of a nested prefix repeats the segments of its parents (a host
+ * with one port under a prefix with a range and one with all ports takes ~6);
+ * deeper nesting than that fails with an error naming limits.portRanges. A
+ * prefix brings one entry plus at most one search marker per probe, in each
+ * generation. */
 static uint32_t segments_per_gen(const struct skl_limits *l)
 {
-	return 4 * l->port_ranges + 64;
+	return 8 * l->port_ranges + 64;
 }
 
 static uint32_t prefix_entries(const struct skl_limits *l)
