@@ -48,7 +48,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit
 ROOT_TESTS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/test_*.c))
 TEST_HELPERS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/helper_*.c))
 
-.PHONY: all tests test unit-test root-test deps install clean
+.PHONY: all tests test deps install clean bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -101,3 +101,13 @@ install: all
 
 clean:
 	rm -rf build build-san
+
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsklookup.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsklookup.a $(LDLIBS) -o $@
+
+# Performance figures: ratios measured side by side in one run.
+bench: $(BENCHES)
+	$(BUILD)/bench/lookup_cost

@@ -7,11 +7,13 @@
  * bindings (an LPM trie walk gets deeper as prefixes get denser):
  *
  * 1. Address: binary search on prefix length over a hash of
- *    (gen, family, proto, plen, masked address) — Waldvogel's scheme. User
- *    space adds a marker on the search path of every prefix and gives every
- *    entry the port table of its best matching prefix, so a hit means "go
- *    longer" and the last hit is the answer. Always <= 6 (IPv4) or 8 (IPv6)
- *    hash probes, whatever the number of bindings.
+ *    (gen, family, proto, plen, masked address) — Waldvogel's scheme. The
+ *    search runs over the prefix lengths in use ("lengths"); user space adds
+ *    a marker on the search path of every prefix and gives every entry the
+ *    port table of its best matching prefix, so a hit means "go longer" and
+ *    the last hit is the answer. ceil(log2(distinct lengths + 1)) hash
+ *    probes — 1 for one length, never more than 6 (IPv4) or 8 (IPv6) —
+ *    whatever the number of bindings.
  * 2. Port: each distinct prefix owns one port table, a sorted list of
  *    segments covering 0..65535 that already merges the bindings of all
  *    shorter prefixes containing it (longest prefix first, then narrowest
@@ -58,6 +60,13 @@ struct {
 	__type(key, struct skl_prefix_key);
 	__type(value, struct skl_prefix_val);
 } prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SKL_LENGTHS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct skl_lengths);
+} lengths SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -154,27 +163,38 @@ static __always_inline int assign_error_counter(long err)
 
 /* Longest binding prefix containing the address: its port table, or NULL. */
 static __always_inline struct skl_prefix_val *find_prefix(struct skl_prefix_key *key,
-							   const __u32 addr[4], int max_plen)
+							   const __u32 addr[4])
 {
+	__u32 lkey = skl_lengths_key(key->gen, key->family == SKL_FAMILY_V6,
+				     key->proto == IPPROTO_UDP);
 	struct skl_prefix_val *best = NULL;
-	int lo = 0, hi = max_plen;
+	struct skl_lengths *lens;
+	int lo = 0, hi;
 
+	lens = bpf_map_lookup_elem(&lengths, &lkey);
+	if (!lens)
+		return NULL;
+	hi = (int)lens->n - 1;
 	for (int i = 0; i < SKL_PROBES_V6; i++) {
 		struct skl_prefix_val *val;
-		int mid;
+		__u32 mid;
+		int plen;
 
 		if (lo > hi)
 			break;
-		mid = (lo + hi) >> 1;
-		key->plen = mid;
+		mid = (__u32)(lo + hi) >> 1;
+		if (mid >= SKL_LENGTHS_MAX)
+			break;
+		plen = lens->len[mid];
+		key->plen = plen;
 		for (int w = 0; w < 4; w++)
-			key->addr[w] = mask_word(addr[w], mid - 32 * w);
+			key->addr[w] = mask_word(addr[w], plen - 32 * w);
 		val = bpf_map_lookup_elem(&prefixes, key);
 		if (val) {
 			best = val;
-			lo = mid + 1;
+			lo = (int)mid + 1;
 		} else {
-			hi = mid - 1;
+			hi = (int)mid - 1;
 		}
 	}
 	return best;
@@ -244,11 +264,11 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 		addr[1] = ip6_1;
 		addr[2] = ip6_2;
 		addr[3] = ip6_3;
-		table = find_prefix(&key, addr, 128);
+		table = find_prefix(&key, addr);
 	} else {
 		key.family = SKL_FAMILY_V4;
 		addr[1] = addr[2] = addr[3] = 0;
-		table = find_prefix(&key, addr, 32);
+		table = find_prefix(&key, addr);
 	}
 
 	binding = SKL_NONE;

@@ -629,14 +629,14 @@ static int parse_binding(const cJSON *obj, struct skl_binding_spec *b, struct sk
 }
 
 /* "<where>[i]", cutting where rather than the index if it is too long. */
-static void entry_where(char out[64], const char *where, size_t i)
+static void set_entry_where(struct skl_binding_spec *b, const char *where, size_t i)
 {
 	char index[32];
 	int room;
 
 	snprintf(index, sizeof(index), "[%zu]", i);
-	room = 63 - (int)strlen(index);
-	snprintf(out, 64, "%.*s%s", room, where, index);
+	room = (int)(sizeof(b->where) - 1 - strlen(index));
+	snprintf(b->where, sizeof(b->where), "%.*s%s", room, where, index);
 }
 
 int skl_bindings_parse(const cJSON *array, const char *where, struct skl_binding_set *set,
@@ -660,7 +660,7 @@ int skl_bindings_parse(const cJSON *array, const char *where, struct skl_binding
 		struct skl_binding_spec *b = &parsed.v[parsed.n];
 
 		*b = (struct skl_binding_spec){0};
-		entry_where(b->where, where, parsed.n);
+		set_entry_where(b, where, parsed.n);
 		if (parse_binding(entry, b, err)) {
 			skl_bindings_free(&parsed);
 			return -1;
@@ -688,9 +688,10 @@ static bool pod_kind_wants(enum skl_prefix_kind kind, uint8_t family)
 	}
 }
 
+/* n, trusted no further than the array it counts */
 static size_t pod_addr_count(const struct skl_pod_addrs *pod)
 {
-	size_t max = sizeof(pod->v) / sizeof(pod->v[0]);
+	const size_t max = sizeof(((struct skl_pod_addrs *)0)->v) / sizeof(pod->v[0]);
 
 	if (!pod)
 		return 0;
@@ -724,11 +725,21 @@ static int no_pod_address(const struct skl_binding_spec *b, struct skl_err *err)
 				b->where);
 	default:
 		return skl_errf(err, INVALID,
-				"%s.prefix: \"pod\" means the pod's addresses, but the pod has none in "
-				"prevResult (is a plugin that assigns addresses before sklookup in "
-				"the chain?); or use a CIDR",
+				"%s.prefix: \"pod\" means the pod's addresses, but prevResult has "
+				"none; put a plugin that assigns them before sklookup in the chain, "
+				"or use a CIDR",
 				b->where);
 	}
+}
+
+/* "bindings[1] (pod 192.0.2.10)", from e's copy of the pod binding's where.
+ * A too long one is cut at the end: the entry path in front is what every
+ * message starts with. */
+static void add_pod_where(struct skl_binding_spec *e, const char *addr)
+{
+	size_t used = strnlen(e->where, sizeof(e->where) - 1);
+
+	snprintf(e->where + used, sizeof(e->where) - used, " (pod %s)", addr);
 }
 
 /* Appends one /32 or /128 binding per matching pod address. */
@@ -754,8 +765,7 @@ static int expand_pod_binding(struct skl_binding_set *out, const struct skl_bind
 		memcpy(e->addr, pod->v[j].addr, family == SKL_FAMILY_V6 ? 16 : 4);
 		inet_ntop(family == SKL_FAMILY_V6 ? AF_INET6 : AF_INET, e->addr, text,
 			  sizeof(text));
-		if (snprintf(e->where, sizeof(e->where), "%s (pod %s)", b->where, text) < 0)
-			e->where[0] = '\0';
+		add_pod_where(e, text);
 		added++;
 	}
 	return added ? 0 : no_pod_address(b, err);

@@ -361,8 +361,25 @@ static int add_prefix(struct compiler *cc, uint8_t family, uint8_t proto, uint8_
 	return 0;
 }
 
-/* Each prefix gets its entry and a marker wherever the binary search on
- * prefix length, heading for its length, must be told to go longer. */
+static struct skl_lengths *lengths_of(struct skl_compiled *c, uint8_t family, uint8_t proto)
+{
+	return &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6, proto == 17)];
+}
+
+static void build_lengths(struct compiler *cc)
+{
+	for (int family = 0; family <= 1; family++)
+		for (int udp = 0; udp <= 1; udp++) {
+			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, udp ? 17 : 6);
+
+			for (int plen = 0; plen <= 128; plen++)
+				if (cc->used_plen[family][udp][plen])
+					l->len[l->n++] = (uint8_t)plen;
+		}
+}
+
+/* Each prefix gets its entry and a marker wherever the binary search over
+ * the lengths in use, heading for its length, must be told to go longer. */
 static int build_prefixes(struct compiler *cc)
 {
 	struct skl_compiled *out = cc->out;
@@ -370,18 +387,19 @@ static int build_prefixes(struct compiler *cc)
 
 	for (size_t i = 0; i < cc->n_groups; i++) {
 		const struct rule *r = cc->groups[i].rules;
-		int lo = 0, hi = r->family == SKL_FAMILY_V4 ? 32 : 128;
+		const struct skl_lengths *l = lengths_of(out, r->family, r->proto);
+		int lo = 0, hi = (int)l->n - 1;
 
 		while (lo <= hi) {
 			int mid = (lo + hi) / 2;
 
-			if (mid == r->plen)
+			if (l->len[mid] == r->plen)
 				break;
-			if (mid > r->plen) {
+			if (l->len[mid] > r->plen) {
 				hi = mid - 1; /* a miss there sends the search left */
 				continue;
 			}
-			if (add_prefix(cc, r->family, r->proto, (uint8_t)mid, r->addr))
+			if (add_prefix(cc, r->family, r->proto, l->len[mid], r->addr))
 				return -1;
 			lo = mid + 1;
 		}
@@ -459,6 +477,7 @@ int skl_compile(const struct skl_binding_set *set, struct skl_compiled *out,
 	if (skl_bindings_check_conflicts(set, err) || collect_rules(&cc, set, err) ||
 	    group_rules(&cc, err))
 		goto out;
+	build_lengths(&cc);
 	if (build_tables(&cc) || build_prefixes(&cc)) {
 		skl_errf(err, SKL_CNI_INTERNAL, "out of memory while compiling %zu bindings",
 			 set->n);
@@ -484,8 +503,10 @@ void skl_compiled_free(struct skl_compiled *c)
 uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_t family,
 			     const uint8_t addr[16], uint16_t port)
 {
+	const struct skl_lengths *l = &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6,
+								   proto == 17)];
 	const struct skl_compiled_prefix *best = NULL;
-	int lo = 0, hi = family == SKL_FAMILY_V4 ? 32 : 128;
+	int lo = 0, hi = (int)l->n - 1;
 	uint32_t first, last;
 
 	while (lo <= hi) {
@@ -493,9 +514,9 @@ uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_
 		const struct skl_compiled_prefix *hit;
 		int mid = (lo + hi) / 2;
 
-		key.plen = (uint8_t)mid;
+		key.plen = l->len[mid];
 		memcpy(key.addr, addr, 16);
-		skl_prefix_mask(key.addr, family, (uint8_t)mid);
+		skl_prefix_mask(key.addr, family, key.plen);
 		hit = bsearch(&key, c->prefixes, c->n_prefixes, sizeof(key), cmp_prefix);
 		if (hit) {
 			best = hit;

@@ -21,6 +21,8 @@ struct skl_compiled_prefix {
 };
 
 struct skl_compiled {
+	/* Prefix lengths in use, by skl_lengths_key(0, is_v6, is_udp). */
+	struct skl_lengths lengths[4];
 	size_t n_prefixes;
 	struct skl_compiled_prefix *prefixes; /* sorted by (family, proto, plen, addr) */
 	size_t n_segments;

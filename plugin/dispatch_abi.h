@@ -21,10 +21,11 @@
 
 #define SKL_LABEL_MAX 32 /* bytes, without the NUL */
 
-/* Prefix lengths searched per family: 0..32 and 0..128. A binary search over
- * them takes at most this many probes (ceil(log2(33)) and ceil(log2(129))). */
+/* The binary search runs over the prefix lengths in use (at most 33 for
+ * IPv4, 129 for IPv6): at most ceil(log2(n + 1)) probes. */
 #define SKL_PROBES_V4 6
 #define SKL_PROBES_V6 8
+#define SKL_LENGTHS_MAX 129
 
 enum skl_family { SKL_FAMILY_V4 = 0, SKL_FAMILY_V6 = 1 };
 
@@ -51,6 +52,20 @@ struct skl_segment {
 	__u32 start;
 	__u32 binding; /* index into "bindings", or SKL_NONE: no match */
 };
+
+/* Value of the "lengths" array: the prefix lengths in use, ascending, for one
+ * (generation, family, protocol); key skl_lengths_key(). */
+struct skl_lengths {
+	__u32 n;
+	__u8 len[SKL_LENGTHS_MAX + 3];
+};
+
+#define SKL_LENGTHS_ENTRIES (SKL_GENERATIONS * 4)
+
+static inline __u32 skl_lengths_key(__u32 gen, int is_v6, int is_udp)
+{
+	return gen * 4 + (is_v6 ? 2 : 0) + (is_udp ? 1 : 0);
+}
 
 #define SKL_BINDING_F_IN_USE 0x1
 #define SKL_BINDING_F_MISSING_PASS 0x2 /* "missing": "pass" */

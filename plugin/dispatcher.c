@@ -15,6 +15,7 @@
 const char *const skl_map_pin_names[SKL_MAP_COUNT] = {
 	[SKL_MAP_CONFIG] = "config",
 	[SKL_MAP_PREFIXES] = "prefixes",
+	[SKL_MAP_LENGTHS] = "lengths",
 	[SKL_MAP_SEGMENTS] = "segments",
 	[SKL_MAP_BINDINGS] = "bindings",
 	[SKL_MAP_PORTS] = "ports",
@@ -96,6 +97,7 @@ static struct bpf_map *skel_map(struct dispatcher_bpf *skel, enum skl_map which)
 	struct bpf_map *maps[SKL_MAP_COUNT] = {
 		[SKL_MAP_CONFIG] = skel->maps.config,
 		[SKL_MAP_PREFIXES] = skel->maps.prefixes,
+		[SKL_MAP_LENGTHS] = skel->maps.lengths,
 		[SKL_MAP_SEGMENTS] = skel->maps.segments,
 		[SKL_MAP_BINDINGS] = skel->maps.bindings,
 		[SKL_MAP_PORTS] = skel->maps.ports,
@@ -113,6 +115,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 	uint32_t sizes[SKL_MAP_COUNT] = {
 		[SKL_MAP_CONFIG] = 1,
 		[SKL_MAP_PREFIXES] = prefix_entries(l),
+		[SKL_MAP_LENGTHS] = SKL_LENGTHS_ENTRIES,
 		[SKL_MAP_SEGMENTS] = SKL_GENERATIONS * segments_per_gen(l),
 		[SKL_MAP_BINDINGS] = l->bindings,
 		[SKL_MAP_PORTS] = l->port_ranges,

@@ -348,6 +348,14 @@ static int write_generation(struct apply *a, const struct skl_compiled *c, struc
 		if (bpf_map_update_elem(d->map_fd[SKL_MAP_SEGMENTS], &key, &s, BPF_ANY))
 			return kernel_err(err, "writing a port table");
 	}
+	for (int v6 = 0; v6 <= 1; v6++)
+		for (int udp = 0; udp <= 1; udp++) {
+			uint32_t key = skl_lengths_key(a->target, v6, udp);
+
+			if (bpf_map_update_elem(d->map_fd[SKL_MAP_LENGTHS], &key,
+						&c->lengths[skl_lengths_key(0, v6, udp)], BPF_ANY))
+				return kernel_err(err, "writing prefix lengths");
+		}
 	for (size_t i = 0; i < c->n_prefixes; i++) {
 		const struct skl_compiled_prefix *p = &c->prefixes[i];
 		struct skl_prefix_key key = { .gen = (uint8_t)a->target, .family = p->family,

@@ -388,7 +388,7 @@ static void test_label_valid(void **state)
 		"abcdefghijklmnopqrstuvwxyz012345", /* 32 */
 	};
 	static const char *const bad[] = {
-		"", "-web", ".web", "_web", "we b", "w\xc3\xa9" "b", "web!", "web/1", "web:",
+		"", "-web", ".web", "_web", "we b", "w\303\251b", "web!", "web/1", "web:",
 		"abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
 		"a\tb", "web\n",
 	};
@@ -877,6 +877,27 @@ static void test_resolve_pod_null_addrs(void **state)
 	skl_bindings_free(&set);
 }
 
+static void test_resolve_pod_long_where(void **state)
+{
+	static const char *const addrs[] = {"fd00:1234:5678:9abc:def0:1234:5678:9abc"};
+	static const char origin[] = "annotation sklookup.dev/bindings[0]";
+	struct skl_pod_addrs pod = pod_addrs(addrs, 1);
+	struct skl_binding_set set = {0};
+	struct skl_err err = {0};
+
+	(void)state;
+	assert_int_equal(parse_text("[{\"label\":\"p\",\"protocol\":\"tcp\",\"prefix\":\"pod6\"}]",
+				    "annotation sklookup.dev/bindings", &set, &err),
+			 0);
+	assert_int_equal(skl_bindings_resolve_pod(&set, &pod, &err), 0);
+	assert_int_equal(set.n, 1);
+	/* cut at the end, the entry path kept whole */
+	assert_int_equal(strlen(set.v[0].where), sizeof(set.v[0].where) - 1);
+	assert_starts_with(set.v[0].where, origin);
+	assert_starts_with(set.v[0].where + strlen(origin), " (pod fd00:1234:");
+	skl_bindings_free(&set);
+}
+
 static void test_resolve_pod_duplicate_addresses(void **state)
 {
 	static const char *const addrs[] = {"10.0.0.5", "10.0.0.5", "fd00::5", "fd00::5"};
@@ -1025,8 +1046,8 @@ static void test_conflict_allowed_cases(void **state)
 		"[" B("a", "tcp", "10.0.0.0/8", "\"80\"") "," B("b", "udp", "10.0.0.0/8",
 								"\"80\"") "]",
 		/* unresolved pod bindings are not concrete yet */
-		"[{\"label\":\"a\",\"protocol\":\"tcp\",\"prefix\":\"pod\",\"ports\":[\"1-10\"]},"
-		"{\"label\":\"b\",\"protocol\":\"tcp\",\"prefix\":\"pod\",\"ports\":[\"5-20\"]}]",
+		("[{\"label\":\"a\",\"protocol\":\"tcp\",\"prefix\":\"pod\",\"ports\":[\"1-10\"]},"
+		 "{\"label\":\"b\",\"protocol\":\"tcp\",\"prefix\":\"pod\",\"ports\":[\"5-20\"]}]"),
 		"[]",
 	};
 	size_t i;
@@ -1510,6 +1531,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_pod_expands_in_place),
 		cmocka_unit_test(test_resolve_pod_missing_family),
 		cmocka_unit_test(test_resolve_pod_null_addrs),
+		cmocka_unit_test(test_resolve_pod_long_where),
 		cmocka_unit_test(test_resolve_pod_duplicate_addresses),
 		cmocka_unit_test(test_conflict_partial_overlap_across_bindings),
 		cmocka_unit_test(test_conflict_partial_overlap_within_binding),
