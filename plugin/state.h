@@ -37,7 +37,8 @@ bool skl_bpffs_is_mounted(const char *path);
 int skl_state_lock(const char *dir, int *lock_fd, struct skl_err *err);
 void skl_state_unlock(int lock_fd);
 
-/* Creates an empty temporary directory next to dir (".tmp-<ifname>-XXXXXX",
+/* Creates an empty temporary directory next to dir (":tmp-<ifname>-XXXXXX":
+ * bpffs refuses names with a dot, and no state name holds a colon;
  * mode 0700) and writes its path to tmp. */
 int skl_state_mktemp(const char *dir, char *tmp, size_t len, struct skl_err *err);
 

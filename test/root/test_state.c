@@ -95,23 +95,6 @@ static int open_new_netns(void)
 	return fd;
 }
 
-static int setup(void **state)
-{
-	static int next_root;
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	fx->lock_fd = fx->map_fd = fx->saved_netns = -1;
-	if (snprintf(fx->root, sizeof(fx->root), "%s/root%d", scratch, next_root++) >=
-	    (int)sizeof(fx->root))
-		return -1;
-	fx->orig_netns = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC);
-	fx->other_netns = open_new_netns();
-	*state = fx;
-	return fx->orig_netns < 0 || fx->other_netns < 0 ? -1 : 0;
-}
-
 static void close_if_open(int fd)
 {
 	if (fd >= 0)
@@ -129,6 +112,25 @@ static int teardown(void **state)
 	close_if_open(fx->orig_netns);
 	close_if_open(fx->other_netns);
 	free(fx);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static int next_root;
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->lock_fd = fx->map_fd = fx->saved_netns = fx->orig_netns = fx->other_netns = -1;
+	*state = fx;
+	if (snprintf(fx->root, sizeof(fx->root), "%s/root%d", scratch, next_root++) >=
+		    (int)sizeof(fx->root) ||
+	    (fx->orig_netns = open(THREAD_NETNS, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (fx->other_netns = open_new_netns()) < 0) {
+		teardown(state); /* cmocka skips teardown when setup fails */
+		return -1;
+	}
 	return 0;
 }
 
@@ -308,7 +310,7 @@ static int ensure_mounts_in_private_ns(void *arg)
 	struct stat st;
 
 	(void)arg;
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/mnt", "tmpfs", 0, "mode=0755") < 0)
 		return 10;
 	if (skl_bpffs_is_mounted("/mnt"))
@@ -319,7 +321,8 @@ static int ensure_mounts_in_private_ns(void *arg)
 	}
 	if (!skl_bpffs_is_mounted("/mnt/bpf") || !skl_bpffs_is_mounted("/mnt/bpf/sklookup"))
 		return 13;
-	if (stat("/mnt/bpf", &st) < 0 || (st.st_mode & 07777) != 0700)
+	/* bpffs sets the sticky bit on its root itself. */
+	if (stat("/mnt/bpf", &st) < 0 || (st.st_mode & 0777) != 0700)
 		return 14;
 	if (skl_bpffs_ensure("/mnt/bpf/sklookup", &err) < 0 || mounts_at("/mnt/bpf") != 1)
 		return 15;
@@ -406,6 +409,29 @@ static void test_state_commit_refuses_existing_state(void **state)
 		assert_int_equal(map_id(pinned), map_id(fx->map_fd));
 		close(pinned);
 	}
+	assert_ok(skl_state_remove(dir, &err), err);
+}
+
+static void test_state_commit_refuses_an_empty_existing_dir(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], tmp[PATH_MAX], marker[PATH_MAX];
+	struct skl_err err = {0};
+
+	assert_ok(skl_bpffs_ensure(fx->root, &err), err);
+	assert_ok(skl_state_path(dir, sizeof(dir), fx->root, "n", "pod", "eth0", &err), err);
+	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_ok(skl_state_mktemp(dir, tmp, sizeof(tmp), &err), err);
+	join(marker, tmp, "marker");
+	assert_int_equal(mkdir(marker, 0700), 0);
+
+	/* A plain rename() would silently replace the empty directory. */
+	assert_int_equal(skl_state_commit(tmp, dir, &err), -1);
+	assert_msg_contains(&err, "already exists");
+	assert_true(exists(marker));
+	assert_int_equal(rmdir(marker), 0);
+	assert_ok(skl_state_remove(tmp, &err), err);
 	assert_ok(skl_state_remove(dir, &err), err);
 }
 
@@ -575,6 +601,7 @@ static bool wait_for_blocked_flock(pid_t pid)
 struct relock {
 	const char *dir;
 	ino_t removed_ino; /* the container directory that gets removed */
+	int parent_lock_fd; /* inherited: it shares the parent's flock */
 };
 
 /* Locks dir's container and checks the lock is on the live directory, not
@@ -587,6 +614,9 @@ static int lock_after_removal(void *arg)
 	struct stat held, current;
 	int fd;
 
+	alarm(10); /* fail rather than hang if the lock never comes */
+	/* Our copy of the parent's fd would keep its lock alive after it unlocks. */
+	close(r->parent_lock_fd);
 	if (skl_state_lock(r->dir, &fd, &err) < 0) {
 		fprintf(stderr, "skl_state_lock: %s\n", err.msg);
 		return 10;
@@ -614,6 +644,7 @@ static void test_state_lock_follows_a_removed_container(void **state)
 	assert_ok(skl_state_lock(dir, &fx->lock_fd, &err), err);
 	r.dir = dir;
 	r.removed_ino = ino_of(container);
+	r.parent_lock_fd = fx->lock_fd;
 
 	pid = fork();
 	assert_true(pid >= 0);
@@ -865,6 +896,7 @@ int main(void)
 		T(test_bpffs_ensure_mounts_bpffs_when_missing),
 		T(test_state_lifecycle),
 		T(test_state_commit_refuses_existing_state),
+		T(test_state_commit_refuses_an_empty_existing_dir),
 		T(test_state_mktemp_names_are_unique),
 		T(test_state_mktemp_reports_a_short_buffer),
 		T(test_state_dotted_names_work_on_bpffs),

@@ -1,0 +1,552 @@
+#include "netconf.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+const char *const skl_cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
+const size_t skl_cni_n_versions = sizeof(skl_cni_versions) / sizeof(skl_cni_versions[0]);
+
+static int version_index(const char *v)
+{
+	for (size_t i = 0; i < skl_cni_n_versions; i++)
+		if (!strcmp(v, skl_cni_versions[i]))
+			return (int)i;
+	return -1;
+}
+
+int skl_cni_version_cmp(const char *a, const char *b)
+{
+	int x = version_index(a), y = version_index(b);
+
+	return (x > y) - (x < y);
+}
+
+bool skl_cni_version_supported(const char *v)
+{
+	return version_index(v) >= 0;
+}
+
+static void supported_list(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < skl_cni_n_versions && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+					 skl_cni_versions[i]);
+}
+
+/* A field of the right JSON type, or an error naming it; absent is fine. */
+static int field(const cJSON *obj, const char *key, const char *path, int (*is)(const cJSON *),
+		 const char *type, const cJSON **out, struct skl_err *err)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = NULL;
+	if (!f)
+		return 0;
+	if (!is(f))
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "%s%s: must be %s", path, key, type);
+	*out = f;
+	return 0;
+}
+
+static int is_string(const cJSON *f)
+{
+	return cJSON_IsString(f);
+}
+
+static int is_object(const cJSON *f)
+{
+	return cJSON_IsObject(f);
+}
+
+static int is_array(const cJSON *f)
+{
+	return cJSON_IsArray(f);
+}
+
+static int is_bool(const cJSON *f)
+{
+	return cJSON_IsBool(f);
+}
+
+static int is_number(const cJSON *f)
+{
+	return cJSON_IsNumber(f);
+}
+
+/* Refuses keys of a plugin object that are not in `known` (spec error 2). */
+static int only_keys(const cJSON *obj, const char *path, const char *const *known,
+		     struct skl_err *err)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, obj) {
+		bool ok = false;
+
+		for (size_t i = 0; known[i] && !ok; i++)
+			ok = !strcmp(f->string, known[i]);
+		if (!ok) {
+			char list[128] = "";
+			size_t used = 0;
+
+			for (size_t i = 0; known[i]; i++)
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+							 i ? ", " : "", known[i]);
+			return skl_errf(err, SKL_CNI_UNSUPPORTED_FIELD,
+					"%s%.64s: unknown field; the fields are %s", path, f->string,
+					list);
+		}
+	}
+	return 0;
+}
+
+static int parse_version(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	const cJSON *v;
+	char list[64];
+
+	supported_list(list, sizeof(list));
+	if (field(doc, "cniVersion", "", is_string, "a string", &v, err))
+		return -1;
+	if (!v)
+		return skl_errf(err, SKL_CNI_INCOMPATIBLE_VERSION,
+				"cniVersion: missing (which means 0.1.0); this plugin is chained "
+				"and supports %s", list);
+	if (!skl_cni_version_supported(v->valuestring))
+		return skl_errf(err, SKL_CNI_INCOMPATIBLE_VERSION,
+				"cniVersion: \"%.32s\" is not supported; use one of %s",
+				v->valuestring, list);
+	snprintf(c->cni_version, sizeof(c->cni_version), "%s", v->valuestring);
+	return 0;
+}
+
+static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	const cJSON *name, *root;
+
+	if (field(doc, "name", "", is_string, "a string", &name, err) ||
+	    field(doc, "bpffsRoot", "", is_string, "a string", &root, err))
+		return -1;
+	if (!name)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"name: missing; the runtime sets it from the conflist's \"name\"");
+	if (skl_state_check_component("name", name->valuestring, 128, err))
+		return -1;
+	snprintf(c->name, sizeof(c->name), "%s", name->valuestring);
+	if (root) {
+		const char *r = root->valuestring;
+
+		if (r[0] != '/' || strlen(r) >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
+		    strstr(r, "/./") || strstr(r, "//"))
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"bpffsRoot: \"%.64s\" must be a short absolute path without "
+					"\".\", \"..\" or \"//\", e.g. \"%s\"", r, SKL_DEFAULT_BPFFS_ROOT);
+		snprintf(c->bpffs_root, sizeof(c->bpffs_root), "%s", r);
+		/* "/sys/fs/bpf/x/" and "/sys/fs/bpf/x" are one place. */
+		for (size_t n = strlen(c->bpffs_root); n > 1 && c->bpffs_root[n - 1] == '/'; n--)
+			c->bpffs_root[n - 1] = 0;
+	}
+	return 0;
+}
+
+static int parse_routes(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	static const char *const known[] = { "pod", "host", NULL };
+	const cJSON *routes, *pod, *host;
+
+	if (field(doc, "routes", "", is_object, "an object like {\"pod\": true, \"host\": false}",
+		  &routes, err))
+		return -1;
+	if (!routes)
+		return 0;
+	if (only_keys(routes, "routes.", known, err) ||
+	    field(routes, "pod", "routes.", is_bool, "true or false", &pod, err) ||
+	    field(routes, "host", "routes.", is_bool, "true or false", &host, err))
+		return -1;
+	if (pod)
+		c->routes_pod = cJSON_IsTrue(pod);
+	if (host)
+		c->routes_host = cJSON_IsTrue(host);
+	return 0;
+}
+
+static int parse_port_list(const cJSON *arr, const char *path, struct skl_port_range *out,
+			   size_t max, size_t *n, struct skl_err *err)
+{
+	const cJSON *p;
+	size_t i = 0;
+
+	if (cJSON_GetArraySize(arr) < 1 || (size_t)cJSON_GetArraySize(arr) > max)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "%s: give 1 to %zu port strings", path,
+				max);
+	cJSON_ArrayForEach(p, arr) {
+		if (!cJSON_IsString(p))
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"%s[%zu]: must be a string \"N\" or \"N-M\"", path, i);
+		if (skl_port_range_parse(p->valuestring, &out[i], err)) {
+			skl_err_prefix(err, "%s[%zu]", path, i);
+			return -1;
+		}
+		i++;
+	}
+	*n = i;
+	return 0;
+}
+
+static int add_allowed_prefix(struct skl_netconf *c, const char *s, size_t i, struct skl_err *err)
+{
+	struct skl_binding_spec p = { .kind = SKL_PREFIX_CIDR };
+
+	snprintf(p.where, sizeof(p.where), "annotations.allowedPrefixes[%zu]", i);
+	if (!strcmp(s, "pod") || !strcmp(s, "pod4") || !strcmp(s, "pod6")) {
+		p.kind = !strcmp(s, "pod") ? SKL_PREFIX_POD
+					   : !strcmp(s, "pod4") ? SKL_PREFIX_POD4 : SKL_PREFIX_POD6;
+	} else if (skl_prefix_parse(s, &p.family, &p.plen, p.addr, err)) {
+		skl_err_prefix(err, "%s", p.where);
+		return -1;
+	}
+	return skl_bindings_append(&c->allowed_prefixes, &p, err);
+}
+
+static int parse_annotations(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	static const char *const known[] = { "allow", "allowedPrefixes", "allowedPorts", NULL };
+	const cJSON *a, *allow, *prefixes, *ports, *p;
+	size_t i = 0;
+
+	if (field(doc, "annotations", "", is_object, "an object", &a, err))
+		return -1;
+	if (!a)
+		return 0;
+	if (only_keys(a, "annotations.", known, err) ||
+	    field(a, "allow", "annotations.", is_bool, "true or false", &allow, err) ||
+	    field(a, "allowedPrefixes", "annotations.", is_array, "an array of prefixes",
+		  &prefixes, err) ||
+	    field(a, "allowedPorts", "annotations.", is_array, "an array of port strings", &ports,
+		  err))
+		return -1;
+	c->annotations_allow = allow && cJSON_IsTrue(allow);
+	if (prefixes) {
+		skl_bindings_free(&c->allowed_prefixes);
+		cJSON_ArrayForEach(p, prefixes) {
+			if (!cJSON_IsString(p))
+				return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+						"annotations.allowedPrefixes[%zu]: must be a string "
+						"(a prefix or \"pod\")", i);
+			if (add_allowed_prefix(c, p->valuestring, i++, err))
+				return -1;
+		}
+	}
+	if (ports && parse_port_list(ports, "annotations.allowedPorts", c->allowed_ports,
+				     sizeof(c->allowed_ports) / sizeof(c->allowed_ports[0]),
+				     &c->n_allowed_ports, err))
+		return -1;
+	return 0;
+}
+
+static int integer(const cJSON *obj, const char *key, uint32_t *out, struct skl_err *err)
+{
+	const cJSON *f;
+
+	if (field(obj, key, "limits.", is_number, "a whole number", &f, err))
+		return -1;
+	if (!f)
+		return 0;
+	if (f->valuedouble != floor(f->valuedouble) || f->valuedouble < 0 ||
+	    f->valuedouble > 4294967295.0)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "limits.%s: must be a whole number",
+				key);
+	*out = (uint32_t)f->valuedouble;
+	return 0;
+}
+
+static int parse_limits(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	static const char *const known[] = { "bindings", "labels", "portRanges", NULL };
+	const cJSON *l;
+
+	if (field(doc, "limits", "", is_object, "an object", &l, err))
+		return -1;
+	if (!l)
+		return 0;
+	if (only_keys(l, "limits.", known, err) || integer(l, "bindings", &c->limits.bindings, err) ||
+	    integer(l, "labels", &c->limits.labels, err) ||
+	    integer(l, "portRanges", &c->limits.port_ranges, err))
+		return -1;
+	return skl_limits_check(&c->limits, err);
+}
+
+static int parse_runtime_config(const cJSON *doc, struct skl_netconf *c, bool lenient,
+				struct skl_err *err)
+{
+	const cJSON *rc, *bindings, *annotations, *value;
+
+	if (field(doc, "runtimeConfig", "", is_object, "an object", &rc, err))
+		return -1;
+	if (!rc)
+		return 0;
+	if (field(rc, "bindings", "runtimeConfig.", is_array, "an array of bindings", &bindings,
+		  err) ||
+	    field(rc, SKL_CAP_POD_ANNOTATIONS, "runtimeConfig.", is_object,
+		  "an object of strings", &annotations, err))
+		return -1;
+	if (bindings && !lenient &&
+	    skl_bindings_parse(bindings, "runtimeConfig.bindings", &c->bindings, err))
+		return -1;
+	if (!annotations)
+		return 0;
+	value = cJSON_GetObjectItemCaseSensitive(annotations, SKL_ANNOTATION_BINDINGS);
+	if (value && !cJSON_IsString(value))
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"annotation %s: must be a string holding a JSON array of bindings",
+				SKL_ANNOTATION_BINDINGS);
+	c->annotation = value ? value->valuestring : NULL;
+	return 0;
+}
+
+static int parse_gc(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "cni.dev/valid-attachments");
+
+	/* libcni sends both names: the spec first called it cni.dev/attachments. */
+	if (!v)
+		v = cJSON_GetObjectItemCaseSensitive(doc, "cni.dev/attachments");
+	if (v && !cJSON_IsArray(v))
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"%s: must be an array of {\"containerID\", \"ifname\"}", v->string);
+	c->valid_attachments = (cJSON *)v;
+	return 0;
+}
+
+static void set_defaults(struct skl_netconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->bpffs_root, sizeof(c->bpffs_root), "%s", SKL_DEFAULT_BPFFS_ROOT);
+	c->routes_pod = true;
+	skl_limits_default(&c->limits);
+	c->allowed_ports[0] = (struct skl_port_range){ 1024, 65535 };
+	c->n_allowed_ports = 1;
+}
+
+int skl_netconf_parse(const char *json, bool lenient, struct skl_netconf *c, struct skl_err *err)
+{
+	struct skl_binding_spec pod = { .kind = SKL_PREFIX_POD, .where = "annotations.allowedPrefixes" };
+	const cJSON *bindings, *prev, *type;
+
+	set_defaults(c);
+	c->doc = cJSON_Parse(json);
+	if (!c->doc)
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE,
+				"stdin: not valid JSON (near \"%.24s\"); the runtime must pass the "
+				"network configuration", cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+	if (!cJSON_IsObject(c->doc)) {
+		skl_errf(err, SKL_CNI_DECODE_FAILURE, "stdin: the configuration must be a JSON object");
+		goto fail;
+	}
+	if (skl_bindings_append(&c->allowed_prefixes, &pod, err) || parse_version(c->doc, c, err) ||
+	    parse_name_and_root(c->doc, c, err) ||
+	    field(c->doc, "type", "", is_string, "a string", &type, err) ||
+	    field(c->doc, "bindings", "", is_array, "an array of bindings", &bindings, err) ||
+	    field(c->doc, "prevResult", "", is_object, "an object (the previous plugin's result)",
+		  &prev, err))
+		goto fail;
+	c->prev_result = (cJSON *)prev;
+	if (lenient) {
+		/* DEL, GC: only what locates the state matters. */
+		if (parse_gc(c->doc, c, err))
+			goto fail;
+		return 0;
+	}
+	if ((bindings && skl_bindings_parse(bindings, "bindings", &c->bindings, err)))
+		goto fail;
+	c->n_config_bindings = c->bindings.n;
+	if (parse_routes(c->doc, c, err) || parse_annotations(c->doc, c, err) ||
+	    parse_limits(c->doc, c, err) || parse_runtime_config(c->doc, c, lenient, err) ||
+	    parse_gc(c->doc, c, err))
+		goto fail;
+	return 0;
+fail:
+	skl_netconf_free(c);
+	return -1;
+}
+
+static bool prefix_contains(const struct skl_binding_spec *outer, const struct skl_binding_spec *b)
+{
+	uint8_t masked[16];
+
+	if (outer->family != b->family || outer->plen > b->plen)
+		return false;
+	memcpy(masked, b->addr, 16);
+	for (int i = 0; i < 16; i++) {
+		int bits = (int)outer->plen - 8 * i;
+
+		if (bits <= 0)
+			masked[i] = 0;
+		else if (bits < 8)
+			masked[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+	return !memcmp(masked, outer->addr, 16);
+}
+
+static bool ports_allowed(const struct skl_netconf *c, const struct skl_port_range *r)
+{
+	/* The allowed list may be several ranges; a range must sit in one. */
+	for (size_t i = 0; i < c->n_allowed_ports; i++)
+		if (c->allowed_ports[i].lo <= r->lo && r->hi <= c->allowed_ports[i].hi)
+			return true;
+	return false;
+}
+
+static int check_policy(const struct skl_netconf *c, const struct skl_binding_set *allowed,
+			const struct skl_binding_spec *b, struct skl_err *err)
+{
+	char buf[64];
+	bool inside = false;
+
+	for (size_t i = 0; i < allowed->n && !inside; i++)
+		inside = prefix_contains(&allowed->v[i], b);
+	skl_prefix_format(b->family, b->plen, b->addr, buf, sizeof(buf));
+	if (!inside)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"%s (label \"%s\"): prefix %s is outside annotations.allowedPrefixes "
+				"of network \"%s\"; ask for a prefix inside them", b->where, b->label,
+				buf, c->name);
+	for (size_t k = 0; k < b->n_ports; k++)
+		if (!ports_allowed(c, &b->ports[k]))
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"%s (label \"%s\"): ports %u-%u are outside "
+					"annotations.allowedPorts of network \"%s\" (privileged ports "
+					"would bypass CAP_NET_BIND_SERVICE); list allowed ports in "
+					"\"ports\"", b->where, b->label, b->ports[k].lo, b->ports[k].hi,
+					c->name);
+	return 0;
+}
+
+int skl_netconf_add_annotation(struct skl_netconf *c, const struct skl_pod_addrs *pod,
+			       struct skl_err *err)
+{
+	struct skl_binding_set set = { 0 }, allowed = { 0 };
+	const char *where = "annotation " SKL_ANNOTATION_BINDINGS;
+	cJSON *doc;
+	int ret = -1;
+
+	if (!c->annotation)
+		return 0;
+	if (!c->annotations_allow)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"%s: network \"%s\" does not take bindings from pod annotations; set "
+				"\"annotations\": {\"allow\": true} in its sklookup entry, or remove "
+				"the annotation", where, c->name);
+	doc = cJSON_Parse(c->annotation);
+	if (!doc || !cJSON_IsArray(doc)) {
+		skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			 "%s: must hold a JSON array of bindings, e.g. [{\"label\": \"web\", "
+			 "\"protocol\": \"tcp\", \"prefix\": \"pod\", \"ports\": [\"8080\"]}]", where);
+		goto out;
+	}
+	for (size_t i = 0; i < c->allowed_prefixes.n; i++)
+		if (skl_bindings_append(&allowed, &c->allowed_prefixes.v[i], err))
+			goto out;
+	if (skl_bindings_parse(doc, where, &set, err) ||
+	    skl_bindings_resolve_pod(&set, pod, err) ||
+	    skl_bindings_resolve_pod(&allowed, pod, err))
+		goto out;
+	for (size_t i = 0; i < set.n; i++)
+		if (check_policy(c, &allowed, &set.v[i], err))
+			goto out;
+	for (size_t i = 0; i < set.n; i++)
+		if (skl_bindings_append(&c->bindings, &set.v[i], err))
+			goto out;
+	ret = 0;
+out:
+	cJSON_Delete(doc);
+	skl_bindings_free(&set);
+	skl_bindings_free(&allowed);
+	return ret;
+}
+
+static int add_pod_addr(struct skl_pod_addrs *out, const char *cidr, size_t i,
+			struct skl_err *err)
+{
+	char addr[64];
+	const char *slash = strchr(cidr, '/');
+	size_t len = slash ? (size_t)(slash - cidr) : strlen(cidr);
+
+	if (len >= sizeof(addr))
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "prevResult.ips[%zu].address: too long", i);
+	memcpy(addr, cidr, len);
+	addr[len] = 0;
+	if (out->n == sizeof(out->v) / sizeof(out->v[0]))
+		return 0;
+	memset(out->v[out->n].addr, 0, 16);
+	if (inet_pton(AF_INET, addr, out->v[out->n].addr) == 1)
+		out->v[out->n].family = SKL_FAMILY_V4;
+	else if (inet_pton(AF_INET6, addr, out->v[out->n].addr) == 1)
+		out->v[out->n].family = SKL_FAMILY_V6;
+	else
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE,
+				"prevResult.ips[%zu].address: \"%.64s\" is not an IP address", i, cidr);
+	out->n++;
+	return 0;
+}
+
+/* Is ips[i] on the pod's interface? Without an interface index, assume so. */
+static bool on_pod_interface(const cJSON *ip, const cJSON *interfaces, const char *ifname)
+{
+	const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ip, "interface");
+	const cJSON *itf, *name, *sandbox;
+
+	if (!cJSON_IsNumber(idx) || !cJSON_IsArray(interfaces))
+		return true;
+	itf = cJSON_GetArrayItem(interfaces, idx->valueint);
+	name = cJSON_GetObjectItemCaseSensitive(itf, "name");
+	sandbox = cJSON_GetObjectItemCaseSensitive(itf, "sandbox");
+	return cJSON_IsString(name) && !strcmp(name->valuestring, ifname) &&
+	       cJSON_IsString(sandbox) && sandbox->valuestring[0];
+}
+
+int skl_netconf_pod_addrs(const struct skl_netconf *c, const char *ifname,
+			  struct skl_pod_addrs *out, struct skl_err *err)
+{
+	const cJSON *ips, *interfaces, *ip;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->prev_result)
+		return 0;
+	ips = cJSON_GetObjectItemCaseSensitive(c->prev_result, "ips");
+	interfaces = cJSON_GetObjectItemCaseSensitive(c->prev_result, "interfaces");
+	if (ips && !cJSON_IsArray(ips))
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "prevResult.ips: must be an array");
+	cJSON_ArrayForEach(ip, ips) {
+		const cJSON *address = cJSON_GetObjectItemCaseSensitive(ip, "address");
+
+		if (!cJSON_IsString(address))
+			return skl_errf(err, SKL_CNI_DECODE_FAILURE,
+					"prevResult.ips[%zu].address: must be a string", i);
+		if (on_pod_interface(ip, interfaces, ifname) &&
+		    add_pod_addr(out, address->valuestring, i, err))
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+void skl_netconf_free(struct skl_netconf *c)
+{
+	skl_bindings_free(&c->bindings);
+	skl_bindings_free(&c->allowed_prefixes);
+	cJSON_Delete(c->doc);
+	c->doc = NULL;
+	c->prev_result = NULL;
+	c->valid_attachments = NULL;
+	c->annotation = NULL;
+}

@@ -1,0 +1,411 @@
+/*
+ * Routes in the current netns over a raw NETLINK_ROUTE socket. The netlink
+ * part is generic and small: one request builder (a family header plus
+ * attributes), one send-and-wait-for-ACK that returns the kernel's errno,
+ * one dump that hands each reply message to a callback.
+ */
+#include "routes.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dispatch_abi.h"
+
+#define NL_REQUEST_MAX 512
+/* The kernel sizes dump messages up to the reader's buffer, at most 32 KiB. */
+#define NL_REPLY_MAX 32768
+#define NL_SEQ 1 /* one request per socket */
+
+/* ------------------------------------------------------------------------
+ * Netlink
+ */
+
+struct nl_request {
+	union {
+		struct nlmsghdr hdr;
+		char buf[NL_REQUEST_MAX];
+	};
+};
+
+static void nl_request_init(struct nl_request *req, uint16_t type, uint16_t flags,
+			    const void *body, size_t body_len)
+{
+	memset(req, 0, sizeof(*req));
+	req->hdr.nlmsg_len = NLMSG_LENGTH(body_len);
+	req->hdr.nlmsg_type = type;
+	req->hdr.nlmsg_flags = NLM_F_REQUEST | flags;
+	req->hdr.nlmsg_seq = NL_SEQ;
+	memcpy(NLMSG_DATA(&req->hdr), body, body_len);
+}
+
+/* Appends an attribute; returns 0 or EMSGSIZE. */
+static int nl_request_put(struct nl_request *req, uint16_t type, const void *data, size_t len)
+{
+	size_t at = NLMSG_ALIGN(req->hdr.nlmsg_len);
+	struct rtattr *rta = (struct rtattr *)(req->buf + at);
+
+	if (at + RTA_SPACE(len) > sizeof(req->buf))
+		return EMSGSIZE;
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	req->hdr.nlmsg_len = at + RTA_SPACE(len);
+	return 0;
+}
+
+/* Opens a NETLINK_ROUTE socket and sends req; returns 0 or an errno. */
+static int nl_open_and_send(const struct nl_request *req, int *fd)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int e;
+
+	if (sock < 0)
+		return errno;
+	if (sendto(sock, req->buf, req->hdr.nlmsg_len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0) {
+		e = errno;
+		close(sock);
+		return e;
+	}
+	*fd = sock;
+	return 0;
+}
+
+/* Receives one datagram into buf; returns its length, or -errno. */
+static ssize_t nl_recv(int fd, char *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &msg, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return n;
+}
+
+/* Called for each data message of a dump; returns 0 to go on. */
+typedef int (*nl_each_fn)(const struct nlmsghdr *h, void *ctx);
+
+/* Sends req and reads replies until the ACK (each == NULL) or the end of the
+ * dump. Returns 0, the kernel's errno, or the errno of a failed socket call. */
+static int nl_transact(const struct nl_request *req, nl_each_fn each, void *ctx)
+{
+	alignas(struct nlmsghdr) char buf[NL_REPLY_MAX];
+	int fd = -1, e = nl_open_and_send(req, &fd);
+	bool done = e != 0;
+
+	while (!done) {
+		ssize_t n = nl_recv(fd, buf, sizeof(buf));
+		int len = (int)n;
+
+		if (n < 0) {
+			e = (int)-n;
+			break;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !done && NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != NL_SEQ)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *ack = NLMSG_DATA(h);
+
+				e = h->nlmsg_len < NLMSG_LENGTH(sizeof(*ack)) ? EPROTO : -ack->error;
+				done = true;
+			} else if (h->nlmsg_type == NLMSG_DONE) {
+				done = true;
+			} else if (each && each(h, ctx) != 0) {
+				done = true; /* the callback has what it needs */
+			}
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+/* ------------------------------------------------------------------------
+ * Routes
+ */
+
+static int af_of(const struct skl_route *r)
+{
+	return r->family == SKL_FAMILY_V6 ? AF_INET6 : AF_INET;
+}
+
+static size_t addr_len(const struct skl_route *r)
+{
+	return r->family == SKL_FAMILY_V6 ? 16 : 4;
+}
+
+static uint8_t table_of(const struct skl_route *r)
+{
+	return r->kind == SKL_ROUTE_LOCAL ? RT_TABLE_LOCAL : RT_TABLE_MAIN;
+}
+
+static uint8_t type_of(const struct skl_route *r)
+{
+	return r->kind == SKL_ROUTE_LOCAL ? RTN_LOCAL : RTN_UNICAST;
+}
+
+/* The destination with its host bits cleared (the kernel refuses IPv4
+ * prefixes with host bits). */
+static void masked_dst(const struct skl_route *r, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (unsigned int i = 0; i < addr_len(r); i++) {
+		unsigned int bits = r->plen > 8 * i ? r->plen - 8 * i : 0;
+
+		out[i] = bits >= 8 ? r->addr[i] : r->addr[i] & (uint8_t)(0xff00 >> bits);
+	}
+}
+
+static void format_addr(const struct skl_route *r, const uint8_t addr[16], char *buf, size_t len)
+{
+	if (!inet_ntop(af_of(r), addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+void skl_route_format(const struct skl_route *r, char *buf, size_t len)
+{
+	char dst_text[INET6_ADDRSTRLEN], gw_text[INET6_ADDRSTRLEN];
+	uint8_t dst[16];
+
+	masked_dst(r, dst);
+	format_addr(r, dst, dst_text, sizeof(dst_text));
+	if (r->kind == SKL_ROUTE_LOCAL) {
+		snprintf(buf, len, "local %s/%u dev lo", dst_text, r->plen);
+		return;
+	}
+	format_addr(r, r->gw, gw_text, sizeof(gw_text));
+	snprintf(buf, len, "%s/%u via %s", dst_text, r->plen, gw_text);
+}
+
+static int check_route(const struct skl_route *r, struct skl_err *err)
+{
+	if (r->family != SKL_FAMILY_V4 && r->family != SKL_FAMILY_V6)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"route has family %u: use SKL_FAMILY_V4 or SKL_FAMILY_V6",
+				r->family);
+	if (r->plen > 8 * addr_len(r))
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"route has prefix length %u: the most is %zu for this family",
+				r->plen, 8 * addr_len(r));
+	if (r->kind != SKL_ROUTE_LOCAL && r->kind != SKL_ROUTE_VIA)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"route has kind %u: use SKL_ROUTE_LOCAL or SKL_ROUTE_VIA", r->kind);
+	return 0;
+}
+
+/* The index of lo in the current netns; 0 with errno set if there is none. */
+static int lo_ifindex(void)
+{
+	return (int)if_nametoindex("lo");
+}
+
+/* An RTM_NEWROUTE or RTM_DELROUTE request for r. A delete leaves scope and
+ * protocol unset (match any), as `ip route del` does. Returns 0 or an errno. */
+static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
+			 const struct skl_route *r, int lo)
+{
+	bool adding = type == RTM_NEWROUTE;
+	struct rtmsg rtm = {
+		.rtm_family = (uint8_t)af_of(r),
+		.rtm_dst_len = r->plen,
+		.rtm_table = table_of(r),
+		.rtm_type = type_of(r),
+		.rtm_protocol = adding ? RTPROT_BOOT : RTPROT_UNSPEC,
+		.rtm_scope = !adding			 ? RT_SCOPE_NOWHERE
+			     : r->kind == SKL_ROUTE_LOCAL ? RT_SCOPE_HOST
+							  : RT_SCOPE_UNIVERSE,
+	};
+	uint8_t dst[16];
+
+	masked_dst(r, dst);
+	nl_request_init(req, type, flags, &rtm, sizeof(rtm));
+	if (r->kind == SKL_ROUTE_LOCAL)
+		return nl_request_put(req, RTA_DST, dst, addr_len(r)) ||
+		       nl_request_put(req, RTA_OIF, &lo, sizeof(lo)) ? EMSGSIZE : 0;
+	return nl_request_put(req, RTA_DST, dst, addr_len(r)) ||
+	       nl_request_put(req, RTA_GATEWAY, r->gw, addr_len(r)) ? EMSGSIZE : 0;
+}
+
+/* Sends an add or delete of r and waits for the ACK: 0 or an errno. */
+static int route_change(uint16_t type, uint16_t flags, const struct skl_route *r)
+{
+	struct nl_request req;
+	int lo = lo_ifindex();
+	int e;
+
+	if (r->kind == SKL_ROUTE_LOCAL && lo == 0)
+		return errno ? errno : ENODEV;
+	e = route_request(&req, type, flags, r, lo);
+	return e ? e : nl_transact(&req, NULL, NULL);
+}
+
+/* What to do about a failure, after the errno's text. */
+static const char *hint(int e, const struct skl_route *r)
+{
+	switch (e) {
+	case EPERM:
+	case EACCES:
+		return ": run the plugin as root (it needs CAP_NET_ADMIN in the netns)";
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+		return r->kind == SKL_ROUTE_VIA
+			       ? ": the gateway must be an address on a network this netns is "
+				 "directly connected to (an address on an interface that is up)"
+			       : "";
+	case ENODEV:
+		return ": the netns has no interface lo";
+	default:
+		return "";
+	}
+}
+
+static int route_error(struct skl_err *err, const char *doing, const struct skl_route *r, int e)
+{
+	char text[SKL_ROUTE_STR_MAX];
+
+	skl_route_format(r, text, sizeof(text));
+	return skl_errf(err, SKL_CNI_INTERNAL, "%s route \"%s\": %s%s", doing, text, strerror(e),
+			hint(e, r));
+}
+
+/* EEXIST from the kernel: 1 if it is exactly r, else an error naming what
+ * is in the way. */
+static int route_already_there(const struct skl_route *r, struct skl_err *err)
+{
+	char text[SKL_ROUTE_STR_MAX];
+	bool exists;
+
+	if (skl_route_exists(r, &exists, err) < 0)
+		return -1;
+	if (exists)
+		return 1;
+	skl_route_format(r, text, sizeof(text));
+	return skl_errf(err, SKL_CNI_INTERNAL,
+			"adding route \"%s\": %s: a different route to the same prefix is in "
+			"table %s; remove it (ip route show table all) or change the binding",
+			text, strerror(EEXIST), r->kind == SKL_ROUTE_LOCAL ? "local" : "main");
+}
+
+int skl_route_add(const struct skl_route *r, struct skl_err *err)
+{
+	int e;
+
+	if (check_route(r, err) < 0)
+		return -1;
+	e = route_change(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, r);
+	if (e == EEXIST)
+		return route_already_there(r, err);
+	return e ? route_error(err, "adding", r, e) : 0;
+}
+
+int skl_route_del(const struct skl_route *r, struct skl_err *err)
+{
+	int e;
+
+	if (check_route(r, err) < 0)
+		return -1;
+	e = route_change(RTM_DELROUTE, NLM_F_ACK, r);
+	if (e == ESRCH || e == ENOENT)
+		return 0;
+	return e ? route_error(err, "deleting", r, e) : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Lookup: a dump of the family's routes, matched in user space
+ */
+
+struct route_match {
+	const struct skl_route *want;
+	uint8_t dst[16]; /* want's masked destination */
+	int lo;
+	bool found;
+};
+
+/* The attributes of a route message that decide a match. */
+struct route_attrs {
+	uint32_t table;
+	const void *dst, *gateway;
+	int oif;
+};
+
+static void route_attrs_parse(const struct nlmsghdr *h, struct route_attrs *a)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	int len = (int)RTM_PAYLOAD(h);
+
+	*a = (struct route_attrs){ .table = rtm->rtm_table };
+	for (const struct rtattr *rta = RTM_RTA(rtm); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		size_t n = RTA_PAYLOAD(rta);
+
+		if (rta->rta_type == RTA_TABLE && n == sizeof(uint32_t))
+			memcpy(&a->table, RTA_DATA(rta), n);
+		else if (rta->rta_type == RTA_OIF && n == sizeof(int))
+			memcpy(&a->oif, RTA_DATA(rta), n);
+		else if (rta->rta_type == RTA_DST)
+			a->dst = RTA_DATA(rta);
+		else if (rta->rta_type == RTA_GATEWAY)
+			a->gateway = RTA_DATA(rta);
+	}
+}
+
+static bool route_msg_matches(const struct nlmsghdr *h, const struct route_match *m)
+{
+	static const uint8_t any[16];
+	const struct skl_route *r = m->want;
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	struct route_attrs a;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)) ||
+	    rtm->rtm_family != af_of(r) || rtm->rtm_dst_len != r->plen ||
+	    rtm->rtm_type != type_of(r))
+		return false;
+	route_attrs_parse(h, &a);
+	if (a.table != table_of(r) || memcmp(a.dst ? a.dst : any, m->dst, addr_len(r)) != 0)
+		return false;
+	if (r->kind == SKL_ROUTE_LOCAL)
+		return a.oif != 0 && a.oif == m->lo;
+	return a.gateway && memcmp(a.gateway, r->gw, addr_len(r)) == 0;
+}
+
+static int route_match_each(const struct nlmsghdr *h, void *ctx)
+{
+	struct route_match *m = ctx;
+
+	m->found = route_msg_matches(h, m);
+	return m->found;
+}
+
+int skl_route_exists(const struct skl_route *r, bool *exists, struct skl_err *err)
+{
+	struct route_match m = { .want = r, .lo = lo_ifindex() };
+	struct rtmsg rtm = { .rtm_family = (uint8_t)af_of(r) };
+	struct nl_request req;
+	int e;
+
+	if (check_route(r, err) < 0)
+		return -1;
+	masked_dst(r, m.dst);
+	nl_request_init(&req, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	e = nl_transact(&req, route_match_each, &m);
+	if (e)
+		return route_error(err, "looking up", r, e);
+	*exists = m.found;
+	return 0;
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Runs every test suite after `make all tests` and `make SANITIZE=1 tests`:
+# unit tests plain, with ASan+UBSan and under valgrind, then the root tests,
+# then checks that no test left network namespaces, bpffs entries or
+# sk_lookup links behind. Prints "N passed, N failed" last; exits non-zero
+# if anything failed.
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+export PATH="$PATH:/usr/sbin:/sbin"
+unset CMOCKA_MESSAGE_OUTPUT CMOCKA_XML_FILE # keep cmocka's standard summary lines
+
+TIMEOUT=${SKL_TEST_TIMEOUT:-600} # seconds per test binary
+BPFFS=/sys/fs/bpf
+passed=0
+failed=0
+skipped=0 # reported, not part of the totals line
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+is_root() {
+	[ "$(id -u)" -eq 0 ]
+}
+
+mount_bpffs() {
+	[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" = bpf_fs ] && return 0
+	if ! is_root; then
+		echo "run-all: bpffs is not mounted at $BPFFS and mounting it needs root" >&2
+		return 0
+	fi
+	mount -t bpf bpf "$BPFFS" || echo "run-all: cannot mount bpffs at $BPFFS" >&2
+}
+
+# Sums the N of every cmocka summary line matching $1 in the log.
+sum_summary() {
+	grep -oE "$1" "$log" | grep -oE '[0-9]+' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# run KIND COMMAND...: runs one test binary, streams its output, adds its
+# results to the totals.
+run() {
+	local kind=$1 status run_passed run_failed run_skipped note=""
+	shift
+	echo "==== [$kind] $* ===="
+	# Line-buffered stdout keeps cmocka's stdout and stderr lines in order.
+	timeout --kill-after=10 "$TIMEOUT" stdbuf -oL "$@" 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	run_passed=$(sum_summary '\[  PASSED  \] [0-9]+ test\(s\)\.')
+	run_failed=$(sum_summary '\[  FAILED  \] [0-9]+ test\(s\)')
+	run_skipped=$(sum_summary '\[  SKIPPED \] [0-9]+ test\(s\)')
+	if [ "$status" -ne 0 ] && [ "$run_failed" -eq 0 ]; then
+		run_failed=1
+		case $status in
+		124 | 137) note=" (timed out after ${TIMEOUT}s)" ;;
+		*) note=" (exit $status without a failed test: crash, sanitizer or valgrind error)" ;;
+		esac
+	elif [ "$status" -eq 0 ] && [ $((run_passed + run_failed + run_skipped)) -eq 0 ]; then
+		run_failed=1
+		note=" (reported no cmocka results)"
+	fi
+	echo "---- [$kind] ${*: -1}: $run_passed passed, $run_failed failed," \
+		"$run_skipped skipped$note ----"
+	passed=$((passed + run_passed))
+	failed=$((failed + run_failed))
+	skipped=$((skipped + run_skipped))
+}
+
+fail_one() {
+	echo "run-all: FAILED: $*" >&2
+	failed=$((failed + 1))
+}
+
+# run_each KIND GLOB [COMMAND PREFIX...]: runs every binary matching GLOB.
+run_each() {
+	local kind=$1 pattern=$2 found=0 bin
+	shift 2
+	for bin in $pattern; do
+		[ -x "$bin" ] || continue
+		found=1
+		run "$kind" "$@" "$bin"
+	done
+	[ "$found" -eq 1 ] || fail_one "no test binaries match $pattern (run make all tests first)"
+}
+
+run_root_tests() {
+	local bin
+	if is_root; then
+		run_each root 'build/test/root/test_*'
+		return
+	fi
+	for bin in build/test/root/test_*; do
+		[ -x "$bin" ] && fail_one "$bin needs root (CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN); run make test as root"
+	done
+}
+
+# Counted as one test: no netns, bpffs entry or sk_lookup link left behind.
+check_leaks() {
+	local netns dirs links leaked=0
+	echo "==== [leaks] namespaces, bpffs entries, sk_lookup links ===="
+	netns=$(ip netns list 2>/dev/null | awk '$1 ~ /^sklt-/ { print $1 }')
+	if [ -n "$netns" ]; then
+		echo "leaked network namespaces:" $netns
+		leaked=1
+	fi
+	dirs=$(compgen -G "$BPFFS/sklookup-test-*")
+	if [ -n "$dirs" ]; then
+		echo "leaked bpffs entries:" $dirs
+		leaked=1
+	fi
+	if ! links=$(bpftool link show 2>&1); then
+		echo "cannot list BPF links: $links"
+		leaked=1
+	elif [ "$(grep -c sk_lookup <<<"$links")" -ne 0 ]; then
+		echo "leaked sk_lookup links:"
+		grep -B1 -A1 sk_lookup <<<"$links"
+		leaked=1
+	fi
+	if [ "$leaked" -eq 0 ]; then
+		echo "---- [leaks] nothing left behind ----"
+		passed=$((passed + 1))
+	else
+		fail_one "leak check (see above)"
+	fi
+}
+
+mount_bpffs
+run_each unit 'build/test/unit/test_*'
+# verify_asan_link_order=0: stdbuf preloads a library ahead of the ASan runtime.
+run_each asan+ubsan 'build-san/test/unit/test_*' env \
+	ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1
+run_each valgrind 'build/test/unit/test_*' \
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
+run_root_tests
+check_leaks
+
+[ "$skipped" -eq 0 ] || echo "($skipped skipped tests are not counted)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
