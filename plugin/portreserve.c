@@ -143,12 +143,16 @@ static bool parse_port(const char **p, const char *end, uint32_t *port)
 	return *p > start && value <= PORT_LIMIT;
 }
 
-static int list_syntax_error(struct skl_err *err, const char *s, const char *at, const char *what)
+/* s is quoted up to end (without the kernel's newline), at most 64 bytes. */
+static int list_syntax_error(struct skl_err *err, const char *s, const char *end, const char *at,
+			     const char *what)
 {
+	int shown = end - s > 64 ? 64 : (int)(end - s);
+
 	return skl_errf(err, SKL_CNI_INTERNAL,
-			RESERVED_SYSCTL " \"%.64s\" is not a port list: %s at offset %zu; the "
+			RESERVED_SYSCTL " \"%.*s\" is not a port list: %s at offset %zu; the "
 			"syntax is \"1000-2000,3000\" with ports 0-65535",
-			s, what, (size_t)(at - s));
+			shown, s, what, (size_t)(at - s));
 }
 
 /* Parses one "N" or "N-M" at *p and moves *p past it. */
@@ -158,15 +162,15 @@ static int parse_list_item(const char *s, const char **p, const char *end,
 	uint32_t lo, hi;
 
 	if (!parse_port(p, end, &lo))
-		return list_syntax_error(err, s, *p, "expected a port");
+		return list_syntax_error(err, s, end, *p, "expected a port");
 	hi = lo;
 	if (*p < end && **p == '-') {
 		(*p)++;
 		if (!parse_port(p, end, &hi))
-			return list_syntax_error(err, s, *p, "expected a port after '-'");
+			return list_syntax_error(err, s, end, *p, "expected a port after '-'");
 	}
 	if (lo > hi)
-		return list_syntax_error(err, s, *p, "a range ends below its start");
+		return list_syntax_error(err, s, end, *p, "a range ends below its start");
 	*range = (struct skl_port_range){ .lo = (__u16)lo, .hi = (__u16)hi };
 	return 0;
 }
@@ -194,7 +198,7 @@ int skl_reserved_ports_parse(const char *s, struct skl_port_range **out, size_t 
 		if (p == end)
 			break;
 		if (*p != ',') {
-			list_syntax_error(err, s, p, "expected ',' or the end");
+			list_syntax_error(err, s, end, p, "expected ',' or the end");
 			goto fail;
 		}
 		p++;

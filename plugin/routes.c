@@ -1,8 +1,8 @@
 /*
  * Routes in the current netns over a raw NETLINK_ROUTE socket. The netlink
  * part is generic and small: one request builder (a family header plus
- * attributes), one send-and-wait-for-ACK that returns the kernel's errno,
- * one dump that hands each reply message to a callback.
+ * attributes) and one send-and-wait that returns the kernel's errno from the
+ * ACK, or for a dump hands each reply message to a callback.
  */
 #include "routes.h"
 
@@ -97,6 +97,18 @@ static ssize_t nl_recv(int fd, char *buf, size_t len)
 	return n;
 }
 
+/* The errno an NLMSG_ERROR (the ACK) or NLMSG_DONE (the end of a dump)
+ * reports: 0 for success. */
+static int nl_final_errno(const struct nlmsghdr *h)
+{
+	const struct nlmsgerr *ack = NLMSG_DATA(h);
+	const int *dump_status = NLMSG_DATA(h);
+
+	if (h->nlmsg_type == NLMSG_ERROR)
+		return h->nlmsg_len < NLMSG_LENGTH(sizeof(*ack)) ? EPROTO : -ack->error;
+	return h->nlmsg_len < NLMSG_LENGTH(sizeof(int)) ? 0 : -*dump_status;
+}
+
 /* Called for each data message of a dump; returns 0 to go on. */
 typedef int (*nl_each_fn)(const struct nlmsghdr *h, void *ctx);
 
@@ -120,12 +132,8 @@ static int nl_transact(const struct nl_request *req, nl_each_fn each, void *ctx)
 		     h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != NL_SEQ)
 				continue;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *ack = NLMSG_DATA(h);
-
-				e = h->nlmsg_len < NLMSG_LENGTH(sizeof(*ack)) ? EPROTO : -ack->error;
-				done = true;
-			} else if (h->nlmsg_type == NLMSG_DONE) {
+			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) {
+				e = nl_final_errno(h);
 				done = true;
 			} else if (each && each(h, ctx) != 0) {
 				done = true; /* the callback has what it needs */
@@ -179,34 +187,50 @@ static void format_addr(const struct skl_route *r, const uint8_t addr[16], char 
 		snprintf(buf, len, "?");
 }
 
-void skl_route_format(const struct skl_route *r, char *buf, size_t len)
+/* "192.0.2.0/24", host bits cleared. */
+static void format_prefix(const struct skl_route *r, char *buf, size_t len)
 {
-	char dst_text[INET6_ADDRSTRLEN], gw_text[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN];
 	uint8_t dst[16];
 
 	masked_dst(r, dst);
-	format_addr(r, dst, dst_text, sizeof(dst_text));
+	format_addr(r, dst, text, sizeof(text));
+	snprintf(buf, len, "%s/%u", text, r->plen);
+}
+
+void skl_route_format(const struct skl_route *r, char *buf, size_t len)
+{
+	char prefix[SKL_ROUTE_STR_MAX], gw[INET6_ADDRSTRLEN];
+
+	format_prefix(r, prefix, sizeof(prefix));
 	if (r->kind == SKL_ROUTE_LOCAL) {
-		snprintf(buf, len, "local %s/%u dev lo", dst_text, r->plen);
+		snprintf(buf, len, "local %s dev lo", prefix);
 		return;
 	}
-	format_addr(r, r->gw, gw_text, sizeof(gw_text));
-	snprintf(buf, len, "%s/%u via %s", dst_text, r->plen, gw_text);
+	format_addr(r, r->gw, gw, sizeof(gw));
+	snprintf(buf, len, "%s via %s", prefix, gw);
+}
+
+static int route_invalid(struct skl_err *err, const struct skl_route *r, const char *what)
+{
+	char text[SKL_ROUTE_STR_MAX];
+
+	skl_route_format(r, text, sizeof(text));
+	return skl_errf(err, SKL_CNI_INTERNAL, "route \"%s\" is invalid: %s", text, what);
 }
 
 static int check_route(const struct skl_route *r, struct skl_err *err)
 {
 	if (r->family != SKL_FAMILY_V4 && r->family != SKL_FAMILY_V6)
-		return skl_errf(err, SKL_CNI_INTERNAL,
-				"route has family %u: use SKL_FAMILY_V4 or SKL_FAMILY_V6",
-				r->family);
+		return route_invalid(err, r,
+				     "its family is neither SKL_FAMILY_V4 nor SKL_FAMILY_V6");
 	if (r->plen > 8 * addr_len(r))
-		return skl_errf(err, SKL_CNI_INTERNAL,
-				"route has prefix length %u: the most is %zu for this family",
-				r->plen, 8 * addr_len(r));
+		return route_invalid(err, r, r->family == SKL_FAMILY_V6
+						     ? "an IPv6 prefix length is at most 128"
+						     : "an IPv4 prefix length is at most 32");
 	if (r->kind != SKL_ROUTE_LOCAL && r->kind != SKL_ROUTE_VIA)
-		return skl_errf(err, SKL_CNI_INTERNAL,
-				"route has kind %u: use SKL_ROUTE_LOCAL or SKL_ROUTE_VIA", r->kind);
+		return route_invalid(err, r,
+				     "its kind is neither SKL_ROUTE_LOCAL nor SKL_ROUTE_VIA");
 	return 0;
 }
 
@@ -266,8 +290,8 @@ static const char *hint(int e, const struct skl_route *r)
 	case ENETUNREACH:
 	case EHOSTUNREACH:
 		return r->kind == SKL_ROUTE_VIA
-			       ? ": the gateway must be an address on a network this netns is "
-				 "directly connected to (an address on an interface that is up)"
+			       ? ": the gateway must be on a subnet of an address on an interface "
+				 "that is up in this netns"
 			       : "";
 	case ENODEV:
 		return ": the netns has no interface lo";
@@ -289,7 +313,8 @@ static int route_error(struct skl_err *err, const char *doing, const struct skl_
  * is in the way. */
 static int route_already_there(const struct skl_route *r, struct skl_err *err)
 {
-	char text[SKL_ROUTE_STR_MAX];
+	const char *table = r->kind == SKL_ROUTE_LOCAL ? "local" : "main";
+	char text[SKL_ROUTE_STR_MAX], prefix[SKL_ROUTE_STR_MAX];
 	bool exists;
 
 	if (skl_route_exists(r, &exists, err) < 0)
@@ -297,10 +322,11 @@ static int route_already_there(const struct skl_route *r, struct skl_err *err)
 	if (exists)
 		return 1;
 	skl_route_format(r, text, sizeof(text));
+	format_prefix(r, prefix, sizeof(prefix));
 	return skl_errf(err, SKL_CNI_INTERNAL,
-			"adding route \"%s\": %s: a different route to the same prefix is in "
-			"table %s; remove it (ip route show table all) or change the binding",
-			text, strerror(EEXIST), r->kind == SKL_ROUTE_LOCAL ? "local" : "main");
+			"adding route \"%s\": %s: a different route to %s is in table %s (see "
+			"\"ip route show table %s %s\"); remove it or change the binding's prefix",
+			text, strerror(EEXIST), prefix, table, table, prefix);
 }
 
 int skl_route_add(const struct skl_route *r, struct skl_err *err)
@@ -342,6 +368,7 @@ struct route_match {
 struct route_attrs {
 	uint32_t table;
 	const void *dst, *gateway;
+	size_t dst_len, gateway_len;
 	int oif;
 };
 
@@ -358,10 +385,13 @@ static void route_attrs_parse(const struct nlmsghdr *h, struct route_attrs *a)
 			memcpy(&a->table, RTA_DATA(rta), n);
 		else if (rta->rta_type == RTA_OIF && n == sizeof(int))
 			memcpy(&a->oif, RTA_DATA(rta), n);
-		else if (rta->rta_type == RTA_DST)
+		else if (rta->rta_type == RTA_DST) {
 			a->dst = RTA_DATA(rta);
-		else if (rta->rta_type == RTA_GATEWAY)
+			a->dst_len = n;
+		} else if (rta->rta_type == RTA_GATEWAY) {
 			a->gateway = RTA_DATA(rta);
+			a->gateway_len = n;
+		}
 	}
 }
 
@@ -377,11 +407,16 @@ static bool route_msg_matches(const struct nlmsghdr *h, const struct route_match
 	    rtm->rtm_type != type_of(r))
 		return false;
 	route_attrs_parse(h, &a);
-	if (a.table != table_of(r) || memcmp(a.dst ? a.dst : any, m->dst, addr_len(r)) != 0)
+	if (!a.dst) { /* a default route carries no RTA_DST */
+		a.dst = any;
+		a.dst_len = addr_len(r);
+	}
+	if (a.table != table_of(r) || a.dst_len != addr_len(r) ||
+	    memcmp(a.dst, m->dst, addr_len(r)) != 0)
 		return false;
 	if (r->kind == SKL_ROUTE_LOCAL)
 		return a.oif != 0 && a.oif == m->lo;
-	return a.gateway && memcmp(a.gateway, r->gw, addr_len(r)) == 0;
+	return a.gateway_len == addr_len(r) && memcmp(a.gateway, r->gw, addr_len(r)) == 0;
 }
 
 static int route_match_each(const struct nlmsghdr *h, void *ctx)

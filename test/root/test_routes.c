@@ -172,8 +172,8 @@ static void assert_local_route_delivers(int family, const char *prefix, const ch
 {
 	struct skl_route r = local_route(prefix);
 	struct skl_err err = {0};
-	union sockaddr_any peer;
-	socklen_t len = sizeof(peer);
+	union sockaddr_any served;
+	socklen_t len = sizeof(served);
 	char local[INET6_ADDRSTRLEN];
 	uint16_t port;
 	int lfd = tcp_listener(family, &port), cfd;
@@ -183,9 +183,11 @@ static void assert_local_route_delivers(int family, const char *prefix, const ch
 	assert_int_equal(tcp_connect_errno(family, addr, port), 0);
 	cfd = accept(lfd, NULL, NULL);
 	assert_true(cfd >= 0);
-	assert_int_equal(getsockname(cfd, &peer.sa, &len), 0);
-	inet_ntop(family, family == AF_INET6 ? (void *)&peer.v6.sin6_addr : (void *)&peer.v4.sin_addr,
-		  local, sizeof(local));
+	assert_int_equal(getsockname(cfd, &served.sa, &len), 0);
+	if (family == AF_INET6)
+		inet_ntop(family, &served.v6.sin6_addr, local, sizeof(local));
+	else
+		inet_ntop(family, &served.v4.sin_addr, local, sizeof(local));
 	assert_string_equal(local, addr);
 	close(cfd);
 	close(lfd);

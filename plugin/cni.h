@@ -1,0 +1,75 @@
+/*
+ * The CNI plugin: one request (environment + stdin), its verbs, and the
+ * pieces they share. Each verb fills req->result (ADD) or nothing, and
+ * returns -1 with err set on failure; main prints.
+ */
+#ifndef SKL_CNI_H
+#define SKL_CNI_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "netconf.h"
+#include "record.h"
+
+struct skl_cni_req {
+	const char *command;
+	const char *container_id; /* NULL when unset or empty */
+	const char *netns;
+	const char *ifname;
+	struct skl_netconf conf;
+	char state_dir[PATH_MAX];
+	cJSON *result; /* ADD's output, owned */
+};
+
+/* ADD steps, in order. A test build can make any of them fail right after
+ * it took effect (skl_cni_fault_hook), to prove that ADD undoes it. */
+enum skl_add_step {
+	SKL_STEP_LOCK = 1,
+	SKL_STEP_STALE_STATE,
+	SKL_STEP_TMPDIR,
+	SKL_STEP_LOAD,
+	SKL_STEP_BINDINGS,
+	SKL_STEP_ATTACH,
+	SKL_STEP_PIN,
+	SKL_STEP_RESERVE_PORTS,
+	SKL_STEP_POD_ROUTES,
+	SKL_STEP_HOST_ROUTES,
+	SKL_STEP_RECORD,
+	SKL_STEP_COMMIT,
+	SKL_STEP_COUNT
+};
+
+/* NULL in the plugin; set by the fault-injection test build. Returns
+ * non-zero to make that step fail. */
+extern int (*skl_cni_fault_hook)(int step);
+
+/* Reads the environment and stdin, runs the verb, prints the result or the
+ * error; returns the exit status. */
+int skl_cni_main(int argc, char **argv);
+
+int skl_cni_add(struct skl_cni_req *req, struct skl_err *err);
+int skl_cni_del(struct skl_cni_req *req, struct skl_err *err);
+int skl_cni_check(struct skl_cni_req *req, struct skl_err *err);
+int skl_cni_gc(struct skl_cni_req *req, struct skl_err *err);
+int skl_cni_status(struct skl_cni_req *req, struct skl_err *err);
+
+/* The bindings this pod gets: config, runtimeConfig and the annotation,
+ * with pod prefixes resolved; conf->bindings is replaced by them. */
+int skl_cni_pod_bindings(struct skl_cni_req *req, struct skl_pod_addrs *pod,
+			 struct skl_err *err);
+
+/* Opens CNI_NETNS and refuses the plugin's own netns. */
+int skl_cni_open_netns(const char *path, int *fd, struct skl_err *err);
+
+/* Removes the temporary directories that ADDs of this attachment left when
+ * they died before their commit, except keep (may be NULL). The caller holds
+ * the container lock. */
+void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep);
+
+/* Undoes what a record says an ADD did (routes, reserved ports) and removes
+ * the state directory. Pod-side changes are undone only when netns_path
+ * names the netns the record was made for; otherwise they went with it. */
+int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_err *err);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * ADD: attach the dispatcher to the pod's netns, fill its bindings, add the
+ * routes and reserved ports, pin everything — all or nothing. Each step
+ * records what it did in `struct add` as it succeeds; on any failure
+ * add_undo() takes back exactly that, newest first.
+ */
+#include "cni.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "portreserve.h"
+#include "rules.h"
+#include "state.h"
+
+struct add {
+	struct skl_cni_req *req;
+	struct skl_pod_addrs pod;
+	int lock_fd, netns_fd;
+	uint64_t netns_cookie;
+	char tmp[PATH_MAX]; /* "" until created */
+	struct skl_dispatcher d;
+	struct skl_record rec; /* what was added so far */
+	bool committed;
+};
+
+static int step_done(int step, struct skl_err *err)
+{
+	if (skl_cni_fault_hook && skl_cni_fault_hook(step))
+		return skl_errf(err, SKL_CNI_INTERNAL, "injected failure after ADD step %d", step);
+	return 0;
+}
+
+static int route_for(const struct skl_binding_spec *b, struct skl_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = b->family;
+	r->plen = b->plen;
+	memcpy(r->addr, b->addr, 16);
+	return 0;
+}
+
+static bool seen_prefix(const struct skl_route *v, size_t n, const struct skl_route *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].family == r->family && v[i].plen == r->plen &&
+		    !memcmp(v[i].addr, r->addr, 16))
+			return true;
+	return false;
+}
+
+/* A /32 or /128 that is the pod's own address needs no route either way. */
+static bool is_pod_address(const struct add *a, const struct skl_route *r)
+{
+	for (size_t i = 0; i < a->pod.n; i++)
+		if (a->pod.v[i].family == r->family &&
+		    r->plen == (r->family == SKL_FAMILY_V4 ? 32 : 128) &&
+		    !memcmp(a->pod.v[i].addr, r->addr, r->family == SKL_FAMILY_V4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+/* Adds one route unless it exists already (then it is not ours to remove). */
+static int add_route(struct skl_route **done, size_t *n_done, const struct skl_route *r,
+		     struct skl_err *err)
+{
+	int ret = skl_route_add(r, err);
+
+	if (ret < 0)
+		return -1;
+	if (ret == 1)
+		return 0;
+	if (skl_record_add_route(done, n_done, r, err)) {
+		skl_route_del(r, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_pod_side(struct add *a, struct skl_err *err)
+{
+	const struct skl_binding_set *set = &a->req->conf.bindings;
+	struct skl_port_range *served = NULL, *plan = NULL;
+	size_t n_served = 0, n_plan = 0;
+	uint16_t eph_lo, eph_hi;
+	int saved, ret = -1;
+
+	if (skl_netns_enter(a->netns_fd, &saved, err))
+		return -1;
+	for (size_t i = 0; i < set->n; i++)
+		n_served += set->v[i].n_ports;
+	served = calloc(n_served + 1, sizeof(*served));
+	if (!served) {
+		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+		goto out;
+	}
+	n_served = 0;
+	for (size_t i = 0; i < set->n; i++)
+		for (size_t k = 0; k < set->v[i].n_ports; k++)
+			served[n_served++] = set->v[i].ports[k];
+	if (skl_ephemeral_ports_read(&eph_lo, &eph_hi, err) ||
+	    skl_reserved_ports_plan(served, n_served, eph_lo, eph_hi, &plan, &n_plan,
+				    &a->rec.n_unreserved, err) ||
+	    (n_plan && skl_reserved_ports_add(plan, n_plan, &a->rec.reserved, &a->rec.n_reserved,
+					      err)) ||
+	    step_done(SKL_STEP_RESERVE_PORTS, err))
+		goto out;
+	if (a->req->conf.routes_pod) {
+		for (size_t i = 0; i < set->n; i++) {
+			struct skl_route r;
+
+			route_for(&set->v[i], &r);
+			r.kind = SKL_ROUTE_LOCAL;
+			if (is_pod_address(a, &r) ||
+			    seen_prefix(a->rec.pod_routes, a->rec.n_pod_routes, &r))
+				continue;
+			if (add_route(&a->rec.pod_routes, &a->rec.n_pod_routes, &r, err))
+				goto out;
+		}
+	}
+	if (step_done(SKL_STEP_POD_ROUTES, err))
+		goto out;
+	ret = 0;
+out:
+	free(served);
+	free(plan);
+	if (skl_netns_leave(saved, ret ? NULL : err))
+		ret = -1;
+	return ret;
+}
+
+static const uint8_t *pod_gateway(const struct add *a, uint8_t family)
+{
+	for (size_t i = 0; i < a->pod.n; i++)
+		if (a->pod.v[i].family == family)
+			return a->pod.v[i].addr;
+	return NULL;
+}
+
+static int add_host_routes(struct add *a, struct skl_err *err)
+{
+	const struct skl_binding_set *set = &a->req->conf.bindings;
+
+	if (!a->req->conf.routes_host)
+		return 0;
+	for (size_t i = 0; i < set->n; i++) {
+		const uint8_t *gw = pod_gateway(a, set->v[i].family);
+		struct skl_route r;
+
+		route_for(&set->v[i], &r);
+		r.kind = SKL_ROUTE_VIA;
+		if (is_pod_address(a, &r) ||
+		    seen_prefix(a->rec.host_routes, a->rec.n_host_routes, &r))
+			continue;
+		if (!gw)
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"routes.host: %s needs a route via the pod's IPv%c address, "
+					"and prevResult has none on %s", set->v[i].where,
+					set->v[i].family == SKL_FAMILY_V4 ? '4' : '6', a->req->ifname);
+		memcpy(r.gw, gw, 16);
+		if (add_route(&a->rec.host_routes, &a->rec.n_host_routes, &r, err))
+			return -1;
+	}
+	return 0;
+}
+
+static void add_undo(struct add *a)
+{
+	if (a->committed)
+		return;
+	for (size_t i = a->rec.n_host_routes; i-- > 0;)
+		skl_route_del(&a->rec.host_routes[i], NULL);
+	if (a->netns_fd >= 0 && (a->rec.n_pod_routes || a->rec.n_reserved)) {
+		int saved;
+
+		if (!skl_netns_enter(a->netns_fd, &saved, NULL)) {
+			for (size_t i = a->rec.n_pod_routes; i-- > 0;)
+				skl_route_del(&a->rec.pod_routes[i], NULL);
+			if (a->rec.n_reserved)
+				skl_reserved_ports_remove(a->rec.reserved, a->rec.n_reserved, NULL);
+			skl_netns_leave(saved, NULL);
+		}
+	}
+	/* Closing the link's last fd detaches it; unpinning drops the rest. */
+	skl_dispatcher_close(&a->d);
+	if (a->tmp[0])
+		skl_state_remove(a->tmp, NULL);
+}
+
+static int prepare(struct add *a, struct skl_err *err)
+{
+	struct skl_cni_req *req = a->req;
+
+	if (!req->conf.prev_result)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"prevResult: missing; sklookup is a chained plugin: list it after the "
+				"plugin that creates the pod's interface (e.g. bridge) in a conflist");
+	if (skl_cni_pod_bindings(req, &a->pod, err) ||
+	    skl_bindings_check_conflicts(&req->conf.bindings, err) ||
+	    skl_cni_open_netns(req->netns, &a->netns_fd, err) ||
+	    skl_netns_cookie(a->netns_fd, &a->netns_cookie, err) ||
+	    skl_netns_ino(a->netns_fd, &a->rec.netns_ino, err))
+		return -1;
+	return skl_bpffs_ensure(req->conf.bpffs_root, err);
+}
+
+static int run_steps(struct add *a, struct skl_err *err)
+{
+	struct skl_cni_req *req = a->req;
+
+	if (skl_state_lock(req->state_dir, &a->lock_fd, err) || step_done(SKL_STEP_LOCK, err))
+		return -1;
+	/* The temporary directory first: it keeps the container directory
+	 * alive while stale state next to it is removed. */
+	if (skl_state_mktemp(req->state_dir, a->tmp, sizeof(a->tmp), err))
+		return -1;
+	skl_cni_remove_stale_tmp(req->state_dir, a->tmp);
+	if (skl_cni_teardown(req->state_dir, req->netns, err) ||
+	    step_done(SKL_STEP_STALE_STATE, err) || step_done(SKL_STEP_TMPDIR, err))
+		return -1;
+	if (skl_dispatcher_load(&a->d, &req->conf.limits, a->netns_cookie, err) ||
+	    step_done(SKL_STEP_LOAD, err) ||
+	    skl_rules_apply(&a->d, &req->conf.bindings, err) || step_done(SKL_STEP_BINDINGS, err) ||
+	    skl_dispatcher_attach(&a->d, a->netns_fd, err) || step_done(SKL_STEP_ATTACH, err) ||
+	    skl_dispatcher_pin(&a->d, a->tmp, err) || step_done(SKL_STEP_PIN, err))
+		return -1;
+	if (add_pod_side(a, err) || add_host_routes(a, err) || step_done(SKL_STEP_HOST_ROUTES, err) ||
+	    skl_record_save(&a->rec, a->tmp, err) || step_done(SKL_STEP_RECORD, err) ||
+	    skl_state_commit(a->tmp, req->state_dir, err))
+		return -1;
+	a->committed = true;
+	a->tmp[0] = 0;
+	if (step_done(SKL_STEP_COMMIT, err)) {
+		/* The state is in place now: take it back as DEL would. */
+		skl_cni_teardown(req->state_dir, req->netns, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int skl_cni_add(struct skl_cni_req *req, struct skl_err *err)
+{
+	struct add a = { .req = req, .lock_fd = -1, .netns_fd = -1 };
+	int ret = -1;
+
+	skl_dispatcher_init(&a.d);
+	if (prepare(&a, err))
+		goto out;
+	if (run_steps(&a, err)) {
+		add_undo(&a);
+		goto out;
+	}
+	req->result = cJSON_Duplicate(req->conf.prev_result, 1);
+	if (!req->result) {
+		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+		skl_cni_teardown(req->state_dir, req->netns, NULL);
+		goto out;
+	}
+	/* The result is prevResult unchanged, in the config's version. */
+	cJSON_DeleteItemFromObjectCaseSensitive(req->result, "cniVersion");
+	cJSON_AddStringToObject(req->result, "cniVersion", req->conf.cni_version);
+	ret = 0;
+out:
+	skl_dispatcher_close(&a.d);
+	skl_record_free(&a.rec);
+	if (a.netns_fd >= 0)
+		close(a.netns_fd);
+	skl_state_unlock(a.lock_fd);
+	return ret;
+}

@@ -1,0 +1,226 @@
+#include "record.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <cjson/cJSON.h>
+
+#include "bindings.h"
+
+#define CHUNK 4096 /* value size of the record array; the text is split over entries */
+
+int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,
+			 struct skl_err *err)
+{
+	struct skl_route *p = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!p)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	p[(*n)++] = *r;
+	*v = p;
+	return 0;
+}
+
+static cJSON *routes_json(const struct skl_route *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char prefix[64], gw[INET6_ADDRSTRLEN];
+
+		skl_prefix_format(v[i].family, v[i].plen, v[i].addr, prefix, sizeof(prefix));
+		cJSON_AddItemToArray(arr, o);
+		cJSON_AddStringToObject(o, "kind", v[i].kind == SKL_ROUTE_LOCAL ? "local" : "via");
+		cJSON_AddStringToObject(o, "prefix", prefix);
+		if (v[i].kind == SKL_ROUTE_VIA) {
+			inet_ntop(v[i].family == SKL_FAMILY_V4 ? AF_INET : AF_INET6, v[i].gw, gw,
+				  sizeof(gw));
+			cJSON_AddStringToObject(o, "via", gw);
+		}
+	}
+	return arr;
+}
+
+static char *record_text(const struct skl_record *r)
+{
+	cJSON *o = cJSON_CreateObject(), *reserved;
+	char *text = NULL;
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "version", 1);
+	cJSON_AddNumberToObject(o, "netnsIno", (double)r->netns_ino);
+	cJSON_AddItemToObject(o, "podRoutes", routes_json(r->pod_routes, r->n_pod_routes));
+	cJSON_AddItemToObject(o, "hostRoutes", routes_json(r->host_routes, r->n_host_routes));
+	reserved = cJSON_AddArrayToObject(o, "reservedPorts");
+	for (size_t i = 0; reserved && i < r->n_reserved; i++) {
+		char s[16];
+
+		snprintf(s, sizeof(s), "%u-%u", r->reserved[i].lo, r->reserved[i].hi);
+		cJSON_AddItemToArray(reserved, cJSON_CreateString(s));
+	}
+	cJSON_AddNumberToObject(o, "unreservedRanges", (double)r->n_unreserved);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err)
+{
+	char *text = record_text(r), path[PATH_MAX], chunk[CHUNK];
+	size_t len, chunks;
+	int fd = -1, ret = -1;
+
+	if (!text)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	len = strlen(text) + 1;
+	chunks = (len + CHUNK - 1) / CHUNK;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, SKL_PIN_RECORD, sizeof(uint32_t), CHUNK,
+			    (uint32_t)chunks, NULL);
+	if (fd < 0) {
+		skl_errf(err, SKL_CNI_INTERNAL, "creating the state record: %s", strerror(errno));
+		goto out;
+	}
+	for (uint32_t i = 0; i < chunks; i++) {
+		size_t off = (size_t)i * CHUNK, n = len - off < CHUNK ? len - off : CHUNK;
+
+		memset(chunk, 0, sizeof(chunk));
+		memcpy(chunk, text + off, n);
+		if (bpf_map_update_elem(fd, &i, chunk, BPF_ANY)) {
+			skl_errf(err, SKL_CNI_INTERNAL, "writing the state record: %s",
+				 strerror(errno));
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD);
+	if (bpf_obj_pin(fd, path)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "pinning %s: %s", path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return ret;
+}
+
+static char *read_text(const char *dir, struct skl_err *err)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t info_len = sizeof(info);
+	char path[PATH_MAX], *text = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		skl_errf(err, SKL_CNI_INTERNAL, "opening %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) || info.value_size != CHUNK ||
+	    info.max_entries < 1) {
+		skl_errf(err, SKL_CNI_INTERNAL, "%s is not a state record", path);
+		goto out;
+	}
+	text = calloc(info.max_entries, CHUNK);
+	if (!text) {
+		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < info.max_entries; i++)
+		if (bpf_map_lookup_elem(fd, &i, text + (size_t)i * CHUNK)) {
+			skl_errf(err, SKL_CNI_INTERNAL, "reading %s: %s", path, strerror(errno));
+			free(text);
+			text = NULL;
+			goto out;
+		}
+	text[(size_t)info.max_entries * CHUNK - 1] = 0;
+out:
+	close(fd);
+	return text;
+}
+
+static int parse_routes(const cJSON *arr, struct skl_route **v, size_t *n, struct skl_err *err)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, arr) {
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+		const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(o, "prefix");
+		const cJSON *via = cJSON_GetObjectItemCaseSensitive(o, "via");
+		struct skl_route r = { 0 };
+
+		if (!cJSON_IsString(kind) || !cJSON_IsString(prefix) ||
+		    skl_prefix_parse(prefix->valuestring, &r.family, &r.plen, r.addr, err))
+			return skl_errf(err, SKL_CNI_INTERNAL, "the state record has a bad route");
+		r.kind = strcmp(kind->valuestring, "local") ? SKL_ROUTE_VIA : SKL_ROUTE_LOCAL;
+		if (r.kind == SKL_ROUTE_VIA &&
+		    (!cJSON_IsString(via) ||
+		     inet_pton(r.family == SKL_FAMILY_V4 ? AF_INET : AF_INET6, via->valuestring,
+			       r.gw) != 1))
+			return skl_errf(err, SKL_CNI_INTERNAL, "the state record has a bad gateway");
+		if (skl_record_add_route(v, n, &r, err))
+			return -1;
+	}
+	return 0;
+}
+
+int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
+{
+	char *text = read_text(dir, err);
+	const cJSON *reserved, *s;
+	cJSON *o;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!text)
+		return -1;
+	o = cJSON_Parse(text);
+	free(text);
+	if (!o)
+		return skl_errf(err, SKL_CNI_INTERNAL, "%s/%s is not valid JSON", dir, SKL_PIN_RECORD);
+	r->netns_ino = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "netnsIno"));
+	r->n_unreserved = (size_t)cJSON_GetNumberValue(
+		cJSON_GetObjectItemCaseSensitive(o, "unreservedRanges"));
+	if (parse_routes(cJSON_GetObjectItemCaseSensitive(o, "podRoutes"), &r->pod_routes,
+			 &r->n_pod_routes, err) ||
+	    parse_routes(cJSON_GetObjectItemCaseSensitive(o, "hostRoutes"), &r->host_routes,
+			 &r->n_host_routes, err))
+		goto out;
+	reserved = cJSON_GetObjectItemCaseSensitive(o, "reservedPorts");
+	r->reserved = calloc((size_t)cJSON_GetArraySize(reserved) + 1, sizeof(*r->reserved));
+	if (!r->reserved) {
+		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(s, reserved) {
+		if (!cJSON_IsString(s) ||
+		    skl_port_range_parse(s->valuestring, &r->reserved[r->n_reserved], err)) {
+			skl_errf(err, SKL_CNI_INTERNAL, "the state record has a bad port range");
+			goto out;
+		}
+		r->n_reserved++;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(o);
+	if (ret)
+		skl_record_free(r);
+	return ret;
+}
+
+void skl_record_free(struct skl_record *r)
+{
+	free(r->pod_routes);
+	free(r->host_routes);
+	free(r->reserved);
+	memset(r, 0, sizeof(*r));
+}
