@@ -54,7 +54,14 @@ TEST_HELPERS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/ro
 
 all: $(BUILD)/libsklookup.a $(BINS)
 
-tests: $(UNIT_TESTS) $(ROOT_TESTS) $(TEST_HELPERS)
+# A libcni client (the library runtimes use), built offline from Debian's Go sources.
+CNICLIENT := $(BUILD)/test/cniclient
+
+tests: $(UNIT_TESTS) $(ROOT_TESTS) $(TEST_HELPERS) $(CNICLIENT)
+
+$(CNICLIENT): test/cniclient/main.go
+	@mkdir -p $(@D)
+	GO111MODULE=off GOPATH=/usr/share/gocode go build -o $@ ./test/cniclient
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c plugin/dispatch_abi.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@

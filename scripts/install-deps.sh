@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential clang llvm libbpf-dev bpftool libcjson-dev libcmocka-dev
 	libelf-dev zlib1g-dev iproute2 containernetworking-plugins valgrind pkg-config make
+	golang-go golang-github-appc-cni-dev python3-jsonschema python3-yaml
 )
 
 is_installed() {

@@ -1,0 +1,73 @@
+/*
+ * sklookup-ctl: the commands and what they share. A command parses its own
+ * arguments, does its work on the located pod state, and prints; it returns
+ * an exit status, or -1 with err set (main prints the one-line error).
+ */
+#ifndef SKL_CTL_H
+#define SKL_CTL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "dispatcher.h"
+#include "skl_error.h"
+
+/* Exit statuses, documented in sklookup-ctl(8). */
+enum {
+	SKL_EXIT_OK = 0,
+	SKL_EXIT_ERROR = 1, /* the command failed; the message says why */
+	SKL_EXIT_USAGE = 2, /* bad command line */
+	SKL_EXIT_NO_STATE = 3, /* no dispatcher found for the pod */
+};
+
+struct skl_ctl {
+	/* Global options. */
+	const char *container; /* --container ID */
+	const char *netns;     /* --netns PATH */
+	const char *bpffs_root;
+	const char *network;   /* --network NAME, when a container has several */
+	const char *ifname;    /* --ifname NAME, likewise */
+	bool json;
+	/* The located pod: set by skl_ctl_open(). */
+	char state_dir[PATH_MAX];
+	struct skl_dispatcher d;
+	int netns_fd;          /* the pod's netns, -1 when unknown */
+	uint64_t netns_ino;
+};
+
+struct skl_ctl_command {
+	const char *name;
+	int (*run)(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err);
+	bool needs_state;
+	const char *synopsis; /* one line for the overview */
+	const char *help;     /* the command's --help text */
+};
+
+/* Finds and opens the pod's state: by --container, by --netns, or the netns
+ * this process runs in (the pod's link reports that netns's inode). */
+int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err);
+void skl_ctl_close(struct skl_ctl *ctl);
+
+/* Runs fn inside the pod's netns (ctl->netns_fd), or where we are when the
+ * pod's netns is where we run anyway. */
+int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err), void *arg,
+		   struct skl_err *err);
+
+/* Prints a JSON document on stdout (pretty) and frees it. */
+int skl_ctl_print_json(cJSON *doc, struct skl_err *err);
+
+/* Reads a JSON file ("-": stdin). */
+cJSON *skl_ctl_read_json(const char *path, struct skl_err *err);
+
+/* `--help` for a command: prints cmd->help, returns true if asked. */
+bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv);
+
+/* The commands. */
+extern const struct skl_ctl_command skl_ctl_register_cmd, skl_ctl_unregister_cmd,
+	skl_ctl_exec_cmd, skl_ctl_bindings_cmd, skl_ctl_status_cmd, skl_ctl_trace_cmd,
+	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd;
+
+#endif

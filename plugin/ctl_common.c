@@ -1,0 +1,302 @@
+/* sklookup-ctl: finding the pod's state, entering its netns, JSON in and out. */
+#include "ctl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "netns.h"
+#include "state.h"
+
+/* What to look for: encoded names (NULL: any) and a netns inode (0: any). */
+struct filter {
+	char network[256], container[512], ifname[64];
+	bool by_network, by_container, by_ifname;
+	uint64_t netns_ino;
+};
+
+struct found {
+	char dir[PATH_MAX];
+	int count;
+};
+
+/* A name as skl_state_path stores it (bpffs names hold no dots). */
+static int encoded(const char *network, const char *container, const char *ifname, int which,
+		   char *out, size_t len, struct skl_err *err)
+{
+	char path[PATH_MAX], *part;
+
+	if (skl_state_path(path, sizeof(path), "/r", network, container, ifname, err))
+		return -1;
+	part = path + 3; /* past "/r/" */
+	for (int i = 0; i < which; i++)
+		part = strchr(part, '/') + 1;
+	*strchrnul(part, '/') = 0;
+	if (strlen(part) >= len)
+		return skl_errf(err, SKL_EXIT_USAGE, "the name \"%.64s\" is too long", part);
+	memcpy(out, part, strlen(part) + 1);
+	return 0;
+}
+
+static int link_netns_ino(const char *dir, uint64_t *ino)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX + 8];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_LINK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	*ino = info.netns.netns_ino;
+	return ret;
+}
+
+static bool visible(const char *name)
+{
+	return name[0] != '.' && name[0] != ':';
+}
+
+static void consider(const char *dir, const struct filter *f, struct found *out)
+{
+	uint64_t ino;
+
+	if (f->netns_ino && (link_netns_ino(dir, &ino) || ino != f->netns_ino))
+		return;
+	if (!out->count)
+		snprintf(out->dir, sizeof(out->dir), "%s", dir);
+	out->count++;
+}
+
+/* Walks root/NETWORK/CONTAINER/IFNAME. */
+static void walk(const char *root, const struct filter *f, struct found *out)
+{
+	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+	struct dirent *n, *k, *i;
+	DIR *dn = opendir(root), *dk, *di;
+
+	while (dn && (n = readdir(dn))) {
+		if (!visible(n->d_name) || (f->by_network && strcmp(n->d_name, f->network)))
+			continue;
+		snprintf(a, sizeof(a), "%.2000s/%.255s", root, n->d_name);
+		dk = opendir(a);
+		while (dk && (k = readdir(dk))) {
+			if (!visible(k->d_name) || (f->by_container && strcmp(k->d_name, f->container)))
+				continue;
+			snprintf(b, sizeof(b), "%.3000s/%.255s", a, k->d_name);
+			di = opendir(b);
+			while (di && (i = readdir(di))) {
+				if (!visible(i->d_name) || (f->by_ifname && strcmp(i->d_name, f->ifname)))
+					continue;
+				snprintf(c, sizeof(c), "%.3800s/%.255s", b, i->d_name);
+				consider(c, f, out);
+			}
+			if (di)
+				closedir(di);
+		}
+		if (dk)
+			closedir(dk);
+	}
+	if (dn)
+		closedir(dn);
+}
+
+static int build_filter(struct skl_ctl *ctl, struct filter *f, struct skl_err *err)
+{
+	memset(f, 0, sizeof(*f));
+	if (ctl->network) {
+		f->by_network = true;
+		if (encoded(ctl->network, "c", "i", 0, f->network, sizeof(f->network), err))
+			return -1;
+	}
+	if (ctl->container) {
+		f->by_container = true;
+		if (encoded("n", ctl->container, "i", 1, f->container, sizeof(f->container), err))
+			return -1;
+	}
+	if (ctl->ifname) {
+		f->by_ifname = true;
+		if (encoded("n", "c", ctl->ifname, 2, f->ifname, sizeof(f->ifname), err))
+			return -1;
+	}
+	if (ctl->container)
+		return 0;
+	/* No container given: the pod is the one whose link serves this netns. */
+	if (skl_netns_open(ctl->netns ? ctl->netns : "/proc/self/ns/net", &ctl->netns_fd, err) ||
+	    skl_netns_ino(ctl->netns_fd, &f->netns_ino, err))
+		return -1;
+	return 0;
+}
+
+static const char *describe(const struct skl_ctl *ctl)
+{
+	if (ctl->container)
+		return "that container";
+	return ctl->netns ? "that network namespace" : "this network namespace";
+}
+
+int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
+{
+	const char *root = ctl->bpffs_root ? ctl->bpffs_root : SKL_DEFAULT_BPFFS_ROOT;
+	struct filter f;
+	struct found out = { .count = 0 };
+
+	skl_dispatcher_init(&ctl->d);
+	ctl->netns_fd = -1;
+	if (build_filter(ctl, &f, err))
+		return -1;
+	walk(root, &f, &out);
+	if (out.count == 0) {
+		skl_errf(err, SKL_EXIT_NO_STATE,
+			 "no sklookup dispatcher for %s under %s (is the pod on a network with the "
+			 "sklookup plugin? a different bpffsRoot needs --bpffs-root)",
+			 describe(ctl), root);
+		return -1;
+	}
+	if (out.count > 1) {
+		skl_errf(err, SKL_EXIT_USAGE,
+			 "%d dispatchers match %s under %s; choose one with --network and --ifname",
+			 out.count, describe(ctl), root);
+		return -1;
+	}
+	snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s", out.dir);
+	if (skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
+	    skl_dispatcher_link_netns(&ctl->d, &ctl->netns_ino, err))
+		return -1;
+	return 0;
+}
+
+void skl_ctl_close(struct skl_ctl *ctl)
+{
+	skl_dispatcher_close(&ctl->d);
+	if (ctl->netns_fd >= 0)
+		close(ctl->netns_fd);
+	ctl->netns_fd = -1;
+}
+
+/* A netns fd with that inode: a named netns or some process's. */
+static int find_netns(uint64_t ino)
+{
+	const char *dirs[] = { "/var/run/netns", "/proc" };
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+
+	for (int k = 0; k < 2; k++) {
+		DIR *d = opendir(dirs[k]);
+
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.' || (k == 1 && (e->d_name[0] < '1' || e->d_name[0] > '9')))
+				continue;
+			snprintf(path, sizeof(path), k ? "%s/%.64s/ns/net" : "%s/%.200s", dirs[k],
+				 e->d_name);
+			if (stat(path, &st) == 0 && st.st_ino == ino) {
+				closedir(d);
+				return open(path, O_RDONLY | O_CLOEXEC);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	return -1;
+}
+
+int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err), void *arg,
+		   struct skl_err *err)
+{
+	uint64_t here = 0;
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), saved, ret;
+
+	if (self >= 0) {
+		skl_netns_ino(self, &here, NULL);
+		close(self);
+	}
+	if (!ctl->netns_ino)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"the pod's network namespace is gone (its link is detached)");
+	if (here == ctl->netns_ino)
+		return fn(arg, err);
+	if (ctl->netns_fd < 0)
+		ctl->netns_fd = find_netns(ctl->netns_ino);
+	if (ctl->netns_fd < 0)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"cannot find the pod's network namespace (inode %llu); give --netns",
+				(unsigned long long)ctl->netns_ino);
+	if (skl_netns_enter(ctl->netns_fd, &saved, err))
+		return -1;
+	ret = fn(arg, err);
+	if (skl_netns_leave(saved, ret ? NULL : err))
+		return -1;
+	return ret;
+}
+
+int skl_ctl_print_json(cJSON *doc, struct skl_err *err)
+{
+	char *text = doc ? cJSON_Print(doc) : NULL;
+
+	cJSON_Delete(doc);
+	if (!text)
+		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+cJSON *skl_ctl_read_json(const char *path, struct skl_err *err)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	cJSON *doc = NULL;
+
+	if (!f || !buf) {
+		skl_errf(err, SKL_EXIT_ERROR, "%s: %s", path, f ? "out of memory" : strerror(errno));
+		goto out;
+	}
+	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+		len += n;
+		if (len + 1 == cap) {
+			char *p = realloc(buf, cap * 2);
+
+			if (!p) {
+				skl_errf(err, SKL_EXIT_ERROR, "%s: out of memory", path);
+				goto out;
+			}
+			buf = p;
+			cap *= 2;
+		}
+	}
+	buf[len] = 0;
+	doc = cJSON_Parse(buf);
+	if (!doc)
+		skl_errf(err, SKL_EXIT_ERROR, "%s: not valid JSON (near \"%.24s\")", path,
+			 cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+out:
+	if (f && f != stdin)
+		fclose(f);
+	free(buf);
+	return doc;
+}
+
+bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(cmd->help, stdout);
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,139 @@
+#include "ctl_view.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "rules.h"
+
+const char *const skl_slot_names[4] = { "tcp4", "tcp6", "udp4", "udp6" };
+
+const char *const skl_counter_names[SKL_C_COUNT] = {
+	[SKL_C_MATCHED] = "matched",
+	[SKL_C_ASSIGNED] = "assigned",
+	[SKL_C_PASSED_NO_SOCKET] = "passedNoSocket",
+	[SKL_C_DROP_NO_SOCKET] = "droppedNoSocket",
+	[SKL_C_DROP_ESOCKTNOSUPPORT] = "droppedEsocktnosupport",
+	[SKL_C_DROP_EPROTOTYPE] = "droppedEprototype",
+	[SKL_C_DROP_EAFNOSUPPORT] = "droppedEafnosupport",
+	[SKL_C_DROP_EEXIST] = "droppedEexist",
+	[SKL_C_DROP_EINVAL] = "droppedEinval",
+	[SKL_C_DROP_OTHER] = "droppedOther",
+};
+
+/* Sums a per-CPU value of n u64 counters. */
+static int read_percpu(int fd, uint32_t key, uint64_t *out, size_t n, struct skl_err *err)
+{
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t *all;
+
+	if (cpus < 1)
+		return skl_errf(err, SKL_EXIT_ERROR, "counting CPUs: %s", strerror(-cpus));
+	all = calloc((size_t)cpus * n, sizeof(uint64_t));
+	if (!all)
+		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+	if (bpf_map_lookup_elem(fd, &key, all)) {
+		free(all);
+		return skl_errf(err, SKL_EXIT_ERROR, "reading counters: %s", strerror(errno));
+	}
+	memset(out, 0, n * sizeof(uint64_t));
+	for (int c = 0; c < cpus; c++)
+		for (size_t i = 0; i < n; i++)
+			out[i] += all[(size_t)c * n + i];
+	free(all);
+	return 0;
+}
+
+static int load_labels(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
+{
+	const struct skl_dispatcher *d = &ctl->d;
+
+	v->labels = calloc(d->limits.labels, sizeof(*v->labels));
+	if (!v->labels)
+		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+	for (uint32_t id = 0; id < d->limits.labels; id++) {
+		struct skl_view_label *l = &v->labels[v->n_labels];
+		struct skl_label raw;
+
+		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_LABELS], &id, &raw))
+			return skl_errf(err, SKL_EXIT_ERROR, "reading labels: %s", strerror(errno));
+		if (!(raw.flags & SKL_LABEL_F_IN_USE))
+			continue;
+		l->id = id;
+		memcpy(l->name, raw.name, SKL_LABEL_MAX);
+		for (int s = 0; s < 4; s++) {
+			uint32_t slot = id * 4 + (uint32_t)s;
+
+			if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_SOCKETS], &slot, &l->cookie[s]))
+				l->cookie[s] = 0;
+		}
+		if (read_percpu(d->map_fd[SKL_MAP_LABEL_COUNTERS], id, l->counters, SKL_C_COUNT, err))
+			return -1;
+		v->n_labels++;
+	}
+	return 0;
+}
+
+static int list_socks(void *arg, struct skl_err *err)
+{
+	struct skl_view *v = arg;
+
+	return skl_sockdiag_list(&v->socks, &v->n_socks, err);
+}
+
+int skl_view_load(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info), zero = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (skl_rules_read(&ctl->d, &v->set, &v->ids, err))
+		return -1;
+	v->binding_counters = calloc(v->set.n + 1, sizeof(*v->binding_counters));
+	if (!v->binding_counters)
+		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+	for (size_t i = 0; i < v->set.n; i++)
+		if (read_percpu(ctl->d.map_fd[SKL_MAP_BIND_COUNTERS], v->ids[i],
+				v->binding_counters[i], SKL_C_COUNT, err))
+			return -1;
+	if (load_labels(ctl, v, err) ||
+	    read_percpu(ctl->d.map_fd[SKL_MAP_TOTALS], zero, v->totals, SKL_T_COUNT, err))
+		return -1;
+	if (!bpf_obj_get_info_by_fd(ctl->d.prog_fd, &info, &len))
+		v->prog_id = info.id;
+	/* Sockets are seen from inside the pod; without its netns, none. */
+	if (skl_ctl_in_pod(ctl, list_socks, v, NULL)) {
+		v->socks = NULL;
+		v->n_socks = 0;
+	}
+	return 0;
+}
+
+void skl_view_free(struct skl_view *v)
+{
+	skl_bindings_free(&v->set);
+	free(v->ids);
+	free(v->binding_counters);
+	free(v->labels);
+	free(v->socks);
+	memset(v, 0, sizeof(*v));
+}
+
+const struct skl_view_label *skl_view_label_of(const struct skl_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->n_labels; i++)
+		if (!strcmp(v->labels[i].name, name))
+			return &v->labels[i];
+	return NULL;
+}
+
+const struct skl_sock_entry *skl_view_sock(const struct skl_view *v, uint64_t cookie)
+{
+	for (size_t i = 0; i < v->n_socks; i++)
+		if (v->socks[i].cookie == cookie)
+			return &v->socks[i];
+	return NULL;
+}
