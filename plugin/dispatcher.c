@@ -63,7 +63,11 @@ static uint32_t segments_per_gen(const struct skl_limits *l)
 
 static uint32_t prefix_entries(const struct skl_limits *l)
 {
-	return 2 * (SKL_PROBES_V6 + 1) * l->bindings + 64;
+	/* Markers are shared by the prefixes below them, so a binding brings
+	 * well under two entries per generation in practice; a set that needs
+	 * more is refused with an error naming limits.bindings. The hash
+	 * allocates its buckets up front, so this is memory. */
+	return 4 * l->bindings + 64;
 }
 
 void skl_dispatcher_init(struct skl_dispatcher *d)
