@@ -138,13 +138,15 @@ static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct s
 	if (!name)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"name: missing; the runtime sets it from the conflist's \"name\"");
-	if (skl_state_check_component("name", name->valuestring, 128, err))
+	if (skl_state_check_component("name", name->valuestring, 128, err)) {
+		err->code = SKL_CNI_INVALID_CONFIG;
 		return -1;
+	}
 	snprintf(c->name, sizeof(c->name), "%s", name->valuestring);
 	if (root) {
 		const char *r = root->valuestring;
 
-		if (r[0] != '/' || strlen(r) >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
+		if (r[0] != '/' || !r[1] || strlen(r) >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
 		    strstr(r, "/./") || strstr(r, "//"))
 			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"bpffsRoot: \"%.64s\" must be a short absolute path without "
@@ -358,6 +360,12 @@ int skl_netconf_parse(const char *json, bool lenient, struct skl_netconf *c, str
 	    field(c->doc, "prevResult", "", is_object, "an object (the previous plugin's result)",
 		  &prev, err))
 		goto fail;
+	if (type && strcmp(type->valuestring, "sklookup")) {
+		skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			 "type: \"%.32s\" is not this plugin; the entry's type is \"sklookup\"",
+			 type->valuestring);
+		goto fail;
+	}
 	c->prev_result = (cJSON *)prev;
 	if (lenient) {
 		/* DEL, GC: only what locates the state matters. */
