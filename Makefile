@@ -105,6 +105,8 @@ install: all
 	install -d $(DESTDIR)$(CNI_BIN_DIR) $(DESTDIR)$(PREFIX)/sbin
 	$(foreach b,$(filter $(BUILD)/sklookup,$(BINS)),install -m 0755 $(b) $(DESTDIR)$(CNI_BIN_DIR)/;)
 	$(foreach b,$(filter $(BUILD)/sklookup-ctl,$(BINS)),install -m 0755 $(b) $(DESTDIR)$(PREFIX)/sbin/;)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/sklookup.8 man/sklookup-ctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-san
@@ -115,6 +117,33 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libsklookup.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsklookup.a $(LDLIBS) -o $@
 
-# Performance figures: ratios measured side by side in one run.
-bench: $(BENCHES)
-	$(BUILD)/bench/lookup_cost
+# Performance figures: every figure beside its baseline, measured side by side
+# in one run; bench/run.sh prints the summary table (bench/RESULTS.md).
+bench: $(BENCHES) $(BUILD)/sklookup
+	bench/run.sh $(BUILD)
+
+# Below: bench-only rules. bench/lib/*.c is linked into every benchmark;
+# bench/bpf/*.bpf.c are comparison programs (not the product's), embedded as
+# skeletons like bpf/*.bpf.c.
+BENCH_LIB_OBJS := $(patsubst bench/lib/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/lib/*.c))
+BENCH_SKELS := $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
+BENCH_CFLAGS := -Ibench/lib -Ibench/bpf -I$(BUILD)/bench
+
+$(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -Ibench/bpf -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/bench/obj/%.o: bench/lib/%.c $(wildcard bench/lib/*.h bench/bpf/*.h plugin/*.h) \
+		$(BENCH_SKELS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -c $< -o $@
+
+$(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) \
+		$(BUILD)/libsklookup.a $(wildcard bench/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
+		$(LDLIBS) -pthread -o $@

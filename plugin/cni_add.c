@@ -187,8 +187,18 @@ static void add_undo(struct add *a)
 	}
 	/* Closing the link's last fd detaches it; unpinning drops the rest. */
 	skl_dispatcher_close(&a->d);
-	if (a->tmp[0])
+	if (a->tmp[0]) {
 		skl_state_remove(a->tmp, NULL);
+	} else if (a->lock_fd >= 0) {
+		/* The lock made the container and network directories. */
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", a->req->state_dir);
+		for (int level = 0; level < 2; level++) {
+			*strrchr(dir, '/') = 0;
+			rmdir(dir);
+		}
+	}
 }
 
 static int prepare(struct add *a, struct skl_err *err)

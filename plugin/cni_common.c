@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
+#include "dispatcher.h"
 #include "netns.h"
 #include "portreserve.h"
 #include "state.h"
@@ -77,6 +80,21 @@ static int undo_pod_side(const struct skl_record *rec, int netns_fd, struct skl_
 	return ret;
 }
 
+/* Unpinning only lets the kernel release the link later; detaching it
+ * first means no packet meets this pod's dispatcher once DEL returns. */
+static void detach_link(const char *state_dir)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, SKL_PIN_LINK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	bpf_link_detach(fd);
+	close(fd);
+}
+
 int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_err *err)
 {
 	struct skl_record rec;
@@ -99,6 +117,7 @@ int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_e
 	}
 	if (ret)
 		return -1;
+	detach_link(state_dir);
 	return skl_state_remove(state_dir, err);
 }
 

@@ -42,16 +42,16 @@ static char *read_stdin(struct skl_err *err)
 	for (;;) {
 		ssize_t n;
 
+		if (len > SKL_MAX_STDIN) {
+			skl_errf(err, SKL_CNI_DECODE_FAILURE,
+				 "stdin: the configuration is larger than %d bytes", SKL_MAX_STDIN);
+			goto fail;
+		}
 		if (len == cap) {
 			char *p;
 
-			if (cap >= SKL_MAX_STDIN) {
-				skl_errf(err, SKL_CNI_DECODE_FAILURE,
-					 "stdin: the configuration is larger than %d bytes",
-					 SKL_MAX_STDIN);
-				goto fail;
-			}
-			cap *= 2;
+			/* One byte past the limit tells "too large" from "exactly". */
+			cap = cap * 2 > SKL_MAX_STDIN ? SKL_MAX_STDIN + 1 : cap * 2;
 			p = realloc(buf, cap + 1);
 			if (!p) {
 				skl_errf(err, SKL_CNI_INTERNAL, "out of memory");

@@ -277,7 +277,8 @@ int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_er
 	if (cfg.abi_version != SKL_ABI_VERSION) {
 		skl_errf(err, SKL_CNI_INTERNAL,
 			 "%s was made by a dispatcher with map layout %u, this binary uses %u; "
-			 "run 'sklookup-ctl upgrade' or re-create the pod", dir, cfg.abi_version,
+			 "re-create the pod (or use the sklookup-ctl that matches it)", dir,
+			 cfg.abi_version,
 			 SKL_ABI_VERSION);
 		goto fail;
 	}

@@ -1,0 +1,1051 @@
+/*
+ * sklookup-ctl register, unregister and exec: put sockets into the pod's
+ * socket map under a label, take them out, or create them and run a
+ * socket-activated server with them. Every socket meets the same checks, in
+ * the order a user can act on them: the label exists, its bindings take the
+ * socket's protocol and a family the socket serves, then what
+ * skl_socket_check refuses (another netns, not listening, not bound,
+ * connected). A label's sockets change by skl_socket_handover: one map update
+ * per slot, so no lookup ever finds the label without a socket.
+ */
+#include "ctl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ctl_view.h"
+#include "rules.h"
+#include "sockets.h"
+
+#define LISTEN_FDS_START 3 /* sd_listen_fds(3) */
+
+static const char register_help[] =
+	"usage: sklookup-ctl [OPTIONS] register LABEL [--fd N]...\n"
+	"       sklookup-ctl [OPTIONS] register LABEL --pid PID --fd N [--fd N]...\n"
+	"\n"
+	"Puts a socket into the pod's dispatcher for LABEL: the traffic of every binding\n"
+	"of LABEL goes to it, whatever address and port it is bound to. The socket is:\n"
+	"  --fd N             fd N of the caller (repeat for several sockets);\n"
+	"  --pid PID --fd N   fd N of the running process PID, taken with pidfd_getfd\n"
+	"                     without changing it (needs ptrace access to PID:\n"
+	"                     CAP_SYS_PTRACE or the same user);\n"
+	"  by default         systemd's socket activation when LISTEN_FDS is set and\n"
+	"                     LISTEN_PID is unset or this process: fds 3.. (with\n"
+	"                     LISTEN_FDNAMES, only those named LABEL); else fd 3.\n"
+	"\n"
+	"A socket is refused, with the reason, if LABEL is not a label of the pod's\n"
+	"bindings, if LABEL has no binding of the socket's protocol or of a family it\n"
+	"serves, if it belongs to another network namespace than the pod's (a TCP\n"
+	"connection to it would complete its handshake and then break), if it is a TCP\n"
+	"socket that is not listening, or a UDP socket that is not bound or is\n"
+	"connected. An IPv6 socket that is not v6only (e.g. bound to [::]) serves IPv4\n"
+	"bindings too. For a SO_REUSEPORT group register one member: the kernel spreads\n"
+	"the connections over the group.\n"
+	"\n"
+	"A label holds one socket per protocol and family. Registering replaces the\n"
+	"label's socket atomically (one map update per slot): no connection is refused\n"
+	"during a handover, each reaches the old socket or the new one. When the\n"
+	"replaced socket also held a family the new sockets do not serve (a dual-stack\n"
+	"socket replaced by a v6only or an IPv4 one) it is removed from there as well,\n"
+	"so a server handing over keeps no part of the traffic; register the new\n"
+	"sockets in one command (several --fd, or LISTEN_FDS) for a handover without\n"
+	"a gap. A socket registered on its own for the other family stays. A closed\n"
+	"socket leaves the dispatcher by itself.\n"
+	"\n"
+	"Output: one line per socket, or with --json an object {\"label\", \"fd\",\n"
+	"\"pid\" (with --pid), \"protocol\", \"family\", \"v6only\", \"local\", \"cookie\",\n"
+	"\"slots\": [\"tcp4\", \"tcp6\"], \"cleared\": [{\"slot\", \"cookie\"}]} (an array of\n"
+	"them when several sockets were registered).\n"
+	"\n"
+	"Examples:\n"
+	"  sklookup-ctl register web 3<&\"$LISTENER_FD\"\n"
+	"  sklookup-ctl --container 1a2b3c register dns --pid 4242 --fd 5\n"
+	"  systemd-socket-activate -l 8080 --fdname=web sklookup-ctl register web\n";
+
+static const char unregister_help[] =
+	"usage: sklookup-ctl [OPTIONS] unregister LABEL [--protocol tcp|udp]\n"
+	"\n"
+	"Removes LABEL's sockets from the pod's dispatcher (both protocols unless\n"
+	"--protocol says one). Traffic for LABEL is then dropped (or passed, for\n"
+	"bindings with \"missing\": \"pass\") until a socket is registered again. An\n"
+	"unknown label is an error; a label without sockets is not.\n"
+	"\n"
+	"Output: what was removed, or with --json {\"label\", \"removed\":\n"
+	"[{\"cookie\", \"slots\"}]}.\n"
+	"\n"
+	"Example:\n"
+	"  sklookup-ctl unregister web --protocol udp\n";
+
+static const char exec_help[] =
+	"usage: sklookup-ctl [OPTIONS] exec --label LABEL --listen URL [--listen URL]...\n"
+	"                    [--reuseport] -- CMD [ARGS]...\n"
+	"\n"
+	"Creates the sockets, registers them for LABEL (with register's checks, all\n"
+	"at once), and runs CMD in place of sklookup-ctl with them passed the systemd\n"
+	"way: fds 3, 4, ... in --listen order, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES\n"
+	"(LABEL for each). A socket-activated server needs no change. The sockets\n"
+	"belong to CMD: when it exits they close and leave the dispatcher. If anything\n"
+	"fails before CMD runs, nothing stays registered.\n"
+	"\n"
+	"  --listen URL   tcp://ADDR:PORT (listen(SOMAXCONN)) or udp://ADDR:PORT. ADDR\n"
+	"                 is an IPv4 address, 0.0.0.0, [IPv6] (v6only), or [::]: one\n"
+	"                 dual-stack socket for IPv4 and IPv6 (IPV6_V6ONLY=0). PORT may\n"
+	"                 be 0. The bindings decide the traffic the socket gets; its\n"
+	"                 own address also takes ordinary traffic. At most one socket\n"
+	"                 per protocol and family.\n"
+	"  --reuseport    set SO_REUSEPORT, so that more workers can join the group\n"
+	"  --             required before CMD\n"
+	"\n"
+	"The sockets are created in the pod's network namespace; CMD runs where\n"
+	"sklookup-ctl runs (inside the pod, typically as its entrypoint). A UDP server\n"
+	"answers from its socket's port: bind UDP to the port the bindings serve, and\n"
+	"reply with IP_PKTINFO / IPV6_PKTINFO to answer from the address asked.\n"
+	"\n"
+	"Examples:\n"
+	"  sklookup-ctl exec --label web --listen tcp://[::]:8080 -- nginx -g 'daemon off;'\n"
+	"  sklookup-ctl exec --label dns --listen udp://0.0.0.0:53 --listen udp://[::1]:53 \\\n"
+	"      -- /usr/sbin/mydns\n";
+
+/* One socket to register, and how the user knows it. */
+struct source {
+	int fd;         /* in this process */
+	bool owned;     /* opened here (pidfd_getfd, exec): ours to close */
+	int user_fd;    /* the fd number the user gave (in the caller or in --pid's process) */
+	char name[96];  /* for messages and output: "fd 3", "pid 42 fd 7", "tcp://[::]:80" */
+	struct skl_socket_info info;
+	char local[64];
+};
+
+struct sources {
+	size_t n;
+	struct source v[SKL_SOCKET_SLOTS];
+};
+
+/* A label and the slots its bindings use (a binding of protocol P and
+ * family F uses slot (P, F)). */
+struct target {
+	const char *name;
+	uint32_t id;
+	bool needs[SKL_SOCKET_SLOTS];
+};
+
+static int slot_of(int udp, int v6)
+{
+	return (int)skl_socket_slot(0, udp, v6);
+}
+
+static const char *protocol_name(int protocol)
+{
+	return protocol == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* --- command lines --- */
+
+/* Matches "--name VALUE" or "--name=VALUE" at argv[*i] (advancing *i past the
+ * value): 1 if it did, 0 if argv[*i] is something else, -1 if the value is
+ * missing. */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
+		      struct skl_err *err)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) || (argv[*i][n] && argv[*i][n] != '='))
+		return 0;
+	if (argv[*i][n] == '=') {
+		*value = argv[*i] + n + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc)
+		return skl_errf(err, SKL_EXIT_USAGE, "%s: %s needs a value", argv[0], name);
+	*value = argv[++*i];
+	return 1;
+}
+
+static int parse_number(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return (!*s || *end || errno || *out < min || *out > max) ? -1 : 0;
+}
+
+/* --- where the sockets come from --- */
+
+static int add_source(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
+		      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Takes fd into s (closing it on failure when owned). */
+static int add_source(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
+		      const char *fmt, ...)
+{
+	struct source *src;
+	va_list ap;
+
+	if (s->n == SKL_SOCKET_SLOTS) {
+		if (owned)
+			close(fd);
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"more than %d sockets for one label; it holds one per protocol "
+				"(tcp, udp) and family (IPv4, IPv6)",
+				SKL_SOCKET_SLOTS);
+	}
+	src = &s->v[s->n++];
+	memset(src, 0, sizeof(*src));
+	src->fd = fd;
+	src->owned = owned;
+	src->user_fd = user_fd;
+	va_start(ap, fmt);
+	vsnprintf(src->name, sizeof(src->name), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static void sources_close(struct sources *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].owned && s->v[i].fd >= 0)
+			close(s->v[i].fd);
+	s->n = 0;
+}
+
+/* An fd the caller passed: open, and not one of ours (every fd sklookup-ctl
+ * opens is close-on-exec; an inherited one cannot be). */
+static int check_passed(int fd, const char *hint, struct skl_err *err)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0 || (flags & FD_CLOEXEC))
+		return skl_errf(err, SKL_EXIT_ERROR, "fd %d is not open in the caller%s", fd, hint);
+	return 0;
+}
+
+static int from_caller(const int *fds, size_t n, struct sources *s, struct skl_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (check_passed(fds[i], "", err) ||
+		    add_source(s, fds[i], false, fds[i], err, "fd %d", fds[i]))
+			return -1;
+	return 0;
+}
+
+static const char *pidfd_getfd_reason(int error)
+{
+	switch (error) {
+	case EPERM:
+		return "needs ptrace access (CAP_SYS_PTRACE or same user)";
+	case EBADF:
+		return "no such fd in that process";
+	default:
+		return strerror(error);
+	}
+}
+
+/* Duplicates fd of process pid into this process (pidfd_getfd(2)): the
+ * process keeps its socket and notices nothing. */
+static int from_process(pid_t pid, const int *fds, size_t n, struct sources *s,
+			struct skl_err *err)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return skl_errf(err, SKL_EXIT_ERROR, "pid %d: pidfd_open: %s", (int)pid,
+				errno == ESRCH ? "no such process" : strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, fds[i], 0);
+
+		if (fd < 0) {
+			skl_errf(err, SKL_EXIT_ERROR, "pid %d fd %d: pidfd_getfd: %s", (int)pid,
+				 fds[i], pidfd_getfd_reason(errno));
+			close(pidfd);
+			return -1;
+		}
+		if (add_source(s, fd, true, fds[i], err, "pid %d fd %d", (int)pid, fds[i])) {
+			close(pidfd);
+			return -1;
+		}
+	}
+	close(pidfd);
+	return 0;
+}
+
+/* systemd passes fds 3.. to the process named by LISTEN_PID (sd_listen_fds(3));
+ * a wrapper that does not set it means us. */
+static bool listen_fds_are_ours(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	long value;
+
+	if (!getenv("LISTEN_FDS"))
+		return false;
+	return !pid || (!parse_number(pid, 1, INT32_MAX, &value) && value == (long)getpid());
+}
+
+/* True if field i of the colon-separated list is want. */
+static bool field_is(const char *list, long i, const char *want)
+{
+	size_t len = strlen(want);
+
+	for (; i > 0 && list; i--) {
+		list = strchr(list, ':');
+		list = list ? list + 1 : NULL;
+	}
+	return list && !strncmp(list, want, len) && (list[len] == ':' || !list[len]);
+}
+
+static int from_listen_fds(const char *label, struct sources *s, struct skl_err *err)
+{
+	const char *count = getenv("LISTEN_FDS"), *names = getenv("LISTEN_FDNAMES");
+	long n;
+
+	if (parse_number(count, 1, INT32_MAX - LISTEN_FDS_START, &n))
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"LISTEN_FDS=\"%.32s\" is not a positive number of fds", count);
+	for (long i = 0; i < n; i++) {
+		int fd = LISTEN_FDS_START + (int)i;
+
+		if (names && !field_is(names, i, label))
+			continue;
+		if (check_passed(fd, " (LISTEN_FDS)", err) ||
+		    add_source(s, fd, false, fd, err, "fd %d", fd))
+			return -1;
+	}
+	if (s->n == 0)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"no fd in LISTEN_FDS is named \"%s\" (LISTEN_FDNAMES=\"%.200s\"); "
+				"name the socket %s (systemd: FileDescriptorName=%s) or give "
+				"--fd N",
+				label, names, label, label);
+	return 0;
+}
+
+/* --- the checks --- */
+
+/* Reads which slots the label's bindings use. */
+static int target_open(struct skl_ctl *ctl, const char *label, struct target *t,
+		       struct skl_err *err)
+{
+	struct skl_binding_set set;
+	uint32_t *ids;
+
+	memset(t, 0, sizeof(*t));
+	t->name = label;
+	if (skl_label_lookup(&ctl->d, label, &t->id, err) ||
+	    skl_rules_read(&ctl->d, &set, &ids, err))
+		return -1;
+	for (size_t i = 0; i < set.n; i++)
+		if (!strcmp(set.v[i].label, label))
+			t->needs[slot_of(set.v[i].proto == IPPROTO_UDP,
+					 set.v[i].family == SKL_FAMILY_V6)] = true;
+	free(ids);
+	skl_bindings_free(&set);
+	return 0;
+}
+
+/* Library messages name this process's fd number ("fd 5: ..."); say which
+ * socket the user meant instead. */
+static int named(const struct source *s, struct skl_err *err)
+{
+	char prefix[32], rest[sizeof(err->msg)];
+	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "fd %d: ", s->fd);
+
+	if (strncmp(err->msg, prefix, n)) {
+		skl_err_prefix(err, "%s", s->name);
+	} else {
+		memcpy(rest, err->msg + n, sizeof(err->msg) - n);
+		snprintf(err->msg, sizeof(err->msg), "%s: %.*s", s->name,
+			 (int)(sizeof(err->msg) - n), rest);
+	}
+	err->code = SKL_EXIT_ERROR;
+	return -1;
+}
+
+static int check_protocol(const struct target *t, const struct source *s, struct skl_err *err)
+{
+	int udp = s->info.protocol == IPPROTO_UDP;
+
+	if (t->needs[slot_of(udp, 0)] || t->needs[slot_of(udp, 1)])
+		return 0;
+	if (t->needs[slot_of(!udp, 0)] || t->needs[slot_of(!udp, 1)])
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"%s: label %s has only %s bindings; this is a %s socket", s->name,
+				t->name, protocol_name(udp ? IPPROTO_TCP : IPPROTO_UDP),
+				protocol_name(s->info.protocol));
+	return skl_errf(err, SKL_EXIT_ERROR,
+			"%s: label %s has no bindings now; no traffic would reach this socket",
+			s->name, t->name);
+}
+
+static int check_family(const struct target *t, const struct source *s, struct skl_err *err)
+{
+	const char *proto = protocol_name(s->info.protocol);
+	bool slots[SKL_SOCKET_SLOTS];
+
+	skl_socket_slots(&s->info, slots);
+	for (int i = 0; i < SKL_SOCKET_SLOTS; i++)
+		if (slots[i] && t->needs[i])
+			return 0;
+	if (s->info.family == AF_INET)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"%s: label %s has only IPv6 %s bindings; this is an IPv4 socket "
+				"(use an IPv6 one; bound to [::] and not v6only it serves IPv4 "
+				"and IPv6)",
+				s->name, t->name, proto);
+	return skl_errf(err, SKL_EXIT_ERROR,
+			"%s: label %s has only IPv4 %s bindings; this IPv6 socket is v6only (a "
+			"dual-stack one, IPV6_V6ONLY=0 as for [::], serves IPv4 and IPv6)",
+			s->name, t->name, proto);
+}
+
+static int check_source(struct skl_ctl *ctl, const struct target *t, struct source *s,
+			struct skl_err *err)
+{
+	if (skl_socket_identify(s->fd, &s->info, err))
+		return named(s, err);
+	if (check_protocol(t, s, err) || check_family(t, s, err))
+		return -1;
+	if (skl_socket_check(&ctl->d, s->fd, &s->info, err) ||
+	    skl_socket_local_addr(s->fd, s->local, sizeof(s->local), err))
+		return named(s, err);
+	return 0;
+}
+
+static int check_sources(struct skl_ctl *ctl, const struct target *t, struct sources *s,
+			 struct skl_err *err)
+{
+	struct skl_socket_info infos[SKL_SOCKET_SLOTS];
+	size_t a, b;
+	int slot;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (check_source(ctl, t, &s->v[i], err))
+			return -1;
+		infos[i] = s->v[i].info;
+	}
+	if (skl_socket_clash(infos, s->n, &a, &b, &slot))
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"%s and %s would both serve %s IPv%d of label %s; a label holds "
+				"one socket per protocol and family (for a SO_REUSEPORT group, "
+				"register one member)",
+				s->v[a].name, s->v[b].name,
+				protocol_name(slot & 2 ? IPPROTO_UDP : IPPROTO_TCP),
+				slot & 1 ? 6 : 4, t->name);
+	return 0;
+}
+
+static int handover(struct skl_ctl *ctl, const struct target *t, const struct sources *s,
+		    uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
+{
+	int fds[SKL_SOCKET_SLOTS];
+
+	for (size_t i = 0; i < s->n; i++)
+		fds[i] = s->v[i].fd;
+	if (skl_socket_handover(&ctl->d, t->id, fds, s->n, cleared, err)) {
+		err->code = SKL_EXIT_ERROR;
+		return -1;
+	}
+	return 0;
+}
+
+/* --- output --- */
+
+/* "IPv4", "IPv6" or "IPv4+IPv6" for the slots of one protocol. */
+static const char *families_text(const bool slots[SKL_SOCKET_SLOTS], int udp)
+{
+	bool v4 = slots[slot_of(udp, 0)], v6 = slots[slot_of(udp, 1)];
+
+	return v4 && v6 ? "IPv4+IPv6" : v4 ? "IPv4" : "IPv6";
+}
+
+static void print_registered(const struct target *t, const struct source *s,
+			     const uint64_t cleared[SKL_SOCKET_SLOTS])
+{
+	int udp = s->info.protocol == IPPROTO_UDP;
+	bool slots[SKL_SOCKET_SLOTS];
+
+	skl_socket_slots(&s->info, slots);
+	printf("registered %s (%s %s, cookie %llu) for label %s: %s %s\n", s->name,
+	       protocol_name(s->info.protocol), s->local, (unsigned long long)s->info.cookie,
+	       t->name, protocol_name(s->info.protocol), families_text(slots, udp));
+	for (int v6 = 0; v6 <= 1; v6++)
+		if (cleared[slot_of(udp, v6)])
+			printf("removed the replaced socket (cookie %llu) from %s IPv%d of label "
+			       "%s: the new socket does not serve it\n",
+			       (unsigned long long)cleared[slot_of(udp, v6)],
+			       protocol_name(s->info.protocol), v6 ? 6 : 4, t->name);
+}
+
+static cJSON *slots_json(const bool slots[SKL_SOCKET_SLOTS])
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (int i = 0; arr && i < SKL_SOCKET_SLOTS; i++)
+		if (slots[i])
+			cJSON_AddItemToArray(arr, cJSON_CreateString(skl_slot_names[i]));
+	return arr;
+}
+
+static cJSON *registered_json(const struct target *t, const struct source *s, pid_t pid,
+			      const uint64_t cleared[SKL_SOCKET_SLOTS])
+{
+	int udp = s->info.protocol == IPPROTO_UDP;
+	cJSON *o = cJSON_CreateObject(), *gone;
+	bool slots[SKL_SOCKET_SLOTS];
+
+	skl_socket_slots(&s->info, slots);
+	cJSON_AddStringToObject(o, "label", t->name);
+	cJSON_AddNumberToObject(o, "fd", s->user_fd);
+	if (pid)
+		cJSON_AddNumberToObject(o, "pid", pid);
+	cJSON_AddStringToObject(o, "protocol", protocol_name(s->info.protocol));
+	cJSON_AddStringToObject(o, "family", s->info.family == AF_INET6 ? "ipv6" : "ipv4");
+	cJSON_AddBoolToObject(o, "v6only", s->info.v6only);
+	cJSON_AddStringToObject(o, "local", s->local);
+	cJSON_AddNumberToObject(o, "cookie", (double)s->info.cookie);
+	cJSON_AddItemToObject(o, "slots", slots_json(slots));
+	gone = cJSON_AddArrayToObject(o, "cleared");
+	for (int v6 = 0; gone && v6 <= 1; v6++) {
+		uint64_t cookie = cleared[slot_of(udp, v6)];
+		cJSON *c;
+
+		if (!cookie)
+			continue;
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "slot", skl_slot_names[slot_of(udp, v6)]);
+		cJSON_AddNumberToObject(c, "cookie", (double)cookie);
+		cJSON_AddItemToArray(gone, c);
+	}
+	return o;
+}
+
+/* A cleared slot belongs to the one new socket of that protocol: only a
+ * protocol with a single new socket can leave one of its slots unserved. */
+static void cleared_by(const struct source *s, const uint64_t cleared[SKL_SOCKET_SLOTS],
+		       uint64_t out[SKL_SOCKET_SLOTS], bool *reported)
+{
+	int udp = s->info.protocol == IPPROTO_UDP;
+
+	memset(out, 0, SKL_SOCKET_SLOTS * sizeof(out[0]));
+	if (reported[udp])
+		return;
+	reported[udp] = true;
+	out[slot_of(udp, 0)] = cleared[slot_of(udp, 0)];
+	out[slot_of(udp, 1)] = cleared[slot_of(udp, 1)];
+}
+
+static int report_registered(const struct skl_ctl *ctl, const struct target *t,
+			     const struct sources *s, pid_t pid,
+			     const uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
+{
+	bool reported[2] = { false, false };
+	cJSON *arr = ctl->json && s->n > 1 ? cJSON_CreateArray() : NULL, *one = NULL;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t mine[SKL_SOCKET_SLOTS];
+
+		cleared_by(&s->v[i], cleared, mine, reported);
+		if (!ctl->json)
+			print_registered(t, &s->v[i], mine);
+		else if (arr)
+			cJSON_AddItemToArray(arr, registered_json(t, &s->v[i], pid, mine));
+		else
+			one = registered_json(t, &s->v[i], pid, mine);
+	}
+	return ctl->json ? skl_ctl_print_json(arr ? arr : one, err) : 0;
+}
+
+/* --- register --- */
+
+struct register_args {
+	const char *label;
+	int fds[SKL_SOCKET_SLOTS];
+	size_t n_fds;
+	long pid; /* 0: none */
+};
+
+static int parse_register(int argc, char **argv, struct register_args *a, struct skl_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		const char *value = NULL;
+		long n;
+		int got;
+
+		if ((got = take_value(argc, argv, &i, "--fd", &value, err)) < 0)
+			return -1;
+		if (got) {
+			if (parse_number(value, 0, INT32_MAX, &n))
+				return skl_errf(err, SKL_EXIT_USAGE,
+						"register: --fd \"%s\" is not an fd number", value);
+			if (a->n_fds == SKL_SOCKET_SLOTS)
+				return skl_errf(err, SKL_EXIT_USAGE,
+						"register: at most %d --fd: a label holds one "
+						"socket per protocol and family",
+						SKL_SOCKET_SLOTS);
+			a->fds[a->n_fds++] = (int)n;
+			continue;
+		}
+		if ((got = take_value(argc, argv, &i, "--pid", &value, err)) < 0)
+			return -1;
+		if (got) {
+			if (parse_number(value, 1, INT32_MAX, &a->pid))
+				return skl_errf(err, SKL_EXIT_USAGE,
+						"register: --pid \"%s\" is not a process id",
+						value);
+			continue;
+		}
+		if (argv[i][0] == '-' || a->label)
+			return skl_errf(err, SKL_EXIT_USAGE,
+					"register: unexpected \"%s\"; see register --help",
+					argv[i]);
+		a->label = argv[i];
+	}
+	if (!a->label)
+		return skl_errf(err, SKL_EXIT_USAGE, "register: give a LABEL; see register --help");
+	if (a->pid && !a->n_fds)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"register: --pid needs --fd N, the socket's fd number in that "
+				"process");
+	return 0;
+}
+
+static int collect(const struct register_args *a, struct sources *s, struct skl_err *err)
+{
+	static const int fd3 = LISTEN_FDS_START;
+
+	if (a->pid)
+		return from_process((pid_t)a->pid, a->fds, a->n_fds, s, err);
+	if (a->n_fds)
+		return from_caller(a->fds, a->n_fds, s, err);
+	if (listen_fds_are_ours())
+		return from_listen_fds(a->label, s, err);
+	if (check_passed(fd3, "; pass the socket on fd 3, or give --fd N, --pid PID --fd N or "
+			      "LISTEN_FDS (see register --help)", err))
+		return -1;
+	return from_caller(&fd3, 1, s, err);
+}
+
+static int run_register(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
+{
+	uint64_t cleared[SKL_SOCKET_SLOTS];
+	struct sources s = { .n = 0 };
+	struct register_args a;
+	struct target t;
+	int ret = -1;
+
+	if (parse_register(argc, argv, &a, err) || target_open(ctl, a.label, &t, err))
+		return -1;
+	if (!collect(&a, &s, err) && !check_sources(ctl, &t, &s, err) &&
+	    !handover(ctl, &t, &s, cleared, err))
+		ret = report_registered(ctl, &t, &s, (pid_t)a.pid, cleared, err);
+	sources_close(&s);
+	return ret;
+}
+
+/* --- unregister --- */
+
+static int parse_unregister(int argc, char **argv, const char **label, int *protocol,
+			    struct skl_err *err)
+{
+	*label = NULL;
+	*protocol = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *value = NULL;
+		int got = take_value(argc, argv, &i, "--protocol", &value, err);
+
+		if (got < 0)
+			return -1;
+		if (got) {
+			if (strcmp(value, "tcp") && strcmp(value, "udp"))
+				return skl_errf(err, SKL_EXIT_USAGE,
+						"unregister: --protocol \"%s\": use tcp or udp",
+						value);
+			*protocol = value[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+		} else if (argv[i][0] == '-' || *label) {
+			return skl_errf(err, SKL_EXIT_USAGE,
+					"unregister: unexpected \"%s\"; see unregister --help",
+					argv[i]);
+		} else {
+			*label = argv[i];
+		}
+	}
+	if (!*label)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"unregister: give a LABEL; see unregister --help");
+	return 0;
+}
+
+/* Groups the removed slots by socket: a dual-stack socket held two. */
+static int report_removed(const struct skl_ctl *ctl, const char *label, int protocol,
+			  const uint64_t removed[SKL_SOCKET_SLOTS], struct skl_err *err)
+{
+	cJSON *doc = ctl->json ? cJSON_CreateObject() : NULL;
+	cJSON *arr = doc ? cJSON_AddArrayToObject(doc, "removed") : NULL;
+	bool done[SKL_SOCKET_SLOTS] = { false };
+	int count = 0;
+
+	if (doc)
+		cJSON_AddStringToObject(doc, "label", label);
+	for (int s = 0; s < SKL_SOCKET_SLOTS; s++) {
+		bool slots[SKL_SOCKET_SLOTS] = { false };
+		cJSON *o;
+
+		if (!removed[s] || done[s])
+			continue;
+		for (int k = s; k < SKL_SOCKET_SLOTS; k++)
+			done[k] = slots[k] = done[k] || removed[k] == removed[s];
+		count++;
+		if (!ctl->json) {
+			printf("unregistered socket cookie %llu from label %s: %s %s\n",
+			       (unsigned long long)removed[s], label,
+			       protocol_name(s & 2 ? IPPROTO_UDP : IPPROTO_TCP),
+			       families_text(slots, s >> 1));
+			continue;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "cookie", (double)removed[s]);
+		cJSON_AddItemToObject(o, "slots", slots_json(slots));
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (!count && !ctl->json)
+		printf("label %s had no %ssocket registered; nothing to do\n", label,
+		       protocol == IPPROTO_TCP ? "tcp " : protocol == IPPROTO_UDP ? "udp " : "");
+	return ctl->json ? skl_ctl_print_json(doc, err) : 0;
+}
+
+static int run_unregister(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
+{
+	uint64_t before[SKL_SOCKET_SLOTS];
+	const char *label;
+	int protocol;
+	uint32_t id;
+
+	if (parse_unregister(argc, argv, &label, &protocol, err) ||
+	    skl_label_lookup(&ctl->d, label, &id, err) ||
+	    skl_socket_label_cookies(&ctl->d, id, before, err) ||
+	    skl_socket_unregister(&ctl->d, id, protocol, err))
+		return -1;
+	for (int s = 0; s < SKL_SOCKET_SLOTS; s++)
+		if (protocol && (protocol == IPPROTO_UDP) != (s >> 1))
+			before[s] = 0;
+	return report_removed(ctl, label, protocol, before, err);
+}
+
+/* --- exec --- */
+
+struct listen_spec {
+	const char *url;
+	int type; /* SOCK_STREAM or SOCK_DGRAM */
+	struct sockaddr_storage addr;
+	socklen_t len;
+	bool dual_stack; /* [::]: IPV6_V6ONLY=0 */
+};
+
+struct exec_args {
+	const char *label;
+	struct listen_spec listen[SKL_SOCKET_SLOTS];
+	size_t n_listen;
+	bool reuseport;
+	char **cmd;
+};
+
+static int bad_url(const char *url, struct skl_err *err)
+{
+	return skl_errf(err, SKL_EXIT_USAGE,
+			"exec: --listen \"%s\": expected tcp://ADDR:PORT or udp://ADDR:PORT with "
+			"ADDR an IPv4 address or [IPv6] and PORT 0..65535",
+			url);
+}
+
+static int parse_url(const char *url, struct listen_spec *l, struct skl_err *err)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&l->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&l->addr;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *rest = url + 6, *colon;
+	size_t host_len;
+	long port;
+
+	memset(l, 0, sizeof(*l));
+	l->url = url;
+	if (strncmp(url, "tcp://", 6) && strncmp(url, "udp://", 6))
+		return bad_url(url, err);
+	l->type = url[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
+	colon = strrchr(rest, ':');
+	if (!colon || parse_number(colon + 1, 0, 65535, &port))
+		return bad_url(url, err);
+	host_len = (size_t)(colon - rest);
+	if (rest[0] == '[') {
+		if (host_len < 3 || rest[host_len - 1] != ']' || host_len - 2 >= sizeof(host))
+			return bad_url(url, err);
+		memcpy(host, rest + 1, host_len - 2);
+		host[host_len - 2] = 0;
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			return bad_url(url, err);
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		l->len = sizeof(*in6);
+		l->dual_stack = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+		return 0;
+	}
+	if (host_len >= sizeof(host))
+		return bad_url(url, err);
+	memcpy(host, rest, host_len);
+	host[host_len] = 0;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+		return bad_url(url, err);
+	in4->sin_family = AF_INET;
+	in4->sin_port = htons((uint16_t)port);
+	l->len = sizeof(*in4);
+	return 0;
+}
+
+static int parse_exec(int argc, char **argv, struct exec_args *a, struct skl_err *err)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *value = NULL;
+		int got;
+
+		if (!strcmp(argv[i], "--reuseport")) {
+			a->reuseport = true;
+			continue;
+		}
+		if ((got = take_value(argc, argv, &i, "--label", &value, err)) < 0)
+			return -1;
+		if (got) {
+			a->label = value;
+			continue;
+		}
+		if ((got = take_value(argc, argv, &i, "--listen", &value, err)) < 0)
+			return -1;
+		if (!got)
+			return skl_errf(err, SKL_EXIT_USAGE,
+					"exec: unexpected \"%s\"; put -- before the command "
+					"(sklookup-ctl exec --label L --listen URL -- CMD ...)",
+					argv[i]);
+		if (a->n_listen == SKL_SOCKET_SLOTS)
+			return skl_errf(err, SKL_EXIT_USAGE,
+					"exec: at most %d --listen: a label holds one socket per "
+					"protocol and family", SKL_SOCKET_SLOTS);
+		if (parse_url(value, &a->listen[a->n_listen++], err))
+			return -1;
+	}
+	if (!a->label)
+		return skl_errf(err, SKL_EXIT_USAGE, "exec: give --label LABEL; see exec --help");
+	if (!a->n_listen)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"exec: give --listen tcp://ADDR:PORT or udp://ADDR:PORT; see "
+				"exec --help");
+	if (i + 1 >= argc)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"exec: give the command after --: sklookup-ctl exec --label L "
+				"--listen URL -- CMD [ARGS]");
+	a->cmd = argv + i + 1;
+	return 0;
+}
+
+/* Finds cmd as execvp will, so that a typo fails before anything is
+ * registered. */
+static int check_command(const char *cmd, struct skl_err *err)
+{
+	const char *path = getenv("PATH");
+	char full[PATH_MAX];
+
+	if (strchr(cmd, '/')) {
+		if (access(cmd, X_OK))
+			return skl_errf(err, SKL_EXIT_ERROR, "%s: %s", cmd, strerror(errno));
+		return 0;
+	}
+	if (!path)
+		path = "/bin:/usr/bin"; /* execvp's default */
+	for (const char *dir = path; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL) {
+		int len = (int)strcspn(dir, ":");
+
+		snprintf(full, sizeof(full), "%.*s/%s", len ? len : 1, len ? dir : ".", cmd);
+		if (!access(full, X_OK))
+			return 0;
+	}
+	return skl_errf(err, SKL_EXIT_ERROR, "%s: command not found in PATH", cmd);
+}
+
+static const char *bind_hint(int error)
+{
+	switch (error) {
+	case EADDRNOTAVAIL:
+		return " (not an address of the pod; 0.0.0.0 or [::] will do: the bindings "
+		       "decide the traffic)";
+	case EADDRINUSE:
+		return " (another socket has it; use another port, port 0, or --reuseport "
+		       "with a group that has SO_REUSEPORT)";
+	default:
+		return "";
+	}
+}
+
+static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
+		       struct skl_err *err)
+{
+	int one = 1, v6only = !l->dual_stack;
+	int fd = socket(l->addr.ss_family, l->type | SOCK_CLOEXEC, 0);
+	const char *step = "socket";
+
+	if (fd < 0)
+		return skl_errf(err, SKL_EXIT_ERROR, "%s: socket: %s", l->url, strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		step = "SO_REUSEADDR";
+	else if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		step = "SO_REUSEPORT";
+	else if (l->addr.ss_family == AF_INET6 &&
+		 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
+		step = "IPV6_V6ONLY";
+	else if (bind(fd, (const struct sockaddr *)&l->addr, l->len))
+		step = "bind";
+	else if (l->type == SOCK_STREAM && listen(fd, SOMAXCONN))
+		step = "listen";
+	else
+		step = NULL;
+	if (step) {
+		int error = errno;
+
+		close(fd);
+		return skl_errf(err, SKL_EXIT_ERROR, "%s: %s: %s%s", l->url, step, strerror(error),
+				!strcmp(step, "bind") ? bind_hint(error) : "");
+	}
+	*out = fd;
+	return 0;
+}
+
+struct opening {
+	const struct exec_args *a;
+	struct sources *s;
+};
+
+/* Runs in the pod's netns: the sockets belong to it. */
+static int open_sockets(void *arg, struct skl_err *err)
+{
+	const struct opening *o = arg;
+
+	for (size_t i = 0; i < o->a->n_listen; i++) {
+		const struct listen_spec *l = &o->a->listen[i];
+		int fd = -1;
+
+		if (open_socket(l, o->a->reuseport, &fd, err) ||
+		    add_source(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
+			return -1;
+	}
+	return 0;
+}
+
+/* Moves the sockets to fds 3.. (without close-on-exec) in order. The ctl's
+ * own fds may sit there, so its state is closed first and opened again
+ * above them. */
+static int place_sockets(struct skl_ctl *ctl, struct sources *s, struct skl_err *err)
+{
+	int first_free = LISTEN_FDS_START + (int)s->n;
+
+	skl_ctl_close(ctl);
+	/* Out of the way first, so that no dup2 below closes another of them. */
+	for (size_t i = 0; i < s->n; i++) {
+		int fd = fcntl(s->v[i].fd, F_DUPFD_CLOEXEC, first_free);
+
+		if (fd < 0)
+			return skl_errf(err, SKL_EXIT_ERROR, "moving a socket: %s",
+					strerror(errno));
+		close(s->v[i].fd);
+		s->v[i].fd = fd;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		int target = LISTEN_FDS_START + (int)i;
+
+		if (dup2(s->v[i].fd, target) < 0)
+			return skl_errf(err, SKL_EXIT_ERROR, "moving a socket to fd %d: %s", target,
+					strerror(errno));
+		close(s->v[i].fd);
+		s->v[i].fd = target;
+	}
+	return skl_dispatcher_open(&ctl->d, ctl->state_dir, err);
+}
+
+static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *err)
+{
+	char count[16], pid[16], names[SKL_SOCKET_SLOTS * (SKL_LABEL_MAX + 1) + 1] = "";
+
+	snprintf(count, sizeof(count), "%zu", n);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	for (size_t i = 0; i < n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%.*s",
+			 i ? ":" : "", SKL_LABEL_MAX, a->label);
+	if (setenv("LISTEN_FDS", count, 1) || setenv("LISTEN_PID", pid, 1) ||
+	    setenv("LISTEN_FDNAMES", names, 1))
+		return skl_errf(err, SKL_EXIT_ERROR, "setting LISTEN_FDS: %s", strerror(errno));
+	return 0;
+}
+
+static void withdraw(struct skl_ctl *ctl, const struct target *t, const struct sources *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		skl_socket_withdraw(&ctl->d, t->id, s->v[i].info.cookie, NULL);
+}
+
+static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
+{
+	uint64_t cleared[SKL_SOCKET_SLOTS];
+	struct sources s = { .n = 0 };
+	struct opening o = { .s = &s };
+	struct exec_args a;
+	struct target t;
+
+	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
+	    target_open(ctl, a.label, &t, err))
+		return -1;
+	o.a = &a;
+	if (skl_ctl_in_pod(ctl, open_sockets, &o, err) || check_sources(ctl, &t, &s, err) ||
+	    place_sockets(ctl, &s, err) || handover(ctl, &t, &s, cleared, err)) {
+		sources_close(&s);
+		return -1;
+	}
+	if (!set_listen_env(&a, s.n, err)) {
+		fflush(NULL);
+		execvp(a.cmd[0], a.cmd);
+		skl_errf(err, SKL_EXIT_ERROR, "%s: exec: %s", a.cmd[0], strerror(errno));
+	}
+	withdraw(ctl, &t, &s);
+	sources_close(&s);
+	return -1;
+}
+
+const struct skl_ctl_command skl_ctl_register_cmd = {
+	.name = "register",
+	.run = run_register,
+	.needs_state = true,
+	.synopsis = "put a socket into the pod's dispatcher for a label",
+	.help = register_help,
+};
+
+const struct skl_ctl_command skl_ctl_unregister_cmd = {
+	.name = "unregister",
+	.run = run_unregister,
+	.needs_state = true,
+	.synopsis = "take a label's sockets out of the dispatcher",
+	.help = unregister_help,
+};
+
+const struct skl_ctl_command skl_ctl_exec_cmd = {
+	.name = "exec",
+	.run = run_exec,
+	.needs_state = true,
+	.synopsis = "create sockets, register them, run a server with them",
+	.help = exec_help,
+};

@@ -1,0 +1,144 @@
+/* sklookup-ctl upgrade: give a running pod the dispatcher this binary
+ * carries, keeping its maps, sockets and connections (see upgrade.h). */
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "state.h"
+#include "upgrade.h"
+
+static const char help[] =
+	"usage: sklookup-ctl [OPTIONS] upgrade\n"
+	"\n"
+	"Replaces the program in the pod's sk_lookup link with the dispatcher this\n"
+	"binary carries (bpf_link_update: one atomic swap in the kernel) and re-pins\n"
+	"it as the state directory's \"prog\". The maps stay: bindings, labels,\n"
+	"registered sockets and counters are kept, and established connections and\n"
+	"listening sockets are not touched.\n"
+	"\n"
+	"Nothing changes unless every map of the pod has the type, key size, value\n"
+	"size and flags this binary's program expects; otherwise upgrade names the\n"
+	"map and the difference and exits 1: such a pod must be re-created to get the\n"
+	"new dispatcher. When the link already runs this program, upgrade says\n"
+	"\"already up to date\" and exits 0.\n"
+	"\n"
+	"Options: --json ({\"stateDir\", \"oldProgramId\", \"newProgramId\", \"changed\"}).\n";
+
+static int link_id(int fd, uint32_t *id)
+{
+	struct bpf_link_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	*id = info.id;
+	return 0;
+}
+
+/* True if dir still holds the link we opened: not deleted or re-created. */
+static bool still_ours(const struct skl_ctl *ctl)
+{
+	char path[PATH_MAX + 8];
+	uint32_t opened, pinned;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, SKL_PIN_LINK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	ret = link_id(fd, &pinned);
+	close(fd);
+	return !ret && !link_id(ctl->d.link_fd, &opened) && opened == pinned;
+}
+
+/* Serialises with the plugin's ADD and DEL of this pod: the flock on the
+ * container directory that skl_state_lock takes, without creating it, so a
+ * pod deleted meanwhile leaves nothing behind. */
+static int lock_state(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
+{
+	char container[PATH_MAX];
+	int fd;
+
+	snprintf(container, sizeof(container), "%s", ctl->state_dir);
+	*strrchr(container, '/') = 0;
+	fd = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return skl_errf(err, SKL_EXIT_ERROR, "cannot open %s: %s (was the pod deleted?)",
+				container, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			skl_errf(err, SKL_EXIT_ERROR, "cannot lock %s: %s", container,
+				 strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	if (!still_ours(ctl)) {
+		close(fd);
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"the pod's state %s was deleted or re-created meanwhile; run upgrade "
+				"again", ctl->state_dir);
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+static int report(const struct skl_ctl *ctl, const struct skl_upgrade *up, struct skl_err *err)
+{
+	cJSON *doc;
+
+	if (!ctl->json) {
+		if (up->changed)
+			printf("upgraded the dispatcher of %s: program id %u -> %u (maps and sockets "
+			       "kept)\n", ctl->state_dir, up->old_prog_id, up->new_prog_id);
+		else
+			printf("the dispatcher of %s is already up to date (program id %u)\n",
+			       ctl->state_dir, up->old_prog_id);
+		return 0;
+	}
+	doc = cJSON_CreateObject();
+	if (!doc)
+		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+	cJSON_AddStringToObject(doc, "stateDir", ctl->state_dir);
+	cJSON_AddNumberToObject(doc, "oldProgramId", up->old_prog_id);
+	cJSON_AddNumberToObject(doc, "newProgramId", up->new_prog_id);
+	cJSON_AddBoolToObject(doc, "changed", up->changed);
+	return skl_ctl_print_json(doc, err);
+}
+
+static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
+{
+	struct skl_upgrade up;
+	int lock_fd = -1, ret;
+
+	(void)argv;
+	if (argc != 1)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"upgrade takes no arguments; see sklookup-ctl upgrade --help");
+	if (!ctl->netns_ino)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"the pod's network namespace is gone (its link is detached): nothing "
+				"to upgrade; the plugin's DEL or GC removes %s", ctl->state_dir);
+	if (lock_state(ctl, &lock_fd, err))
+		return -1;
+	ret = skl_dispatcher_upgrade(&ctl->d, ctl->state_dir, &up, err);
+	skl_state_unlock(lock_fd);
+	if (ret)
+		return -1;
+	return report(ctl, &up, err);
+}
+
+const struct skl_ctl_command skl_ctl_upgrade_cmd = {
+	.name = "upgrade",
+	.run = run,
+	.needs_state = true,
+	.synopsis = "swap in this binary's dispatcher, keeping maps and sockets",
+	.help = help,
+};
