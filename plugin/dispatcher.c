@@ -70,6 +70,11 @@ static uint32_t prefix_entries(const struct skl_limits *l)
 	return 4 * l->bindings + 64;
 }
 
+struct dispatcher_bpf *skl_dispatcher_skel_open(void)
+{
+	return dispatcher_bpf__open();
+}
+
 void skl_dispatcher_init(struct skl_dispatcher *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -176,7 +181,7 @@ int skl_dispatcher_load(struct skl_dispatcher *d, const struct skl_limits *limit
 	skl_dispatcher_init(d);
 	if (skl_limits_check(limits, err))
 		return -1;
-	d->skel = dispatcher_bpf__open();
+	d->skel = skl_dispatcher_skel_open();
 	if (!d->skel)
 		return skl_errf(err, SKL_CNI_INTERNAL, "opening the embedded BPF object: %s",
 				strerror(errno));

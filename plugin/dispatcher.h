@@ -57,6 +57,10 @@ extern const char *const skl_map_pin_names[SKL_MAP_COUNT];
 
 void skl_limits_default(struct skl_limits *limits);
 
+/* Opens the embedded BPF object (not loaded yet). The object is embedded
+ * once, here: other users call this rather than the skeleton's __open. */
+struct dispatcher_bpf *skl_dispatcher_skel_open(void);
+
 /* Checks limits are within range; the message names the field. */
 int skl_limits_check(const struct skl_limits *limits, struct skl_err *err);
 

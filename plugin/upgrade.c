@@ -243,7 +243,7 @@ int skl_dispatcher_upgrade(struct skl_dispatcher *d, const char *dir, struct skl
 	if (d->skel)
 		return skl_errf(err, SKL_CNI_INTERNAL,
 				"upgrade needs a dispatcher opened from its state directory");
-	skel = dispatcher_bpf__open();
+	skel = skl_dispatcher_skel_open();
 	if (!skel)
 		return skl_errf(err, SKL_CNI_INTERNAL, "opening the embedded BPF object: %s",
 				strerror(errno));
