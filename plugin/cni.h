@@ -62,10 +62,10 @@ int skl_cni_pod_bindings(struct skl_cni_req *req, struct skl_pod_addrs *pod,
 /* Opens CNI_NETNS and refuses the plugin's own netns. */
 int skl_cni_open_netns(const char *path, int *fd, struct skl_err *err);
 
-/* Removes the temporary directories that ADDs of this attachment left when
- * they died before their commit, except keep (may be NULL). The caller holds
- * the container lock. */
-void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep);
+/* Tears down the temporary directories that ADDs of this attachment left
+ * when they died before their commit (undoing what their records say),
+ * except keep (may be NULL). The caller holds the container lock. */
+void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep, const char *netns_path);
 
 /* Undoes what a record says an ADD did (routes, reserved ports) and removes
  * the state directory. Pod-side changes are undone only when netns_path

@@ -64,21 +64,55 @@ static bool is_pod_address(const struct add *a, const struct skl_route *r)
 	return false;
 }
 
-/* Adds one route unless it exists already (then it is not ours to remove). */
-static int add_route(struct skl_route **done, size_t *n_done, const struct skl_route *r,
-		     struct skl_err *err)
+/* The record in the temporary directory is written ahead of every change
+ * ADD makes outside its pins, so whoever finds the directory of an ADD that
+ * was killed can undo exactly that (skl_cni_remove_stale_tmp). */
+static int journal(struct add *a, struct skl_err *err)
 {
-	int ret = skl_route_add(r, err);
+	return skl_record_save(&a->rec, a->tmp, err);
+}
 
+/* Adds one route unless it exists already (then it is not ours to remove). */
+static int add_route(struct add *a, struct skl_route **done, size_t *n_done,
+		     const struct skl_route *r, struct skl_err *err)
+{
+	int ret;
+
+	if (skl_record_add_route(done, n_done, r, err) || journal(a, err))
+		return -1;
+	ret = skl_route_add(r, err);
+	if (ret == 0)
+		return 0;
+	/* Not added: not ours to undo. */
+	(*n_done)--;
 	if (ret < 0)
 		return -1;
-	if (ret == 1)
-		return 0;
-	if (skl_record_add_route(done, n_done, r, err)) {
-		skl_route_del(r, NULL);
-		return -1;
-	}
-	return 0;
+	return journal(a, err);
+}
+
+/* Reserves the planned ports; the record names, ahead, those not reserved
+ * yet, which are the ones this ADD adds. */
+static int reserve_ports(struct add *a, const struct skl_port_range *plan, size_t n_plan,
+			 struct skl_err *err)
+{
+	struct skl_port_range *now = NULL, *added = NULL;
+	size_t n_now = 0, n_added = 0;
+	int ret = -1;
+
+	if (skl_reserved_ports_read(&now, &n_now, err) ||
+	    skl_port_ranges_subtract(plan, n_plan, now, n_now, &a->rec.reserved, &a->rec.n_reserved,
+				     err) ||
+	    journal(a, err) || skl_reserved_ports_add(plan, n_plan, &added, &n_added, err))
+		goto out;
+	free(a->rec.reserved);
+	a->rec.reserved = added;
+	a->rec.n_reserved = n_added;
+	added = NULL;
+	ret = journal(a, err);
+out:
+	free(now);
+	free(added);
+	return ret;
 }
 
 static int add_pod_side(struct add *a, struct skl_err *err)
@@ -105,8 +139,7 @@ static int add_pod_side(struct add *a, struct skl_err *err)
 	if (skl_ephemeral_ports_read(&eph_lo, &eph_hi, err) ||
 	    skl_reserved_ports_plan(served, n_served, eph_lo, eph_hi, &plan, &n_plan,
 				    &a->rec.n_unreserved, err) ||
-	    (n_plan && skl_reserved_ports_add(plan, n_plan, &a->rec.reserved, &a->rec.n_reserved,
-					      err)) ||
+	    (n_plan && reserve_ports(a, plan, n_plan, err)) ||
 	    step_done(SKL_STEP_RESERVE_PORTS, err))
 		goto out;
 	if (a->req->conf.routes_pod) {
@@ -118,7 +151,7 @@ static int add_pod_side(struct add *a, struct skl_err *err)
 			if (is_pod_address(a, &r) ||
 			    seen_prefix(a->rec.pod_routes, a->rec.n_pod_routes, &r))
 				continue;
-			if (add_route(&a->rec.pod_routes, &a->rec.n_pod_routes, &r, err))
+			if (add_route(a, &a->rec.pod_routes, &a->rec.n_pod_routes, &r, err))
 				goto out;
 		}
 	}
@@ -162,7 +195,7 @@ static int add_host_routes(struct add *a, struct skl_err *err)
 					"and prevResult has none on %s", set->v[i].where,
 					set->v[i].family == SKL_FAMILY_V4 ? '4' : '6', a->req->ifname);
 		memcpy(r.gw, gw, 16);
-		if (add_route(&a->rec.host_routes, &a->rec.n_host_routes, &r, err))
+		if (add_route(a, &a->rec.host_routes, &a->rec.n_host_routes, &r, err))
 			return -1;
 	}
 	return 0;
@@ -228,7 +261,7 @@ static int run_steps(struct add *a, struct skl_err *err)
 	 * alive while stale state next to it is removed. */
 	if (skl_state_mktemp(req->state_dir, a->tmp, sizeof(a->tmp), err))
 		return -1;
-	skl_cni_remove_stale_tmp(req->state_dir, a->tmp);
+	skl_cni_remove_stale_tmp(req->state_dir, a->tmp, req->netns);
 	if (skl_cni_teardown(req->state_dir, req->netns, err) ||
 	    step_done(SKL_STEP_STALE_STATE, err) || step_done(SKL_STEP_TMPDIR, err))
 		return -1;
@@ -236,10 +269,11 @@ static int run_steps(struct add *a, struct skl_err *err)
 	    step_done(SKL_STEP_LOAD, err) ||
 	    skl_rules_apply(&a->d, &req->conf.bindings, err) || step_done(SKL_STEP_BINDINGS, err) ||
 	    skl_dispatcher_attach(&a->d, a->netns_fd, err) || step_done(SKL_STEP_ATTACH, err) ||
-	    skl_dispatcher_pin(&a->d, a->tmp, err) || step_done(SKL_STEP_PIN, err))
+	    skl_dispatcher_pin(&a->d, a->tmp, err) || journal(a, err) ||
+	    step_done(SKL_STEP_PIN, err))
 		return -1;
 	if (add_pod_side(a, err) || add_host_routes(a, err) || step_done(SKL_STEP_HOST_ROUTES, err) ||
-	    skl_record_save(&a->rec, a->tmp, err) || step_done(SKL_STEP_RECORD, err) ||
+	    journal(a, err) || step_done(SKL_STEP_RECORD, err) ||
 	    skl_state_commit(a->tmp, req->state_dir, err))
 		return -1;
 	a->committed = true;

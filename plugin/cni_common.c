@@ -121,7 +121,7 @@ int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_e
 	return skl_state_remove(state_dir, err);
 }
 
-void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep)
+void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep, const char *netns_path)
 {
 	char container[PATH_MAX], prefix[64], path[PATH_MAX + 256];
 	const char *ifname = strrchr(state_dir, '/') + 1;
@@ -136,7 +136,7 @@ void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep)
 	while ((e = readdir(d))) {
 		snprintf(path, sizeof(path), "%s/%s", container, e->d_name);
 		if (!strncmp(e->d_name, prefix, strlen(prefix)) && (!keep || strcmp(path, keep)))
-			skl_state_remove(path, NULL);
+			skl_cni_teardown(path, netns_path, NULL);
 	}
 	closedir(d);
 }

@@ -24,7 +24,7 @@ int skl_cni_del(struct skl_cni_req *req, struct skl_err *err)
 		return 0;
 	if (skl_state_lock(req->state_dir, &lock_fd, err))
 		return -1;
-	skl_cni_remove_stale_tmp(req->state_dir, NULL);
+	skl_cni_remove_stale_tmp(req->state_dir, NULL, req->netns);
 	ret = skl_cni_teardown(req->state_dir, req->netns, err);
 	/* Left empty by a stale temporary directory alone. */
 	rmdir(container);

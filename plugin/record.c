@@ -74,7 +74,7 @@ static char *record_text(const struct skl_record *r)
 
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err)
 {
-	char *text = record_text(r), path[PATH_MAX], chunk[CHUNK];
+	char *text = record_text(r), path[PATH_MAX], final[PATH_MAX], chunk[CHUNK];
 	size_t len, chunks;
 	int fd = -1, ret = -1;
 
@@ -99,9 +99,14 @@ int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err 
 			goto out;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD);
-	if (bpf_obj_pin(fd, path)) {
-		skl_errf(err, SKL_CNI_INTERNAL, "pinning %s: %s", path, strerror(errno));
+	/* Saved again and again while ADD works: pin aside, rename over, so a
+	 * crash leaves the old record or the new one, never none. */
+	snprintf(path, sizeof(path), "%s/%s-new", dir, SKL_PIN_RECORD);
+	snprintf(final, sizeof(final), "%s/%s", dir, SKL_PIN_RECORD);
+	unlink(path);
+	if (bpf_obj_pin(fd, path) || rename(path, final)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "pinning %s: %s", final, strerror(errno));
+		unlink(path);
 		goto out;
 	}
 	ret = 0;

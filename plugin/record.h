@@ -28,7 +28,7 @@ struct skl_record {
 int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,
 			 struct skl_err *err);
 
-/* Pins the record as dir/record. */
+/* Pins the record as dir/record, replacing an earlier one atomically. */
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err);
 
 /* Reads dir/record. */

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -822,6 +823,51 @@ static void add_fails_after_step(void **state)
 	cni_assert_nothing_left(f, 0);
 }
 
+/* ADD killed (SIGKILL) right after step N: no cleanup ran. */
+static void add_killed_after_step(struct cni_fixture *f, int step, const cJSON *conf)
+{
+	char env[64];
+	const char *const extra[] = { env, NULL };
+
+	snprintf(env, sizeof(env), "SKLOOKUP_KILL_STEP=%d", step);
+	assert_int_equal(plugin_env(f, f->plugin_fi, "ADD", CID, f->pods[0].path, conf, extra),
+			 128 + SIGKILL);
+}
+
+/* Then DEL leaves nothing (its temporary state is undone through the
+ * record written ahead), and a new ADD and DEL work. */
+static void killed_add_then_del(void **state)
+{
+	struct cni_fixture *f = *state;
+	int step = *(const int *)f->param;
+	cJSON *conf = cni_config(f, "1.1.0", 0);
+
+	add_killed_after_step(f, step, conf);
+	plugin_ok(f, "DEL", CID, f->pods[0].path, conf);
+	assert_int_equal(cni_dir_entries(f->root), 0);
+	cni_assert_nothing_left(f, 0);
+	add_ok(f, CID, f->pods[0].path, conf);
+	assert_attached(f, CID, 0, true);
+	plugin_ok(f, "DEL", CID, f->pods[0].path, conf);
+	cni_assert_nothing_left(f, 0);
+}
+
+/* Or the runtime retries ADD at once: exactly one correct state results. */
+static void killed_add_then_add(void **state)
+{
+	struct cni_fixture *f = *state;
+	int step = *(const int *)f->param;
+	cJSON *conf = cni_config(f, "1.1.0", 0);
+
+	add_killed_after_step(f, step, conf);
+	add_ok(f, CID, f->pods[0].path, conf);
+	assert_attached(f, CID, 0, true);
+	assert_int_equal(cni_prog_count_settled(f->pods[0].path, 1), 1);
+	plugin_ok(f, "CHECK", CID, f->pods[0].path, conf);
+	plugin_ok(f, "DEL", CID, f->pods[0].path, conf);
+	cni_assert_nothing_left(f, 0);
+}
+
 /* ---- concurrency ---- */
 
 /* Configs for pods[1..n], routes only in the pod (the host routes of
@@ -1251,29 +1297,41 @@ static const struct CMUnitTest fixed_tests[] = {
 };
 
 #define N_FIXED (sizeof(fixed_tests) / sizeof(fixed_tests[0]))
-#define N_TESTS (N_FIXED + (SKL_STEP_COUNT - 1) + N_BAD_INPUTS)
+#define N_STEP_TESTS 3 /* failed, killed then DEL, killed then ADD */
+#define N_TESTS (N_FIXED + N_STEP_TESTS * (SKL_STEP_COUNT - 1) + N_BAD_INPUTS)
 
 int main(void)
 {
 	static struct CMUnitTest tests[N_TESTS];
-	static char names[SKL_STEP_COUNT + N_BAD_INPUTS][96];
+	static const struct {
+		const char *name;
+		void (*fn)(void **);
+	} step_tests[N_STEP_TESTS] = {
+		{ "add_fails_after_step_%d", add_fails_after_step },
+		{ "add_killed_after_step_%d_then_del", killed_add_then_del },
+		{ "add_killed_after_step_%d_then_add", killed_add_then_add },
+	};
+	static char names[N_STEP_TESTS * SKL_STEP_COUNT + N_BAD_INPUTS][96];
 	static int steps[SKL_STEP_COUNT];
 	size_t n = 0;
 
 	memset(long_container_id, 'a', sizeof(long_container_id) - 1);
 	for (; n < N_FIXED; n++)
 		tests[n] = fixed_tests[n];
-	for (int step = 1; step < SKL_STEP_COUNT; step++, n++) {
-		steps[step] = step;
-		snprintf(names[step], sizeof(names[step]), "add_fails_after_step_%d", step);
-		tests[n] = (struct CMUnitTest){ .name = names[step],
-						.test_func = add_fails_after_step,
-						.setup_func = cni_fixture_setup,
-						.teardown_func = cni_fixture_teardown,
-						.initial_state = &steps[step] };
-	}
+	for (int k = 0; k < N_STEP_TESTS; k++)
+		for (int step = 1; step < SKL_STEP_COUNT; step++, n++) {
+			char *name = names[k * SKL_STEP_COUNT + step];
+
+			steps[step] = step;
+			snprintf(name, sizeof(names[0]), step_tests[k].name, step);
+			tests[n] = (struct CMUnitTest){ .name = name,
+							.test_func = step_tests[k].fn,
+							.setup_func = cni_fixture_setup,
+							.teardown_func = cni_fixture_teardown,
+							.initial_state = &steps[step] };
+		}
 	for (size_t i = 0; i < N_BAD_INPUTS; i++, n++) {
-		char *name = names[SKL_STEP_COUNT + i];
+		char *name = names[N_STEP_TESTS * SKL_STEP_COUNT + i];
 
 		snprintf(name, sizeof(names[0]), "bad input: %s", bad_inputs[i].name);
 		tests[n] = (struct CMUnitTest){ .name = name,
