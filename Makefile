@@ -18,6 +18,11 @@ CNI_BIN_DIR ?= /opt/cni/bin
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 MULTIARCH := $(shell $(CC) -dumpmachine)
 
+# make static (STATIC=1): build-static/, see "Static build" below.
+ifeq ($(STATIC),1)
+BUILD ?= build-static
+endif
+
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -30,6 +35,10 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS) -I$(BUILD) -Iplugin
 override LDFLAGS += $(SANFLAGS)
 LDLIBS := -lbpf -lcjson -lelf -lz
+ifeq ($(STATIC),1)
+override LDFLAGS += -static
+LDLIBS := -lbpf $(BUILD)/libcjson.a -lelf -lz
+endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Iplugin \
 	-Wall -Werror
@@ -48,7 +57,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit
 ROOT_TESTS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/test_*.c))
 TEST_HELPERS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/helper_*.c))
 
-.PHONY: all tests test deps install clean bench
+.PHONY: all tests test deps install clean bench soak static demo
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -109,7 +118,48 @@ install: all
 	install -m 0644 man/sklookup.8 man/sklookup-ctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-static
+
+# The end-to-end demo (scripts/demo): installs what it needs, builds, runs
+# the real chain in throwaway network namespaces, and cleans up.
+demo:
+	./scripts/demo
+
+# The demo's socket-activated server (only libc).
+$(BUILD)/examples/lfd-echo: examples/lfd-echo.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+# Static build: binaries that run on any x86_64 node whatever its libraries,
+# for the DaemonSet (deploy/) and minimal container images. libbpf.a,
+# libelf.a, libz.a and glibc's libc.a come from Debian; Debian ships no
+# libcjson.a, so cJSON is compiled from Debian's own source package of the
+# installed libcjson-dev (same version and patches as the shared library,
+# fetched with apt-get source by scripts/cjson-source.sh into
+# build-static/cjson/, once). The check at the end proves the binaries are
+# static and run.
+STATIC_BINS := $(patsubst plugin/main_%.c,build-static/%,$(MAIN_SRCS)) build-static/examples/lfd-echo
+
+static:
+	$(MAKE) STATIC=1 all build-static/examples/lfd-echo
+	@for b in $(STATIC_BINS); do \
+		if ldd $$b >/dev/null 2>&1; then echo "static: $$b is dynamic" >&2; exit 1; fi; \
+	done
+	build-static/sklookup-ctl --help >/dev/null
+	CNI_COMMAND=VERSION build-static/sklookup </dev/null >/dev/null
+	@echo "static: $(STATIC_BINS) are static executables"
+
+$(BUILD)/cjson/cJSON.c: scripts/cjson-source.sh
+	./scripts/cjson-source.sh $(BUILD)/cjson
+
+# Third-party code: its own warnings are not ours to fix (no -Werror).
+$(BUILD)/libcjson.a: $(BUILD)/cjson/cJSON.c
+	$(CC) -O2 -g -std=c89 -c $(BUILD)/cjson/cJSON.c -o $(BUILD)/cjson/cJSON.o
+	$(AR) rcs $@ $(BUILD)/cjson/cJSON.o
+
+ifeq ($(STATIC),1)
+$(BINS): $(BUILD)/libcjson.a
+endif
 
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
@@ -147,3 +197,64 @@ $(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
 		$(LDLIBS) -pthread -o $@
+
+# The full load test: 1000 ADD/DEL cycles and 32 concurrent pods through libcni
+# (make test runs a short form).
+soak: all tests
+	SOAK_CYCLES=1000 $(BUILD)/test/root/test_soak
+
+# Fuzzing (fuzz/): libFuzzer targets for every parser of outside input,
+# built with clang's libFuzzer, ASan and UBSan into build-fuzz/.
+#   make fuzz [FUZZ_SECONDS=60]  each target FUZZ_SECONDS from its seeds
+#   make fuzz-ci                 each target 10 s (test/run-all.sh runs this)
+# Both first replay fuzz/regressions/ (stored crashes). fuzz/run.sh says where
+# new inputs and crashes go (build-fuzz/, never the repo).
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 10
+FUZZ_TARGETS := netconf bindings strings record
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -I$(BUILD)
+# Each target links the plugin sources it needs, not libsklookup.a (whose
+# kernel code the parsers do not use). netconf.c calls skl_limits_check in
+# dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf
+# calls are faked (fuzz/fake_bpf.c) so the record parses without BPF.
+FUZZ_MODEL := bindings conflicts precedence skl_error
+FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile portreserve dispatcher
+FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile
+FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve
+FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
+FUZZ_OWN_netconf := check_compiled
+FUZZ_OWN_bindings := check_compiled
+FUZZ_OWN_record := fake_bpf
+FUZZ_LIBS_netconf := -lbpf -lelf -lz
+FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-ci clean-fuzz
+
+fuzz: $(FUZZ_BINS)
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci: $(FUZZ_BINS)
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
+
+# Plugin code is compiled as it is (its -Werror is the normal build's job).
+$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h) $(SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -Werror -c $< -o $@
+
+define FUZZ_LINK
+$(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/obj/fuzz_$(1).o \
+		$(patsubst %,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_OWN_$(1))) \
+		$(patsubst %,$(FUZZ_BUILD)/plugin/%.o,$(FUZZ_PLUGIN_$(1)))
+	$(CLANG) $(FUZZ_CFLAGS) $$^ -lcjson $(FUZZ_LIBS_$(1)) -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_LINK,$(t))))
+
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf $(FUZZ_BUILD)
