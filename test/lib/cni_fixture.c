@@ -3,6 +3,7 @@
  * must clean up after its own failure, the runner also works in forked
  * children); the checks at the end do. */
 #include "cni_fixture.h"
+#include "testbin.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -97,31 +98,12 @@ static int get_reserved_ports(void *arg)
 	return read_file("/proc/sys/net/ipv4/ip_local_reserved_ports", b->s, b->len);
 }
 
-/* The plugin binaries: next to this test binary, or in the plain build when
- * this is the sanitized one (build-san has no build-san/sklookup). */
+/* The plugin binaries of the build under test (testbin.h). */
 static int find_binaries(struct cni_fixture *f)
 {
-	static const char *const plugin_candidates[] = { "../../sklookup", "../../../build/sklookup" };
-	char exe[PATH_MAX], path[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n < 0)
-		return -1;
-	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
-	snprintf(path, sizeof(path), "%s/helper_sklookup_fi", exe);
-	if (!realpath(path, f->plugin_fi))
-		return -1;
-	for (size_t i = 0; i < sizeof(plugin_candidates) / sizeof(plugin_candidates[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", exe, plugin_candidates[i]);
-		if (access(path, X_OK) == 0 && realpath(path, f->plugin))
-			return 0;
-	}
-	return -1;
+	testbin_path(f->plugin, sizeof(f->plugin), "sklookup");
+	testbin_path(f->plugin_fi, sizeof(f->plugin_fi), "test/root/helper_sklookup_fi");
+	return access(f->plugin, X_OK) || access(f->plugin_fi, X_OK) ? -1 : 0;
 }
 
 /* ---- setup and teardown ---- */

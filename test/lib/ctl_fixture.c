@@ -16,6 +16,7 @@
 #include "dispatch_fixture.h"
 #include "rules.h"
 #include "sockets.h"
+#include "testbin.h"
 #include "testnet.h"
 
 void ctl_pod_create(struct ctl_pod *p, const char *bindings_json)
@@ -64,7 +65,7 @@ void ctl_pod_register(struct ctl_pod *p, const char *label, int fd)
 int ctl_run(const struct ctl_pod *p, bool merge_stderr, char *out, size_t len, const char *fmt,
 	    ...)
 {
-	char args[1024], cmd[2048];
+	char args[1024], cmd[PATH_MAX + 2048], ctl[PATH_MAX];
 	size_t used = 0;
 	va_list ap;
 	FILE *f;
@@ -73,7 +74,8 @@ int ctl_run(const struct ctl_pod *p, bool merge_stderr, char *out, size_t len, c
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "build/sklookup-ctl --bpffs-root %s %s %s", p->root, args,
+	testbin_path(ctl, sizeof(ctl), "sklookup-ctl");
+	snprintf(cmd, sizeof(cmd), "%s --bpffs-root %s %s %s", ctl, p->root, args,
 		 merge_stderr ? "2>&1" : "2>/dev/null");
 	f = popen(cmd, "r");
 	assert_non_null(f);

@@ -375,6 +375,7 @@ static void pinned_state_round_trip(void **state)
 			   " \"ports\": [\"53\"], \"missing\": \"pass\"}]";
 	struct env *e = *state;
 	struct skl_binding_set want, got;
+	cJSON *want_json, *got_json;
 	struct skl_dispatcher opened;
 	struct skl_err err = { 0 };
 	uint64_t ino, here_ino;
@@ -390,8 +391,12 @@ static void pinned_state_round_trip(void **state)
 		fail_msg("%s", err.msg);
 	assert_int_equal(skl_rules_read(&opened, &got, &ids, &err), 0);
 	fixture_parse(json, &want);
-	a = cJSON_PrintUnformatted(skl_bindings_to_json(&want));
-	b = cJSON_PrintUnformatted(skl_bindings_to_json(&got));
+	want_json = skl_bindings_to_json(&want);
+	got_json = skl_bindings_to_json(&got);
+	a = cJSON_PrintUnformatted(want_json);
+	b = cJSON_PrintUnformatted(got_json);
+	cJSON_Delete(want_json);
+	cJSON_Delete(got_json);
 	assert_string_equal(a, b);
 
 	here = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

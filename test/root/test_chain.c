@@ -28,9 +28,9 @@
 #include "rules.h"
 #include "sockets.h"
 #include "state.h"
+#include "testbin.h"
 #include "testnet.h"
 
-#define CNICLIENT "build/test/cniclient"
 
 struct chain {
 	int saved_netns;
@@ -109,17 +109,18 @@ static int cniclient(const struct chain *c, const char *verb, const char *netns,
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char cni_path[512];
+		char cni_path[PATH_MAX + 16], cniclient[PATH_MAX];
 
-		snprintf(cni_path, sizeof(cni_path), "/usr/lib/cni:%s/build", getenv("PWD"));
+		snprintf(cni_path, sizeof(cni_path), "/usr/lib/cni:%s", testbin_dir());
+		testbin_path(cniclient, sizeof(cniclient), "test/cniclient");
 		dup2(pipefd[1], STDOUT_FILENO);
 		close(pipefd[0]);
 		if (annotations)
-			execl(CNICLIENT, CNICLIENT, "--cni-path", cni_path, "--cache-dir", c->cache,
+			execl(cniclient, cniclient, "--cni-path", cni_path, "--cache-dir", c->cache,
 			      "--annotations", annotations, verb, c->conflist, "cid-chain", netns,
 			      "eth0", (char *)NULL);
 		else
-			execl(CNICLIENT, CNICLIENT, "--cni-path", cni_path, "--cache-dir", c->cache,
+			execl(cniclient, cniclient, "--cni-path", cni_path, "--cache-dir", c->cache,
 			      verb, c->conflist, "cid-chain", netns, "eth0", (char *)NULL);
 		_exit(127);
 	}

@@ -32,6 +32,7 @@
 #include "netns.h"
 #include "rules.h"
 #include "sockets.h"
+#include "testbin.h"
 #include "testnet.h"
 
 #define MAX_FDS 32
@@ -77,22 +78,10 @@ struct result {
 
 /* ---- fixtures ---- */
 
-/* The binary next to this test's build directory (BUILD/test/root/x ->
- * BUILD/rel), else the plain build's. */
+/* The binary of the build under test (testbin.h). */
 static void find_binary(const char *rel, char *out, size_t len)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n > 0) {
-		exe[n] = 0;
-		for (int i = 0; i < 3 && strrchr(exe, '/'); i++)
-			*strrchr(exe, '/') = 0;
-		snprintf(out, len, "%.*s/%s", PATH_MAX / 2, exe, rel);
-		if (!access(out, X_OK))
-			return;
-	}
-	snprintf(out, len, "build/%s", rel);
+	testbin_path(out, len, rel);
 }
 
 static int group_setup(void **state)

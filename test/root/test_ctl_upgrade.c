@@ -28,10 +28,10 @@
 #include "dispatch_fixture.h"
 #include "rules.h"
 #include "sockets.h"
+#include "testbin.h"
 #include "testnet.h"
 #include "upgrade.h"
 
-#define DEFAULT_CTL "build/sklookup-ctl"
 #define SERVED_ADDR "192.0.2.5"
 #define SERVED_PORT 80
 #define BINDINGS "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"192.0.2.0/24\"," \
@@ -307,13 +307,19 @@ static void read_all(FILE *f, char *buf)
 /* Runs sklookup-ctl --bpffs-root ROOT ARGS... in this netns. */
 static void run_ctl(const struct env *e, struct ctl_run *r, const char *arg1, const char *arg2)
 {
-	const char *ctl = getenv("SKL_CTL") ? getenv("SKL_CTL") : DEFAULT_CTL;
+	char ctl_path[PATH_MAX];
+	const char *ctl = getenv("SKL_CTL");
 	char *argv[] = { (char *)ctl, "--bpffs-root", (char *)e->root, (char *)arg1,
 			 (char *)arg2, NULL };
 	FILE *out, *err;
 	int status;
 	pid_t pid;
 
+	if (!ctl) {
+		testbin_path(ctl_path, sizeof(ctl_path), "sklookup-ctl");
+		ctl = ctl_path;
+		argv[0] = ctl_path;
+	}
 	if (access(ctl, X_OK))
 		fail_msg("%s: %s (run make first, or set SKL_CTL)", ctl, strerror(errno));
 	out = tmpfile();

@@ -22,9 +22,9 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 
+#include "testbin.h"
 #include "testnet.h"
 
-#define CNICLIENT "build/test/cniclient"
 #define N_CONCURRENT 32
 
 struct soak {
@@ -144,7 +144,7 @@ static int teardown(void **state)
 
 static pid_t start_cniclient(const struct soak *s, const char *verb, int pod)
 {
-	char netns[128], cid[32], cni_path[PATH_MAX + 32];
+	char netns[128], cid[32], cni_path[PATH_MAX + 32], cniclient[PATH_MAX];
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
@@ -152,10 +152,11 @@ static pid_t start_cniclient(const struct soak *s, const char *verb, int pod)
 		return pid;
 	snprintf(netns, sizeof(netns), "/var/run/netns/sklt-soak-%d-%d", getppid(), pod); /* the child names the test process's pods */
 	snprintf(cid, sizeof(cid), "soak%d", pod);
-	snprintf(cni_path, sizeof(cni_path), "/usr/lib/cni:%s/build", getenv("PWD"));
+	snprintf(cni_path, sizeof(cni_path), "/usr/lib/cni:%s", testbin_dir());
+		testbin_path(cniclient, sizeof(cniclient), "test/cniclient");
 	if (!freopen("/dev/null", "w", stdout))
 		_exit(126);
-	execl(CNICLIENT, CNICLIENT, "--cni-path", cni_path, "--cache-dir", s->cache, verb,
+	execl(cniclient, cniclient, "--cni-path", cni_path, "--cache-dir", s->cache, verb,
 	      s->conflist, cid, netns, "eth0", (char *)NULL);
 	_exit(127);
 }
