@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -30,6 +31,8 @@ struct skl_ctl {
 	const char *bpffs_root;
 	const char *network;   /* --network NAME, when a container has several */
 	const char *ifname;    /* --ifname NAME, likewise */
+	const char *agent;     /* --agent PATH, or the default when bpffs is out of reach:
+				  the node agent does the work (ctl_agent_client.c) */
 	bool json;
 	/* The located pod: set by skl_ctl_open(). */
 	char state_dir[PATH_MAX];
@@ -68,6 +71,39 @@ bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv
 /* The commands. */
 extern const struct skl_ctl_command skl_ctl_register_cmd, skl_ctl_unregister_cmd,
 	skl_ctl_exec_cmd, skl_ctl_bindings_cmd, skl_ctl_status_cmd, skl_ctl_trace_cmd,
-	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd;
+	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd, skl_ctl_agent_cmd;
+
+/* --- through the node agent (ctl_agent_client.c) --- */
+
+/* A socket on its way through the node agent, and how the user knows it
+ * (for messages and output only). */
+struct skl_ctl_passed {
+	int fd;        /* in this process; the caller keeps it */
+	int user_fd;   /* its number in the client, or in --pid's process */
+	char name[96]; /* "fd 3", "pid 42 fd 7", "tcp://[::]:8080" */
+};
+
+/* Locates the pod for cmd: opens its state (skl_ctl_open), or, when that
+ * finds none because bpffs is out of reach (a pod without privileges) and
+ * the node agent's socket exists, sets ctl->agent. With --agent, checks
+ * that cmd can go through the agent. */
+int skl_ctl_locate(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, struct skl_err *err);
+
+/* Runs cmd through the node agent (ctl->agent set), with the direct path's
+ * output and exit status. */
+int skl_ctl_agent_run(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, int argc,
+		      char **argv, struct skl_err *err);
+
+/* The client side of register and exec: the agent checks and registers the
+ * sockets; its output is printed unless quiet. */
+int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct skl_ctl_passed *p,
+			   size_t n, long pid, bool quiet, struct skl_err *err);
+int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protocol,
+			     struct skl_err *err);
+
+/* The agent's side of register (ctl_register.c): the sockets a client
+ * passed, with register's checks, handover and output. */
+int skl_ctl_register_passed(struct skl_ctl *ctl, const char *label, const struct skl_ctl_passed *p,
+			    size_t n, long pid, struct skl_err *err);
 
 #endif

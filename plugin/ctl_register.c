@@ -634,6 +634,21 @@ static int collect(const struct register_args *a, struct sources *s, struct skl_
 	return from_caller(&fd3, 1, s, err);
 }
 
+/* The client side through the node agent (ctl->agent): the agent checks,
+ * registers and says what register would. */
+static int via_agent(struct skl_ctl *ctl, const char *label, const struct sources *s, long pid,
+		     bool quiet, struct skl_err *err)
+{
+	struct skl_ctl_passed p[SKL_SOCKET_SLOTS];
+
+	for (size_t i = 0; i < s->n; i++) {
+		p[i].fd = s->v[i].fd;
+		p[i].user_fd = s->v[i].user_fd;
+		snprintf(p[i].name, sizeof(p[i].name), "%s", s->v[i].name);
+	}
+	return skl_ctl_agent_register(ctl, label, p, s->n, pid, quiet, err);
+}
+
 static int run_register(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
 	uint64_t cleared[SKL_SOCKET_SLOTS];
@@ -642,13 +657,38 @@ static int run_register(struct skl_ctl *ctl, int argc, char **argv, struct skl_e
 	struct target t;
 	int ret = -1;
 
-	if (parse_register(argc, argv, &a, err) || target_open(ctl, a.label, &t, err))
+	if (parse_register(argc, argv, &a, err))
+		return -1;
+	if (ctl->agent) {
+		if (!collect(&a, &s, err))
+			ret = via_agent(ctl, a.label, &s, a.pid, false, err);
+		sources_close(&s);
+		return ret;
+	}
+	if (target_open(ctl, a.label, &t, err))
 		return -1;
 	if (!collect(&a, &s, err) && !check_sources(ctl, &t, &s, err) &&
 	    !handover(ctl, &t, &s, cleared, err))
 		ret = report_registered(ctl, &t, &s, (pid_t)a.pid, cleared, err);
 	sources_close(&s);
 	return ret;
+}
+
+int skl_ctl_register_passed(struct skl_ctl *ctl, const char *label, const struct skl_ctl_passed *p,
+			    size_t n, long pid, struct skl_err *err)
+{
+	uint64_t cleared[SKL_SOCKET_SLOTS];
+	struct sources s = { .n = 0 };
+	struct target t;
+
+	if (target_open(ctl, label, &t, err))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (add_source(&s, p[i].fd, false, p[i].user_fd, err, "%s", p[i].name))
+			return -1;
+	if (check_sources(ctl, &t, &s, err) || handover(ctl, &t, &s, cleared, err))
+		return -1;
+	return report_registered(ctl, &t, &s, (pid_t)pid, cleared, err);
 }
 
 /* --- unregister --- */
@@ -729,8 +769,11 @@ static int run_unregister(struct skl_ctl *ctl, int argc, char **argv, struct skl
 	int protocol;
 	uint32_t id;
 
-	if (parse_unregister(argc, argv, &label, &protocol, err) ||
-	    skl_label_lookup(&ctl->d, label, &id, err) ||
+	if (parse_unregister(argc, argv, &label, &protocol, err))
+		return -1;
+	if (ctl->agent)
+		return skl_ctl_agent_unregister(ctl, label, protocol, err);
+	if (skl_label_lookup(&ctl->d, label, &id, err) ||
 	    skl_socket_label_cookies(&ctl->d, id, before, err) ||
 	    skl_socket_unregister(&ctl->d, id, protocol, err))
 		return -1;
@@ -975,7 +1018,7 @@ static int place_sockets(struct skl_ctl *ctl, struct sources *s, struct skl_err 
 		close(s->v[i].fd);
 		s->v[i].fd = target;
 	}
-	return skl_dispatcher_open(&ctl->d, ctl->state_dir, err);
+	return ctl->agent ? 0 : skl_dispatcher_open(&ctl->d, ctl->state_dir, err);
 }
 
 static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *err)
@@ -1008,11 +1051,16 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	struct target t;
 
 	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
-	    target_open(ctl, a.label, &t, err))
+	    (!ctl->agent && target_open(ctl, a.label, &t, err)))
 		return -1;
 	o.a = &a;
-	if (skl_ctl_in_pod(ctl, open_sockets, &o, err) || check_sources(ctl, &t, &s, err) ||
-	    place_sockets(ctl, &s, err) || handover(ctl, &t, &s, cleared, err)) {
+	/* Through the agent we run in the pod already; if exec fails below,
+	 * the sockets close and so leave the dispatcher by themselves. */
+	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, err) ||
+				 via_agent(ctl, a.label, &s, 0, true, err)
+		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
+				 check_sources(ctl, &t, &s, err) || place_sockets(ctl, &s, err) ||
+				 handover(ctl, &t, &s, cleared, err)) {
 		sources_close(&s);
 		return -1;
 	}
@@ -1021,7 +1069,8 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 		execvp(a.cmd[0], a.cmd);
 		skl_errf(err, SKL_EXIT_ERROR, "%s: exec: %s", a.cmd[0], strerror(errno));
 	}
-	withdraw(ctl, &t, &s);
+	if (!ctl->agent)
+		withdraw(ctl, &t, &s);
 	sources_close(&s);
 	return -1;
 }

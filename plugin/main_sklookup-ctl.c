@@ -12,7 +12,7 @@
 static const struct skl_ctl_command *const commands[] = {
 	&skl_ctl_register_cmd, &skl_ctl_unregister_cmd, &skl_ctl_exec_cmd,
 	&skl_ctl_bindings_cmd, &skl_ctl_status_cmd,     &skl_ctl_trace_cmd,
-	&skl_ctl_metrics_cmd,  &skl_ctl_upgrade_cmd,
+	&skl_ctl_metrics_cmd,  &skl_ctl_upgrade_cmd,    &skl_ctl_agent_cmd,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -30,6 +30,9 @@ static void usage(FILE *out)
 	      "  --network NAME     the CNI network, when the pod has several\n"
 	      "  --ifname NAME      the pod's interface, when it has several\n"
 	      "  --bpffs-root DIR   the plugin's bpffsRoot (default /sys/fs/bpf/sklookup)\n"
+	      "  --agent PATH       go through the node agent at PATH (register, unregister,\n"
+	      "                     exec, status); inside a pod that cannot reach bpffs they\n"
+	      "                     use /run/sklookup/agent.sock when it exists\n"
 	      "  --json             machine-readable output\n"
 	      "  -h, --help         this text; COMMAND --help for a command\n"
 	      "\n"
@@ -49,6 +52,7 @@ static const struct {
 	{ "--network", offsetof(struct skl_ctl, network) },
 	{ "--ifname", offsetof(struct skl_ctl, ifname) },
 	{ "--bpffs-root", offsetof(struct skl_ctl, bpffs_root) },
+	{ "--agent", offsetof(struct skl_ctl, agent) },
 };
 
 /* Takes the global options out of argv (up to a "--"), wherever they are;
@@ -125,16 +129,19 @@ int main(int argc, char **argv)
 			fputs(cmd->help, stdout);
 		return SKL_EXIT_OK;
 	}
-	if (cmd->needs_state && skl_ctl_open(&ctl, &err)) {
+	if (cmd->needs_state && skl_ctl_locate(&ctl, cmd, &err)) {
 		fprintf(stderr, "sklookup-ctl: %s\n", err.msg);
 		skl_ctl_close(&ctl);
 		return err.code == SKL_EXIT_USAGE || err.code == SKL_EXIT_NO_STATE ? err.code
 										   : SKL_EXIT_ERROR;
 	}
-	status = cmd->run(&ctl, argc - 1, argv + 1, &err);
+	status = ctl.agent ? skl_ctl_agent_run(&ctl, cmd, argc - 1, argv + 1, &err)
+			   : cmd->run(&ctl, argc - 1, argv + 1, &err);
 	if (status < 0) {
 		fprintf(stderr, "sklookup-ctl: %s\n", err.msg);
-		status = err.code == SKL_EXIT_USAGE ? SKL_EXIT_USAGE : SKL_EXIT_ERROR;
+		/* Through the agent, "no dispatcher" comes from the agent's answer. */
+		status = err.code == SKL_EXIT_USAGE || err.code == SKL_EXIT_NO_STATE ? err.code
+										     : SKL_EXIT_ERROR;
 	}
 	skl_ctl_close(&ctl);
 	return status;

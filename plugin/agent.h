@@ -1,0 +1,89 @@
+/*
+ * The node agent (sklookup-ctl agent), run by the DaemonSet: pods without
+ * privileges and without bpffs register their sockets through it. It
+ * listens on a Unix socket (agent_proto.h), finds the pod of a request by
+ * the network namespace of a socket the client passed, and runs the same
+ * code as sklookup-ctl register, unregister and status on that pod alone.
+ * It is not on the data path and keeps no state of its own: everything is
+ * in bpffs. It also reaps the state of pods whose netns is gone.
+ */
+#ifndef SKL_AGENT_H
+#define SKL_AGENT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent_proto.h"
+
+#define SKL_AGENT_GRACE_DEFAULT 600   /* seconds a detached pod's state stays */
+#define SKL_AGENT_INTERVAL_DEFAULT 60 /* seconds between reconcile rounds */
+
+struct skl_agent_options {
+	const char *socket_path;
+	const char *bpffs_root;
+	unsigned grace_s;
+	unsigned interval_s;
+};
+
+/* Serves until SIGTERM or SIGINT, then removes its socket and returns 0;
+ * -1 with err when it cannot start. */
+int skl_agent_run(const struct skl_agent_options *o, struct skl_err *err);
+
+/* One line on stderr, prefixed "sklookup-ctl agent: ". */
+void skl_agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- serving one request (agent_serve.c) --- */
+
+struct skl_agent_result {
+	char *out; /* what the command printed on stdout (malloc'd) */
+	size_t out_len;
+	int exit_status; /* sklookup-ctl's: 0, 1, 2 or 3 */
+	char error[512]; /* its one-line error unless exit_status is 0 */
+	char pod[PATH_MAX]; /* the pod's state directory, "" when none was found */
+};
+
+/* Runs a decoded request on the pod whose dispatcher serves the netns of
+ * fds[0] (fds[1..] are the sockets of register), as sklookup-ctl does on
+ * the node, with its stdout captured into r. Never fails: failures are in
+ * r's exit status and error. The caller keeps the fds. */
+void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, const int *fds,
+		     struct skl_agent_result *r);
+void skl_agent_result_free(struct skl_agent_result *r);
+
+/* --- pods' state directories (agent_state.c) --- */
+
+/* Calls fn for each state directory root/NETWORK/CONTAINER/IFNAME,
+ * temporary ones skipped, until fn returns non-zero. */
+void skl_agent_each_state(const char *root, int (*fn)(const char *dir, void *arg), void *arg);
+
+/* The netns cookie a state directory's dispatcher serves (recorded at ADD). */
+int skl_agent_state_cookie(const char *dir, uint64_t *cookie);
+
+/* The netns inode its link reports: 0 once that netns is gone. */
+int skl_agent_state_netns_ino(const char *dir, uint64_t *ino);
+
+/* --- reconcile (agent_reap.c) --- */
+
+#define SKL_AGENT_STALE_MAX 1024 /* detached pods tracked at once */
+#define SKL_AGENT_REAP_PER_ROUND 32
+
+struct skl_agent_stale {
+	char *dir;
+	uint64_t since_ms; /* when this agent first saw it detached */
+	int seen;          /* in the current round */
+};
+
+struct skl_agent_reaper {
+	size_t n;
+	struct skl_agent_stale v[SKL_AGENT_STALE_MAX];
+};
+
+/* One round at now_ms: notes the state directories whose link reports
+ * netns_ino 0, and removes those noted for grace_s or longer as DEL would
+ * (recorded host routes, pins), under the pod's lock. Logs each one. */
+void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
+			 uint64_t now_ms);
+void skl_agent_reaper_free(struct skl_agent_reaper *r);
+
+#endif

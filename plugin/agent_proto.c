@@ -1,0 +1,392 @@
+/* The node agent's wire protocol: records, requests, answers (agent_proto.h). */
+#include "agent_proto.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "bindings.h"
+
+static const char *const verb_names[] = {
+	[SKL_AGENT_REGISTER] = "register",
+	[SKL_AGENT_UNREGISTER] = "unregister",
+	[SKL_AGENT_STATUS] = "status",
+};
+#define N_VERBS (sizeof(verb_names) / sizeof(verb_names[0]))
+
+/* --- requests --- */
+
+char *skl_agent_request_encode(const struct skl_agent_request *r)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+	char *text = NULL;
+
+	if (!doc)
+		return NULL;
+	cJSON_AddNumberToObject(doc, "version", SKL_AGENT_VERSION);
+	cJSON_AddStringToObject(doc, "verb", verb_names[r->verb]);
+	cJSON_AddBoolToObject(doc, "json", r->json);
+	if (r->verb != SKL_AGENT_STATUS)
+		cJSON_AddStringToObject(doc, "label", r->label);
+	if (r->verb == SKL_AGENT_UNREGISTER && r->protocol)
+		cJSON_AddStringToObject(doc, "protocol",
+					r->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	if (r->verb == SKL_AGENT_REGISTER) {
+		if (r->pid)
+			cJSON_AddNumberToObject(doc, "pid", (double)r->pid);
+		arr = cJSON_AddArrayToObject(doc, "sockets");
+		for (size_t i = 0; arr && i < r->n_sockets; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "fd", r->sockets[i].user_fd);
+			cJSON_AddStringToObject(o, "name", r->sockets[i].name);
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
+static int bad(struct skl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A request a well-behaved client never sends: a bug, another release, or
+ * an attempt at something the protocol does not offer. */
+static int bad(struct skl_err *err, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return skl_errf(err, SKL_CNI_DECODE_FAILURE, "bad request to the node agent: %s", what);
+}
+
+static bool field_allowed(enum skl_agent_verb verb, const char *name)
+{
+	static const char *const common[] = { "version", "verb", "json" };
+
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (!strcmp(name, common[i]))
+			return true;
+	if (verb != SKL_AGENT_STATUS && !strcmp(name, "label"))
+		return true;
+	if (verb == SKL_AGENT_UNREGISTER)
+		return !strcmp(name, "protocol");
+	if (verb == SKL_AGENT_REGISTER)
+		return !strcmp(name, "pid") || !strcmp(name, "sockets");
+	return false;
+}
+
+/* A JSON number that is an integer in [min, max]. */
+static bool integer_in(const cJSON *n, double min, double max, long *out)
+{
+	if (!cJSON_IsNumber(n) || n->valuedouble < min || n->valuedouble > max ||
+	    (double)(long)n->valuedouble != n->valuedouble)
+		return false;
+	*out = (long)n->valuedouble;
+	return true;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+static int decode_sockets(const cJSON *arr, struct skl_agent_request *r, struct skl_err *err)
+{
+	const cJSON *o;
+
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 ||
+	    cJSON_GetArraySize(arr) > SKL_SOCKET_SLOTS)
+		return bad(err, "\"sockets\" must be an array of 1 to 4 sockets");
+	cJSON_ArrayForEach(o, arr) {
+		const cJSON *fd = cJSON_GetObjectItemCaseSensitive(o, "fd");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+		long user_fd;
+
+		if (!cJSON_IsObject(o) || cJSON_GetArraySize(o) != 2 ||
+		    !integer_in(fd, 0, INT32_MAX, &user_fd) || !cJSON_IsString(name) ||
+		    !name->valuestring[0] || strlen(name->valuestring) > SKL_AGENT_NAME_MAX ||
+		    !printable(name->valuestring))
+			return bad(err,
+				   "each of \"sockets\" must be {\"fd\": N, \"name\": TEXT} "
+				   "(1 to 95 printable characters)");
+		r->sockets[r->n_sockets].user_fd = (int)user_fd;
+		strcpy(r->sockets[r->n_sockets].name, name->valuestring);
+		r->n_sockets++;
+	}
+	return 0;
+}
+
+static int decode_fields(const cJSON *doc, struct skl_agent_request *r, struct skl_err *err)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, doc) {
+		const char *name = f->string;
+
+		if (!field_allowed(r->verb, name))
+			return bad(err,
+				   "unknown field \"%.64s\" for %s (a request names no pod: the "
+				   "agent finds it from the socket's network namespace)",
+				   name, verb_names[r->verb]);
+		if (!strcmp(name, "json")) {
+			if (!cJSON_IsBool(f))
+				return bad(err, "\"json\" must be true or false");
+			r->json = cJSON_IsTrue(f);
+		} else if (!strcmp(name, "label")) {
+			if (!cJSON_IsString(f) || !skl_label_valid(f->valuestring))
+				return bad(err, "\"label\" must be a label (1 to 32 of "
+						"[A-Za-z0-9_.-], starting with a letter or digit)");
+			strcpy(r->label, f->valuestring);
+		} else if (!strcmp(name, "protocol")) {
+			if (!cJSON_IsString(f) ||
+			    (strcmp(f->valuestring, "tcp") && strcmp(f->valuestring, "udp")))
+				return bad(err, "\"protocol\" must be \"tcp\" or \"udp\"");
+			r->protocol = f->valuestring[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+		} else if (!strcmp(name, "pid")) {
+			if (!integer_in(f, 1, INT32_MAX, &r->pid))
+				return bad(err, "\"pid\" must be a process id");
+		} else if (!strcmp(name, "sockets")) {
+			if (decode_sockets(f, r, err))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_fds(const struct skl_agent_request *r, size_t n_fds, struct skl_err *err)
+{
+	size_t expected = r->verb == SKL_AGENT_REGISTER ? 1 + r->n_sockets : 1;
+
+	if (n_fds == expected)
+		return 0;
+	return bad(err,
+		   "%s needs %zu fd%s (a socket the client created first, then the sockets "
+		   "to register), not %zu",
+		   verb_names[r->verb], expected, expected == 1 ? "" : "s", n_fds);
+}
+
+int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_request *r,
+			     struct skl_err *err)
+{
+	cJSON *doc = cJSON_Parse(text);
+	const cJSON *version, *verb;
+	size_t v;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!cJSON_IsObject(doc)) {
+		bad(err, "not a JSON object");
+		goto out;
+	}
+	version = cJSON_GetObjectItemCaseSensitive(doc, "version");
+	verb = cJSON_GetObjectItemCaseSensitive(doc, "verb");
+	if (!cJSON_IsNumber(version) || version->valuedouble != SKL_AGENT_VERSION) {
+		bad(err, "protocol version %s; this agent speaks version %d (use the "
+			 "sklookup-ctl of the agent's release)",
+		    cJSON_IsNumber(version) ? "other than 1" : "missing", SKL_AGENT_VERSION);
+		goto out;
+	}
+	for (v = 0; cJSON_IsString(verb) && v < N_VERBS; v++)
+		if (!strcmp(verb->valuestring, verb_names[v]))
+			break;
+	if (!cJSON_IsString(verb) || v == N_VERBS) {
+		bad(err, "\"verb\" must be register, unregister or status");
+		goto out;
+	}
+	r->verb = (enum skl_agent_verb)v;
+	if (decode_fields(doc, r, err))
+		goto out;
+	if (r->verb != SKL_AGENT_STATUS && !r->label[0]) {
+		bad(err, "%s needs a \"label\"", verb_names[r->verb]);
+		goto out;
+	}
+	if (r->verb == SKL_AGENT_REGISTER && !r->n_sockets) {
+		bad(err, "register needs \"sockets\"");
+		goto out;
+	}
+	ret = check_fds(r, n_fds, err);
+out:
+	cJSON_Delete(doc);
+	return ret;
+}
+
+/* --- answers --- */
+
+char *skl_agent_out_record(const char *text, size_t len)
+{
+	char *copy = malloc(len + 1), *record = NULL;
+	cJSON *doc = cJSON_CreateObject();
+
+	if (copy && doc) {
+		memcpy(copy, text, len);
+		copy[len] = 0;
+		if (cJSON_AddStringToObject(doc, "out", copy))
+			record = cJSON_PrintUnformatted(doc);
+	}
+	free(copy);
+	cJSON_Delete(doc);
+	return record;
+}
+
+char *skl_agent_end_record(int exit_status, const char *error)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char *record = NULL;
+
+	if (!doc)
+		return NULL;
+	cJSON_AddNumberToObject(doc, "exit", exit_status);
+	if (exit_status)
+		cJSON_AddStringToObject(doc, "error", error ? error : "failed");
+	record = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return record;
+}
+
+int skl_agent_answer_decode(const char *text, struct skl_agent_answer *a, struct skl_err *err)
+{
+	cJSON *doc = cJSON_Parse(text);
+	const cJSON *out, *ex, *msg;
+	long status;
+	int ret = -1;
+
+	memset(a, 0, sizeof(*a));
+	out = cJSON_GetObjectItemCaseSensitive(doc, "out");
+	ex = cJSON_GetObjectItemCaseSensitive(doc, "exit");
+	msg = cJSON_GetObjectItemCaseSensitive(doc, "error");
+	if (cJSON_IsString(out)) {
+		a->out_len = strlen(out->valuestring);
+		a->out = strdup(out->valuestring);
+		ret = a->out ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	} else if (integer_in(ex, 0, 255, &status)) {
+		a->done = true;
+		a->exit_status = (int)status;
+		if (status)
+			skl_errf(err, (int)status, "%s",
+				 cJSON_IsString(msg) ? msg->valuestring : "the node agent failed");
+		ret = 0;
+	} else {
+		skl_errf(err, SKL_CNI_DECODE_FAILURE,
+			 "the node agent's answer is not understood (a different release?)");
+	}
+	cJSON_Delete(doc);
+	return ret;
+}
+
+void skl_agent_answer_free(struct skl_agent_answer *a)
+{
+	free(a->out);
+	a->out = NULL;
+}
+
+/* --- records --- */
+
+int skl_agent_send(int sock, const char *text, size_t len, const int *fds, size_t n_fds,
+		   struct skl_err *err)
+{
+	union {
+		char buf[CMSG_SPACE(SKL_AGENT_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (n_fds > SKL_AGENT_MAX_FDS)
+		return skl_errf(err, SKL_CNI_INTERNAL, "%zu fds in one record; at most %d", n_fds,
+				SKL_AGENT_MAX_FDS);
+	if (n_fds) {
+		struct cmsghdr *c;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
+	}
+	n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER, "the peer is not reading");
+	return skl_errf(err, SKL_CNI_IO_FAILURE, "sending to the node agent's socket: %s",
+			n < 0 ? strerror(errno) : "short write");
+}
+
+/* Takes the fds out of every SCM_RIGHTS message; those beyond max_fds are
+ * closed and counted in *extra. */
+static void take_fds(struct msghdr *msg, int *fds, size_t max_fds, size_t *n_fds, size_t *extra)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*n_fds < max_fds) {
+				fds[(*n_fds)++] = fd;
+			} else {
+				close(fd);
+				(*extra)++;
+			}
+		}
+	}
+}
+
+ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
+		       size_t *n_fds, int flags, struct skl_err *err)
+{
+	/* Room for one fd more than allowed, so that too many shows. */
+	union {
+		char buf[CMSG_SPACE((SKL_AGENT_MAX_FDS + 1) * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap - 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	size_t extra = 0;
+	ssize_t n;
+
+	*n_fds = 0;
+	n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER, "nothing to read yet");
+		return skl_errf(err, SKL_CNI_IO_FAILURE, "receiving: %s", strerror(errno));
+	}
+	take_fds(&msg, fds, max_fds, n_fds, &extra);
+	if (extra || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+		for (size_t i = 0; i < *n_fds; i++)
+			close(fds[i]);
+		*n_fds = 0;
+		if (msg.msg_flags & MSG_TRUNC)
+			return skl_errf(err, SKL_CNI_DECODE_FAILURE,
+					"a record larger than %zu bytes", cap - 1);
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "more than %zu fds in one record",
+				max_fds);
+	}
+	buf[n] = 0;
+	return n;
+}

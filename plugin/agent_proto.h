@@ -1,0 +1,100 @@
+/*
+ * The node agent's wire protocol, shared by the agent and sklookup-ctl.
+ *
+ * One Unix SOCK_SEQPACKET connection carries one request and its answer;
+ * every record is one JSON object in one packet.
+ * - Request: at most SKL_AGENT_MAX_REQUEST bytes, with 1 to
+ *   SKL_AGENT_MAX_FDS fds attached (SCM_RIGHTS). fds[0] is a socket the
+ *   client created itself: its network namespace is the pod the request is
+ *   about (a process without CAP_SYS_ADMIN creates sockets only in its own).
+ *   register attaches the sockets to register after it. The request names
+ *   a verb, a label, a protocol and how to print; it has no field that could
+ *   name a pod, a container or a path.
+ * - Answer: records {"out": TEXT} with what the command prints on stdout, in
+ *   pieces of at most SKL_AGENT_MAX_CHUNK bytes, then one
+ *   {"exit": N, "error": MSG} with sklookup-ctl's exit status and, unless 0,
+ *   its one-line error.
+ */
+#ifndef SKL_AGENT_PROTO_H
+#define SKL_AGENT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "dispatch_abi.h"
+#include "skl_error.h"
+#include "sockets.h"
+
+#define SKL_AGENT_DEFAULT_SOCKET "/run/sklookup/agent.sock"
+#define SKL_AGENT_VERSION 1
+#define SKL_AGENT_MAX_REQUEST 4096
+#define SKL_AGENT_MAX_FDS (1 + SKL_SOCKET_SLOTS) /* the netns proof and a label's sockets */
+#define SKL_AGENT_MAX_CHUNK 8192                /* stdout bytes per answer record */
+#define SKL_AGENT_MAX_OUTPUT (1 << 20)          /* stdout bytes per answer */
+#define SKL_AGENT_MAX_RECORD (6 * SKL_AGENT_MAX_CHUNK + 64) /* a chunk, JSON-escaped */
+#define SKL_AGENT_NAME_MAX 95                   /* a socket's display name */
+
+enum skl_agent_verb {
+	SKL_AGENT_REGISTER,
+	SKL_AGENT_UNREGISTER,
+	SKL_AGENT_STATUS,
+};
+
+/* A request as both ends see it. Apart from the verb, label and protocol,
+ * everything is about output: how the client's user knows each socket
+ * (its fd number there and a name for messages) and --json. */
+struct skl_agent_request {
+	enum skl_agent_verb verb;
+	bool json;
+	char label[SKL_LABEL_MAX + 1]; /* register, unregister */
+	int protocol;                  /* unregister: IPPROTO_TCP, IPPROTO_UDP, 0 for both */
+	long pid;                      /* register: the --pid the sockets came from, 0: none */
+	size_t n_sockets;              /* register: one per fd after the proof */
+	struct {
+		int user_fd;
+		char name[SKL_AGENT_NAME_MAX + 1];
+	} sockets[SKL_SOCKET_SLOTS];
+};
+
+/* The request as JSON text (malloc'd), or NULL when out of memory. */
+char *skl_agent_request_encode(const struct skl_agent_request *r);
+
+/* Parses a request strictly: an unknown field, a wrong type, a bad label or
+ * name is an error that says which. n_fds is how many fds came with it. */
+int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_request *r,
+			     struct skl_err *err);
+
+/* Answer records (malloc'd JSON text, NULL when out of memory). */
+char *skl_agent_out_record(const char *text, size_t len);
+char *skl_agent_end_record(int exit_status, const char *error);
+
+/* One answer record: either output (*out, *out_len point into a malloc'd
+ * *owned the caller frees) or the end (*done, *exit_status, error copied
+ * into err->msg). */
+struct skl_agent_answer {
+	bool done;
+	int exit_status;
+	char *out;
+	size_t out_len;
+};
+int skl_agent_answer_decode(const char *text, struct skl_agent_answer *a, struct skl_err *err);
+void skl_agent_answer_free(struct skl_agent_answer *a);
+
+/* Sends one record with fds (n_fds may be 0). On a non-blocking socket
+ * that has no room, fails with err->code SKL_CNI_TRY_AGAIN_LATER. */
+int skl_agent_send(int sock, const char *text, size_t len, const int *fds, size_t n_fds,
+		   struct skl_err *err);
+
+/*
+ * Receives one record into buf (cap bytes, NUL-terminated: at most cap - 1
+ * of data) and its fds, close-on-exec, into fds[0..max_fds). Returns the
+ * record's length, 0 when the peer closed, -1 on error: a record or a set of
+ * fds that did not fit is an error, and every fd it brought is closed.
+ * With MSG_DONTWAIT in flags, nothing to read yet fails with err->code
+ * SKL_CNI_TRY_AGAIN_LATER.
+ */
+ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
+		       size_t *n_fds, int flags, struct skl_err *err);
+
+#endif

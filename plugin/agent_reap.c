@@ -1,0 +1,129 @@
+/*
+ * The node agent's reconcile: the state of a pod whose netns is gone (its
+ * link reports netns_ino 0) and that no DEL removed - containerd sends no
+ * GC - is removed once it has been seen detached for the grace period, the
+ * way DEL removes it.
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cni.h"
+#include "state.h"
+
+struct round {
+	struct skl_agent_reaper *r;
+	uint64_t now_ms;
+};
+
+static struct skl_agent_stale *find(struct skl_agent_reaper *r, const char *dir)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].dir, dir))
+			return &r->v[i];
+	return NULL;
+}
+
+/* Notes a detached pod; one beyond the table's size waits for a later round. */
+static int note(const char *dir, void *arg)
+{
+	struct round *rd = arg;
+	struct skl_agent_stale *s;
+	uint64_t ino;
+
+	if (skl_agent_state_netns_ino(dir, &ino) || ino)
+		return 0;
+	s = find(rd->r, dir);
+	if (!s && rd->r->n < SKL_AGENT_STALE_MAX) {
+		char *copy = strdup(dir);
+
+		if (!copy)
+			return 0;
+		s = &rd->r->v[rd->r->n++];
+		s->dir = copy;
+		s->since_ms = rd->now_ms;
+	}
+	if (s)
+		s->seen = 1;
+	return 0;
+}
+
+/* Removes dir as DEL does, under the pod's lock, if it is still detached
+ * (a DEL or a new ADD may have come meanwhile). */
+static int reap(const char *dir, struct skl_err *err)
+{
+	char container[PATH_MAX], network[PATH_MAX];
+	uint64_t ino;
+	int lock_fd = -1, ret = 0;
+
+	snprintf(container, sizeof(container), "%s", dir);
+	*strrchr(container, '/') = 0;
+	snprintf(network, sizeof(network), "%s", container);
+	*strrchr(network, '/') = 0;
+	if (!skl_state_exists(dir))
+		return 0;
+	if (skl_state_lock(dir, &lock_fd, err))
+		return -1;
+	if (skl_state_exists(dir) && !skl_agent_state_netns_ino(dir, &ino) && !ino) {
+		/* No netns path: what ADD changed inside the pod went with it. */
+		skl_cni_remove_stale_tmp(dir, NULL, NULL);
+		ret = skl_cni_teardown(dir, NULL, err);
+		rmdir(container);
+		rmdir(network);
+	}
+	skl_state_unlock(lock_fd);
+	return ret;
+}
+
+static void forget(struct skl_agent_reaper *r, size_t i)
+{
+	free(r->v[i].dir);
+	r->v[i] = r->v[--r->n];
+}
+
+void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
+			 uint64_t now_ms)
+{
+	struct round rd = { .r = r, .now_ms = now_ms };
+	int reaped = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		r->v[i].seen = 0;
+	skl_agent_each_state(root, note, &rd);
+	for (size_t i = 0; i < r->n;) {
+		struct skl_agent_stale *s = &r->v[i];
+		uint64_t detached_s = (now_ms - s->since_ms) / 1000;
+		struct skl_err err = { 0 };
+
+		/* Gone or attached again: nothing to do. */
+		if (!s->seen) {
+			forget(r, i);
+			continue;
+		}
+		if (detached_s < grace_s || reaped == SKL_AGENT_REAP_PER_ROUND) {
+			i++;
+			continue;
+		}
+		reaped++;
+		if (reap(s->dir, &err)) {
+			skl_agent_log("reconcile: cannot remove %s (its network namespace is "
+				      "gone): %s; trying again next round",
+				      s->dir, err.msg);
+			i++;
+			continue;
+		}
+		skl_agent_log("reconcile: removed %s: its network namespace has been gone for "
+			      "%llu s and no DEL removed it",
+			      s->dir, (unsigned long long)detached_s);
+		forget(r, i);
+	}
+}
+
+void skl_agent_reaper_free(struct skl_agent_reaper *r)
+{
+	while (r->n)
+		forget(r, r->n - 1);
+}

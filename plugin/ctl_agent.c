@@ -1,0 +1,135 @@
+/* sklookup-ctl agent: the node agent's command line (agent.c does the work). */
+#include "ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "state.h"
+
+static const char agent_help[] =
+	"usage: sklookup-ctl [--bpffs-root DIR] agent [--socket PATH] [--grace SECONDS]\n"
+	"                    [--interval SECONDS]\n"
+	"\n"
+	"Runs the node agent (the DaemonSet runs it on every node, as root with\n"
+	"CAP_BPF and CAP_NET_ADMIN), through which pods without privileges and without\n"
+	"bpffs register their sockets: sklookup-ctl register, unregister, exec and\n"
+	"status inside a pod use it when the pod's state is out of reach, or with\n"
+	"--agent PATH. The pod mounts only the socket's directory.\n"
+	"\n"
+	"A request carries the verb, the label, and sockets passed with SCM_RIGHTS;\n"
+	"the first is one the client created itself, and the pod is the one whose\n"
+	"dispatcher serves that socket's network namespace (SO_NETNS_COOKIE): a\n"
+	"process without CAP_SYS_ADMIN creates sockets only in its own. Nothing in a\n"
+	"request can name another pod. Then the agent runs register's checks (the\n"
+	"label is the pod's, the socket's type, state and network namespace fit) and\n"
+	"answers with what sklookup-ctl would print.\n"
+	"\n"
+	"The agent is not on the data path: while it is stopped, dispatch goes on and\n"
+	"registered sockets stay; it keeps nothing of its own, so a restart loses\n"
+	"nothing. It also reconciles: the state of a pod whose network namespace is\n"
+	"gone (its link reports netns_ino 0) and that no DEL removed is removed as DEL\n"
+	"would (recorded host routes, pins) once it has been seen so for --grace.\n"
+	"\n"
+	"  --socket PATH       the Unix socket (default /run/sklookup/agent.sock);\n"
+	"                      a missing directory is created 0755, the socket is\n"
+	"                      0666 so that any user of any pod can connect\n"
+	"  --grace SECONDS     how long a pod's state may stay after its network\n"
+	"                      namespace is gone (default 600)\n"
+	"  --interval SECONDS  between reconcile rounds (default 60)\n"
+	"  --bpffs-root DIR    the plugin's bpffsRoot (default /sys/fs/bpf/sklookup)\n"
+	"\n"
+	"Limits: 64 connections (4 per client), one request of at most 4096 bytes and\n"
+	"5 fds per connection, 5 s per connection, per pod a burst of 20 requests then\n"
+	"10 a second, 1 MiB of output per answer. It logs one line per request on\n"
+	"stderr and stops on SIGTERM or SIGINT, removing its socket.\n"
+	"\n"
+	"Example (the DaemonSet's container):\n"
+	"  sklookup-ctl agent --socket /run/sklookup/agent.sock\n";
+
+static int parse_seconds(const char *name, const char *value, unsigned min, unsigned *out,
+			 struct skl_err *err)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (!*value || *end || errno || value[0] == '-' || n < min || n > 7 * 86400)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"agent: %s \"%s\": give a number of seconds, %u to %u", name, value,
+				min, 7 * 86400);
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 (value taken), 0 (not
+ * this option) or -1 (no value). */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
+		      struct skl_err *err)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) || (argv[*i][n] && argv[*i][n] != '='))
+		return 0;
+	if (argv[*i][n] == '=') {
+		*value = argv[*i] + n + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc)
+		return skl_errf(err, SKL_EXIT_USAGE, "agent: %s needs a value", name);
+	*value = argv[++*i];
+	return 1;
+}
+
+static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struct skl_err *err)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *value;
+		int got;
+
+		if ((got = take_value(argc, argv, &i, "--socket", &value, err)) != 0) {
+			if (got < 0)
+				return -1;
+			o->socket_path = value;
+		} else if ((got = take_value(argc, argv, &i, "--grace", &value, err)) != 0) {
+			if (got < 0 || parse_seconds("--grace", value, 0, &o->grace_s, err))
+				return -1;
+		} else if ((got = take_value(argc, argv, &i, "--interval", &value, err)) != 0) {
+			if (got < 0 || parse_seconds("--interval", value, 1, &o->interval_s, err))
+				return -1;
+		} else {
+			return skl_errf(err, SKL_EXIT_USAGE,
+					"agent: unexpected \"%s\"; see agent --help", argv[i]);
+		}
+	}
+	return 0;
+}
+
+static int run_agent(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
+{
+	struct skl_agent_options o = {
+		.socket_path = SKL_AGENT_DEFAULT_SOCKET,
+		.bpffs_root = ctl->bpffs_root ? ctl->bpffs_root : SKL_DEFAULT_BPFFS_ROOT,
+		.grace_s = SKL_AGENT_GRACE_DEFAULT,
+		.interval_s = SKL_AGENT_INTERVAL_DEFAULT,
+	};
+
+	if (parse_agent(argc, argv, &o, err))
+		return -1;
+	if (ctl->container || ctl->netns || ctl->network || ctl->ifname || ctl->agent)
+		return skl_errf(err, SKL_EXIT_USAGE,
+				"agent serves every pod under --bpffs-root; it takes no "
+				"--container, --netns, --network, --ifname or --agent");
+	return skl_agent_run(&o, err) ? -1 : 0;
+}
+
+const struct skl_ctl_command skl_ctl_agent_cmd = {
+	.name = "agent",
+	.run = run_agent,
+	.needs_state = false,
+	.synopsis = "the node agent: pods without privileges register through it",
+	.help = agent_help,
+};
