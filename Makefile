@@ -107,7 +107,8 @@ deps:
 # The one test command: dependencies, bpffs, build (plain and sanitized), every suite.
 test: deps
 	$(MAKE) all tests
-	$(MAKE) SANITIZE=1 tests
+	$(MAKE) SANITIZE=1 all tests
+	$(MAKE) static
 	./test/run-all.sh
 
 install: all
@@ -192,8 +193,8 @@ $(BUILD)/bench/obj/%.o: bench/lib/%.c $(wildcard bench/lib/*.h bench/bpf/*.h plu
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -c $< -o $@
 
-$(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) \
-		$(BUILD)/libsklookup.a $(wildcard bench/lib/*.h)
+$(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
+		$(wildcard bench/lib/*.h bench/bpf/*.h) $(BENCH_SKELS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
 		$(LDLIBS) -pthread -o $@

@@ -7,6 +7,8 @@ PACKAGES=(
 	build-essential clang llvm libbpf-dev bpftool libcjson-dev libcmocka-dev
 	libelf-dev zlib1g-dev iproute2 containernetworking-plugins valgrind pkg-config make
 	golang-go golang-github-appc-cni-dev python3-jsonschema python3-yaml
+	libclang-rt-14-dev # libFuzzer for make fuzz (clang's own runtime, not in clang's deps)
+	dpkg-dev jq podman runc busybox-static
 )
 
 is_installed() {

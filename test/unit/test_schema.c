@@ -197,9 +197,53 @@ static void plugin_refuses_bad_configs(void **state)
 	assert_true(for_each_file("test/schema/bad", ".json", refuse_bad) >= 30);
 }
 
+/* The DaemonSet installer has the containers, volumes, mounts and commands
+ * it claims (test/schema/check_manifests.py), and the plugin entry its
+ * ConfigMap adds to the node's conflist passes the schema and the plugin. */
+static void daemonset_structure_and_entry(void **state)
+{
+	char path[] = "/tmp/sklt-entry-XXXXXX.json", cmd[512];
+	struct skl_err err = { 0 };
+	char *text;
+	cJSON *entry;
+	int fd = mkstemps(path, 5);
+
+	(void)state;
+	assert_true(fd >= 0);
+	fclose(fdopen(fd, "w"));
+	snprintf(cmd, sizeof(cmd),
+		 PYTHON " test/schema/check_manifests.py daemonset deploy/sklookup-daemonset.yaml"
+			" --entry-out %s && " PYTHON " test/schema/validate.py " SCHEMA " %s",
+		 path, path);
+	if (system(cmd) != 0) {
+		remove(path);
+		fail_msg("deploy/sklookup-daemonset.yaml: see above");
+	}
+	text = slurp(path);
+	remove(path);
+	entry = cJSON_Parse(text);
+	assert_non_null(entry);
+	if (plugin_accepts(entry, &err))
+		fail_msg("the DaemonSet's sklookup entry is refused by the plugin: %s", err.msg);
+	cJSON_Delete(entry);
+	free(text);
+}
+
+/* The example pod asks for bindings by annotation, runs its server under
+ * sklookup-ctl exec, adds no capability and mounts only /run/sklookup. */
+static void pod_spec_structure(void **state)
+{
+	(void)state;
+	assert_int_equal(system(PYTHON " test/schema/check_manifests.py pod "
+				"examples/pod-annotation.yaml"),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(daemonset_structure_and_entry),
+		cmocka_unit_test(pod_spec_structure),
 		cmocka_unit_test(schema_accepts_examples),
 		cmocka_unit_test(schema_refuses_bad_configs),
 		cmocka_unit_test(schema_patterns_match_the_parser_rules),
