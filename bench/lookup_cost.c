@@ -1,10 +1,22 @@
 /*
- * Per-lookup cost of the dispatcher as bindings grow: BPF_PROG_TEST_RUN on
- * dispatchers holding 1, 3, 1,000, 100,000 and 1,000,000 bindings (loaded side
- * by side, not attached), against an empty SK_PASS program (the floor).
- * Rounds interleave every case, so machine noise hits all of them alike;
- * the figures are medians over rounds, and the ratios are taken within a
- * round. Runs in a private netns; leaves nothing behind.
+ * Figure 3, per-lookup cost as bindings grow: BPF_PROG_TEST_RUN on the
+ * dispatcher holding 1, 4, 1,000, 100,000 and 1,000,000 bindings of the same
+ * mix (lib/mix.h), beside an empty SK_PASS program (the floor) and a
+ * tubular-style LPM dispatcher holding the same bindings (bpf/baseline_lpm).
+ * All are loaded side by side, not attached; every round runs every case,
+ * so machine noise hits all of them alike. Ratios are taken within a round,
+ * then the median over rounds.
+ *
+ * "Flat" is reported three ways. Literally, 100k / 1 binding, over the mean
+ * of all probes: a 1-binding set cannot hold the mix (no v4 binding, no
+ * nesting), so most probes stop early there. Literally again, on the one
+ * probe with the same answer at both sizes (a v6 host hit). And 100k / 4:
+ * the smallest set with every prefix length of the mix, which does the
+ * same work per probe as the large sets.
+ *
+ * The listeners are dual-stack ([::], not v6only) and registered for every
+ * label, so v4 and v6 hits alike go as far as bpf_sk_assign in both
+ * programs: the work a real packet causes.
  *
  *   build/bench/lookup_cost [rounds]
  */
@@ -13,7 +25,6 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,207 +34,299 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "baseline.h"
+#include "bench.h"
 #include "bindings.h"
+#include "dispatch_abi.h"
+#include "mix.h"
 #include "netns.h"
 #include "rules.h"
 #include "sockets.h"
 
-#define REPEAT 200000
-#define N_LABELS 16
-#define MAX_ROUNDS 31
+#define REPEAT 100000
+#define DEFAULT_ROUNDS 15
 
-/* 3: one binding per prefix length of the mix (v6 /64 and /128, v4 /32), so
- * the same number of probes as the large sets. */
-static const uint32_t sizes[] = { 1, 3, 1000, 100000, 1000000 };
+static const uint32_t sizes[] = { 1, MIX_BASE, 1000, 100000, 1000000 };
 #define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+enum { S_ONE, S_BASE, S_1K, S_100K, S_1M };
 
-/* What a packet meets: a bound host, a host of the prefix that falls back to
- * the /64, an address outside every binding; in both families. */
-static const struct probe {
-	const char *name, *addr;
-	uint16_t port;
-} probes[] = {
-	{ "v6 host hit", "2001:db8:a::1:0", 1 },
-	{ "v6 fallback", "2001:db8:a::ffff:ffff", 9999 },
-	{ "v6 miss", "2001:db8:b::1", 80 },
-	{ "v4 host hit", "192.0.2.0", 100 },
-	{ "v4 miss", "203.0.113.1", 80 },
+#define MAX_PROBES 8
+
+/* One program per size: ours or the baseline. */
+struct subject {
+	const char *name;
+	int prog_fd[N_SIZES];
 };
-#define N_PROBES (sizeof(probes) / sizeof(probes[0]))
 
-static int die(const char *what, const char *why)
+/* ns[size][probe][round] */
+typedef double timings[N_SIZES][MAX_PROBES][BENCH_MAX_ROUNDS];
+
+static struct skl_dispatcher dispatchers[N_SIZES];
+static struct baseline baselines[N_SIZES];
+static int servers[MIX_LABELS];
+
+static void close_all(void)
 {
-	fprintf(stderr, "lookup_cost: %s: %s\n", what, why);
-	exit(1);
+	for (size_t s = 0; s < N_SIZES; s++) {
+		skl_dispatcher_close(&dispatchers[s]);
+		baseline_close(&baselines[s]);
+	}
 }
 
-static void add(struct skl_binding_set *set, uint32_t i, const char *prefix, uint8_t plen,
-		uint16_t lo, uint16_t hi)
+/* Dual-stack listeners on [::] (not v6only), so v4 and v6 probes alike get
+ * as far as bpf_sk_assign in both programs. */
+static void open_servers(void)
 {
-	struct skl_port_range range = { lo, hi };
-	struct skl_binding_spec b = { .proto = IPPROTO_TCP, .kind = SKL_PREFIX_CIDR,
-				      .plen = plen, .n_ports = 1, .ports = &range };
+	for (int l = 0; l < MIX_LABELS; l++) {
+		struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = in6addr_any };
+		int off = 0;
+
+		servers[l] = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (servers[l] < 0 ||
+		    setsockopt(servers[l], IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
+		    bind(servers[l], (struct sockaddr *)&sa, sizeof(sa)) || listen(servers[l], 8))
+			bench_fail("listener: %s", strerror(errno));
+	}
+}
+
+static double load_dispatcher(size_t s, uint64_t netns_cookie)
+{
+	struct skl_limits limits = { .bindings = sizes[s] + 16, .labels = MIX_LABELS,
+				     .port_ranges = sizes[s] + 16 };
+	struct skl_dispatcher *d = &dispatchers[s];
+	struct skl_binding_set set;
 	struct skl_err err;
+	uint64_t t0;
 
-	snprintf(b.label, sizeof(b.label), "l%u", i % N_LABELS);
-	snprintf(b.where, sizeof(b.where), "bindings[%u]", i);
-	b.family = inet_pton(AF_INET, prefix, b.addr) == 1 ? SKL_FAMILY_V4 : SKL_FAMILY_V6;
-	if (b.family == SKL_FAMILY_V6 && inet_pton(AF_INET6, prefix, b.addr) != 1)
-		die("bad prefix", prefix);
-	if (skl_bindings_append(set, &b, &err))
-		die("append", err.msg);
-}
+	memset(&set, 0, sizeof(set));
+	mix_append_set(&set, sizes[s], IPPROTO_TCP);
+	if (skl_dispatcher_load(d, &limits, netns_cookie, &err))
+		bench_fail("loading the dispatcher for %u bindings: %s", sizes[s], err.msg);
+	t0 = bench_now_ns();
+	if (skl_rules_apply(d, &set, &err))
+		bench_fail("applying %u bindings: %s", sizes[s], err.msg);
+	t0 = bench_now_ns() - t0;
+	skl_bindings_free(&set);
+	for (int l = 0; l < MIX_LABELS; l++) {
+		char label[8];
+		uint32_t id;
 
-/* The same mix at every size: v6 hosts with one port, a range or all ports,
- * a /64 over them, and v4 hosts (up to the 512 the documentation ranges
- * hold); the probed hosts are always there. */
-static void build(struct skl_binding_set *set, uint32_t n)
-{
-	char addr[64];
-	uint32_t i = 0, v4 = n >= 1000 ? 512 : n / 3;
-
-	memset(set, 0, sizeof(*set));
-	if (n > 1)
-		add(set, i++, "2001:db8:a::", 64, 1, 65535);
-	for (uint32_t k = 0; k < v4; k++, i++) {
-		snprintf(addr, sizeof(addr), "%s.%u", k < 256 ? "192.0.2" : "198.51.100", k % 256);
-		add(set, i, addr, 32, (uint16_t)(100 + k % 256), (uint16_t)(100 + k % 256));
+		snprintf(label, sizeof(label), "l%d", l);
+		if (!skl_label_lookup(d, label, &id, &err) &&
+		    skl_socket_register(d, id, servers[l], &err))
+			bench_fail("registering label %s: %s", label, err.msg);
 	}
-	for (uint32_t k = 0; i < n; k++, i++) {
-		uint32_t host = 0x10000 + k;
-		uint16_t lo = (uint16_t)(1 + k % 20000);
+	return (double)t0 / 1e9;
+}
 
-		snprintf(addr, sizeof(addr), "2001:db8:a::%x:%x", host >> 16, host & 0xffff);
-		if (k % 3 == 0)
-			add(set, i, addr, 128, lo, lo);
-		else if (k % 3 == 1)
-			add(set, i, addr, 128, lo, (uint16_t)(lo + 100));
-		else
-			add(set, i, addr, 128, 1, 65535);
+static double load_baseline(size_t s)
+{
+	struct baseline *b = &baselines[s];
+	uint64_t t0;
+
+	baseline_load(b, baseline_entries_for(sizes[s]) + 16);
+	t0 = bench_now_ns();
+	baseline_add_mix(b, sizes[s], IPPROTO_TCP);
+	t0 = bench_now_ns() - t0;
+	for (uint32_t l = 0; l < MIX_LABELS; l++) {
+		baseline_register(b, skl_socket_slot(l, 0, 0), servers[l]);
+		baseline_register(b, skl_socket_slot(l, 0, 1), servers[l]);
 	}
+	return (double)t0 / 1e9;
 }
 
-static int empty_prog(void)
+/* Runs a program `repeat` times on a probe; returns ns per run and, in
+ * *cookie, the socket it selected (0: none). */
+static double run_probe(int prog_fd, const struct mix_probe *p, int repeat, uint64_t *cookie)
 {
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = SK_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_SK_LOOKUP);
-	int fd = bpf_prog_load(BPF_PROG_TYPE_SK_LOOKUP, "empty", "GPL", insns, 2, &opts);
-
-	if (fd < 0)
-		die("loading the empty program", strerror(errno));
-	return fd;
-}
-
-static double run_ns(int prog_fd, const struct probe *p)
-{
-	struct bpf_sk_lookup ctx = { .protocol = IPPROTO_TCP, .local_port = p->port };
+	struct bpf_sk_lookup ctx = { .protocol = IPPROTO_TCP, .local_port = p->port,
+				     .remote_port = htons(40000) };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		    .repeat = REPEAT);
+		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = repeat);
 
 	if (inet_pton(AF_INET, p->addr, &ctx.local_ip4) == 1) {
 		ctx.family = AF_INET;
+		ctx.remote_ip4 = htonl(INADDR_LOOPBACK);
 	} else {
 		ctx.family = AF_INET6;
 		inet_pton(AF_INET6, p->addr, ctx.local_ip6);
+		ctx.remote_ip6[3] = htonl(1);
 	}
 	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		die("BPF_PROG_TEST_RUN", strerror(errno));
+		bench_fail("BPF_PROG_TEST_RUN: %s", strerror(errno));
+	if (opts.retval != SK_PASS)
+		bench_fail("probe %s: the program dropped the packet", p->name);
+	*cookie = ctx.cookie;
 	return (double)opts.duration;
 }
 
-static int cmp_double(const void *a, const void *b)
+static double run_ns(int prog_fd, const struct mix_probe *p)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	uint64_t cookie;
 
-	return (x > y) - (x < y);
+	return run_probe(prog_fd, p, REPEAT, &cookie);
 }
 
-static double median(double *v, int n)
+/* The comparison means something only if both programs do the same work:
+ * on every probe and size, both select a socket or neither does. */
+static void check_same_answers(void)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	for (size_t s = 0; s < N_SIZES; s++)
+		for (unsigned p = 0; p < mix_n_probes; p++) {
+			uint64_t ours, theirs;
+
+			run_probe(dispatchers[s].prog_fd, &mix_probes[p], 1, &ours);
+			run_probe(baselines[s].prog_fd, &mix_probes[p], 1, &theirs);
+			if (!ours != !theirs)
+				bench_fail("probe %s at %u bindings: sklookup %s a socket, the "
+					   "baseline %s", mix_probes[p].name, sizes[s],
+					   ours ? "selects" : "selects no", theirs ? "does" : "does not");
+		}
+}
+
+static double probe_mean(timings t, size_t s, int r)
+{
+	double sum = 0;
+
+	for (unsigned p = 0; p < mix_n_probes; p++)
+		sum += t[s][p][r];
+	return sum / mix_n_probes;
+}
+
+/* Median over rounds of the per-round mean over probes. */
+static double mean_median(timings t, size_t s, int rounds)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	for (int r = 0; r < rounds; r++)
+		v[r] = probe_mean(t, s, r);
+	return bench_median(v, rounds);
+}
+
+/* Median over rounds of (a's probe mean / b's probe mean) within a round. */
+static double ratio_median(timings ta, size_t sa, timings tb, size_t sb, int rounds)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	for (int r = 0; r < rounds; r++)
+		v[r] = probe_mean(ta, sa, r) / probe_mean(tb, sb, r);
+	return bench_median(v, rounds);
+}
+
+static void print_table(const char *title, timings t, int rounds)
+{
+	printf("\n%s: ns per lookup, median of %d rounds (min in brackets)\n", title, rounds);
+	printf("  %-30s", "probe \\ bindings");
+	for (size_t s = 0; s < N_SIZES; s++)
+		printf(" %15u", sizes[s]);
+	printf("\n");
+	for (unsigned p = 0; p < mix_n_probes; p++) {
+		printf("  %-30s", mix_probes[p].name);
+		for (size_t s = 0; s < N_SIZES; s++)
+			printf(" %7.0f (%5.0f)", bench_median(t[s][p], rounds),
+			       bench_min(t[s][p], rounds));
+		printf("\n");
+	}
+	printf("  %-30s", "mean of the probes");
+	for (size_t s = 0; s < N_SIZES; s++)
+		printf(" %7.1f        ", mean_median(t, s, rounds));
+	printf("\n");
+}
+
+static void report(timings ours, timings base, const double *floor_ns, int rounds)
+{
+	char value[64], baseline[64];
+	double ratio, floor_med = bench_median(floor_ns, rounds), v[BENCH_MAX_ROUNDS];
+
+	print_table("sklookup dispatcher", ours, rounds);
+	print_table("tubular-style LPM baseline (ranges spelled out per port)", base, rounds);
+	printf("\nempty SK_PASS program (the floor): %.1f ns\n\n", floor_med);
+
+	ratio = ratio_median(ours, S_100K, ours, S_ONE, rounds);
+	snprintf(value, sizeof(value), "%.1f ns @100k", mean_median(ours, S_100K, rounds));
+	snprintf(baseline, sizeof(baseline), "%.1f ns @1", mean_median(ours, S_ONE, rounds));
+	bench_result("3 lookup flat: 100k / 1 binding (literal; mix mean)", value, baseline, ratio,
+		     "<= 1.3", bench_at_most(ratio, 1.3));
+
+	ratio = ratio_median(ours, S_100K, ours, S_BASE, rounds);
+	snprintf(baseline, sizeof(baseline), "%.1f ns @%u", mean_median(ours, S_BASE, rounds),
+		 MIX_BASE);
+	bench_result("3 lookup flat: 100k / 4 (same prefix lengths)", value, baseline, ratio,
+		     "<= 1.3", bench_at_most(ratio, 1.3));
+
+	ratio = ratio_median(ours, S_1M, ours, S_BASE, rounds);
+	snprintf(value, sizeof(value), "%.1f ns @1M", mean_median(ours, S_1M, rounds));
+	bench_result("3 lookup flat: 1M / 4 (same prefix lengths)", value, baseline, ratio,
+		     "<= 1.3", bench_at_most(ratio, 1.3));
+
+	for (int r = 0; r < rounds; r++)
+		v[r] = ours[S_100K][0][r] / ours[S_ONE][0][r];
+	ratio = bench_median(v, rounds);
+	snprintf(value, sizeof(value), "%.1f ns @100k", bench_median(ours[S_100K][0], rounds));
+	snprintf(baseline, sizeof(baseline), "%.1f ns @1", bench_median(ours[S_ONE][0], rounds));
+	bench_result("3 lookup flat: 100k / 1, the probe both have (v6 host hit)", value,
+		     baseline, ratio, "<= 1.3", bench_at_most(ratio, 1.3));
+
+	ratio = ratio_median(ours, S_100K, base, S_100K, rounds);
+	snprintf(value, sizeof(value), "%.1f ns @100k", mean_median(ours, S_100K, rounds));
+	snprintf(baseline, sizeof(baseline), "%.1f ns LPM", mean_median(base, S_100K, rounds));
+	bench_result("3 lookup vs tubular-style LPM at 100k", value, baseline, ratio, "<= 0.5",
+		     bench_at_most(ratio, 0.5));
+
+	ratio = ratio_median(ours, S_1M, base, S_1M, rounds);
+	snprintf(value, sizeof(value), "%.1f ns @1M", mean_median(ours, S_1M, rounds));
+	snprintf(baseline, sizeof(baseline), "%.1f ns LPM", mean_median(base, S_1M, rounds));
+	bench_result("3 lookup vs tubular-style LPM at 1M", value, baseline, ratio, "-",
+		     BENCH_INFO);
+
+	for (int r = 0; r < rounds; r++)
+		v[r] = probe_mean(ours, S_100K, r) / floor_ns[r];
+	ratio = bench_median(v, rounds);
+	snprintf(value, sizeof(value), "%.1f ns @100k", mean_median(ours, S_100K, rounds));
+	snprintf(baseline, sizeof(baseline), "%.1f ns SK_PASS", floor_med);
+	bench_result("3 lookup vs empty SK_PASS program (floor)", value, baseline, ratio, "-",
+		     BENCH_INFO);
 }
 
 int main(int argc, char **argv)
 {
-	static double ns[N_SIZES][N_PROBES][MAX_ROUNDS], ratio[N_SIZES][N_PROBES][MAX_ROUNDS];
-	static double ratio3[N_SIZES][N_PROBES][MAX_ROUNDS], floor_ns[MAX_ROUNDS];
-	struct skl_dispatcher d[N_SIZES];
-	int rounds = argc > 1 ? atoi(argv[1]) : 9, servers[N_LABELS], ns_fd, empty;
+	static timings ours, base;
+	static double floor_ns[BENCH_MAX_ROUNDS];
+	int rounds = argc > 1 ? atoi(argv[1]) : DEFAULT_ROUNDS, ns_fd, empty;
 	struct skl_err err;
 	uint64_t cookie;
 
-	if (rounds < 1 || rounds > MAX_ROUNDS)
-		die("rounds", "use 1..31");
-	if (unshare(CLONE_NEWNET))
-		die("unshare(CLONE_NEWNET)", strerror(errno));
-	if (system("ip link set lo up"))
-		die("ip link set lo up", "failed");
+	bench_init("lookup_cost");
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
+		bench_fail("rounds: use 1..%d", BENCH_MAX_ROUNDS);
+	if (mix_n_probes > MAX_PROBES)
+		bench_fail("%u probes: raise MAX_PROBES", mix_n_probes);
+	bench_private_netns();
 	ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (ns_fd < 0 || skl_netns_cookie(ns_fd, &cookie, &err))
-		die("netns", "cannot read the netns cookie");
-	for (int l = 0; l < N_LABELS; l++) {
-		struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = in6addr_loopback };
-
-		servers[l] = socket(AF_INET6, SOCK_STREAM, 0);
-		if (servers[l] < 0 || bind(servers[l], (struct sockaddr *)&sa, sizeof(sa)) ||
-		    listen(servers[l], 8))
-			die("listener", strerror(errno));
-	}
+		bench_fail("cannot read the netns cookie");
+	open_servers();
+	bench_on_cleanup(close_all);
+	printf("figure 3: per-lookup time, BPF_PROG_TEST_RUN x %d, TCP\n", REPEAT);
 	for (size_t s = 0; s < N_SIZES; s++) {
-		struct skl_limits limits = { .bindings = sizes[s] + 16, .labels = N_LABELS,
-					     .port_ranges = sizes[s] + 16 };
-		struct skl_binding_set set;
+		double ours_s = load_dispatcher(s, cookie), base_s = load_baseline(s);
 
-		build(&set, sizes[s]);
-		if (skl_dispatcher_load(&d[s], &limits, cookie, &err) ||
-		    skl_rules_apply(&d[s], &set, &err))
-			die("loading bindings", err.msg);
-		skl_bindings_free(&set);
-		for (int l = 0; l < N_LABELS; l++) {
-			char label[8];
-			uint32_t id;
-
-			snprintf(label, sizeof(label), "l%d", l);
-			if (!skl_label_lookup(&d[s], label, &id, &err) &&
-			    skl_socket_register(&d[s], id, servers[l], &err))
-				die("register", err.msg);
-		}
-		fprintf(stderr, "loaded %u bindings\n", sizes[s]);
+		printf("  loaded %7u bindings: sklookup %.2f s; LPM baseline %.2f s for %llu "
+		       "trie entries\n", sizes[s], ours_s, base_s,
+		       (unsigned long long)baselines[s].entries);
 	}
-	empty = empty_prog();
+	empty = bench_empty_sk_lookup_prog();
+	check_same_answers();
 
 	for (int r = 0; r < rounds; r++) {
-		floor_ns[r] = run_ns(empty, &probes[0]);
-		for (size_t p = 0; p < N_PROBES; p++)
-			for (size_t s = 0; s < N_SIZES; s++)
-				ns[s][p][r] = run_ns(d[s].prog_fd, &probes[p]);
-		for (size_t p = 0; p < N_PROBES; p++)
-			for (size_t s = 0; s < N_SIZES; s++)
-				ratio[s][p][r] = ns[s][p][r] / ns[0][p][r],
-				ratio3[s][p][r] = ns[s][p][r] / ns[1][p][r];
+		floor_ns[r] = run_ns(empty, &mix_probes[0]);
+		for (unsigned p = 0; p < mix_n_probes; p++)
+			for (size_t s = 0; s < N_SIZES; s++) {
+				ours[s][p][r] = run_ns(dispatchers[s].prog_fd, &mix_probes[p]);
+				base[s][p][r] = run_ns(baselines[s].prog_fd, &mix_probes[p]);
+			}
 	}
-
-	printf("per-lookup time, BPF_PROG_TEST_RUN x %d, median of %d rounds\n", REPEAT, rounds);
-	printf("empty SK_PASS program (floor): %.0f ns\n", median(floor_ns, rounds));
-	printf("%-14s", "probe");
-	for (size_t s = 0; s < N_SIZES; s++)
-		printf(" %10u", sizes[s]);
-	printf("   %u/1  %u/3  %u/3\n", sizes[3], sizes[3], sizes[4]);
-	for (size_t p = 0; p < N_PROBES; p++) {
-		printf("%-14s", probes[p].name);
-		for (size_t s = 0; s < N_SIZES; s++)
-			printf(" %7.0f ns", median(ns[s][p], rounds));
-		printf("   %8.2f  %8.2f  %8.2f\n", median(ratio[3][p], rounds),
-		       median(ratio3[3][p], rounds), median(ratio3[4][p], rounds));
-	}
-	for (size_t s = 0; s < N_SIZES; s++)
-		skl_dispatcher_close(&d[s]);
-	for (int l = 0; l < N_LABELS; l++)
-		close(servers[l]);
+	report(ours, base, floor_ns, rounds);
 	close(empty);
 	close(ns_fd);
 	return 0;

@@ -146,7 +146,7 @@ static int check_env(const struct verb *v, struct skl_cni_req *req, struct skl_e
 	if (!v->needs_attachment)
 		return 0;
 	/* Both end up as path components of the state directory. */
-	if (skl_state_check_component("CNI_CONTAINERID", req->container_id, 256, err) ||
+	if (skl_state_check_component("CNI_CONTAINERID", req->container_id, 255, err) ||
 	    skl_state_check_component("CNI_IFNAME", req->ifname, 15, err)) {
 		err->code = SKL_CNI_INVALID_ENV;
 		return -1;

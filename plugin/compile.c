@@ -408,7 +408,8 @@ static int build_prefixes(struct compiler *cc)
 	}
 	/* A marker can coincide with another prefix or marker: same key, and
 	 * the same value, since values depend only on the key. */
-	qsort(out->prefixes, out->n_prefixes, sizeof(*out->prefixes), cmp_prefix);
+	if (out->n_prefixes) /* an empty set has no array: qsort(NULL) is undefined */
+		qsort(out->prefixes, out->n_prefixes, sizeof(*out->prefixes), cmp_prefix);
 	for (size_t i = 0; i < out->n_prefixes; i++)
 		if (!n || cmp_prefix(&out->prefixes[n - 1], &out->prefixes[i]))
 			out->prefixes[n++] = out->prefixes[i];

@@ -146,8 +146,10 @@ static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct s
 	if (root) {
 		const char *r = root->valuestring;
 
-		if (r[0] != '/' || !r[1] || strlen(r) >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
-		    strstr(r, "/./") || strstr(r, "//"))
+		size_t len = strlen(r);
+
+		if (r[0] != '/' || !r[1] || len >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
+		    strstr(r, "/./") || strstr(r, "//") || (len >= 2 && !strcmp(r + len - 2, "/.")))
 			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"bpffsRoot: \"%.64s\" must be a short absolute path without "
 					"\".\", \"..\" or \"//\", e.g. \"%s\"", r, SKL_DEFAULT_BPFFS_ROOT);

@@ -178,10 +178,24 @@ static int parse_routes(const cJSON *arr, struct skl_route **v, size_t *n, struc
 	return 0;
 }
 
+/* A number field that must be a whole number in 0..2^53 (what JSON carries
+ * exactly); anything else, missing included, is a bad record. */
+static int whole_number(const cJSON *o, const char *key, uint64_t *out)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, key);
+	double v = f && cJSON_IsNumber(f) ? f->valuedouble : -1;
+
+	if (!(v >= 0 && v <= 9007199254740992.0) || v != (double)(uint64_t)v)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
 int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
 {
 	char *text = read_text(dir, err);
 	const cJSON *reserved, *s;
+	uint64_t unreserved;
 	cJSON *o;
 	int ret = -1;
 
@@ -192,9 +206,12 @@ int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
 	free(text);
 	if (!o)
 		return skl_errf(err, SKL_CNI_INTERNAL, "%s/%s is not valid JSON", dir, SKL_PIN_RECORD);
-	r->netns_ino = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "netnsIno"));
-	r->n_unreserved = (size_t)cJSON_GetNumberValue(
-		cJSON_GetObjectItemCaseSensitive(o, "unreservedRanges"));
+	if (whole_number(o, "netnsIno", &r->netns_ino) ||
+	    whole_number(o, "unreservedRanges", &unreserved)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "%s/%s has a bad number", dir, SKL_PIN_RECORD);
+		goto out;
+	}
+	r->n_unreserved = (size_t)unreserved;
 	if (parse_routes(cJSON_GetObjectItemCaseSensitive(o, "podRoutes"), &r->pod_routes,
 			 &r->n_pod_routes, err) ||
 	    parse_routes(cJSON_GetObjectItemCaseSensitive(o, "hostRoutes"), &r->host_routes,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite after `make all tests` and `make SANITIZE=1 tests`:
-# unit tests plain, with ASan+UBSan and under valgrind, then the root tests,
+# unit tests plain, with ASan+UBSan and under valgrind, the fuzz targets
+# briefly (make fuzz-ci), then the root tests,
 # then checks that no test left network namespaces, bpffs entries or
 # sk_lookup links behind. Prints "N passed, N failed" last; exits non-zero
 # if anything failed.
@@ -130,6 +131,9 @@ run_each asan+ubsan 'build-san/test/unit/test_*' env \
 	ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1
 run_each valgrind 'build/test/unit/test_*' \
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
+# The libFuzzer targets (fuzz/), built here with clang: stored crashes replayed,
+# then 10 s each; fuzz/run.sh prints a cmocka-style result per run.
+run fuzz make --no-print-directory -s fuzz-ci
 run_root_tests
 check_leaks
 

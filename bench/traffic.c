@@ -1,0 +1,571 @@
+/*
+ * Figures 1 and 2, real traffic on loopback: TCP connect+accept rate and
+ * UDP datagrams/s received, to a server bound directly to the address and
+ * port (no program) against the same server reached through the dispatcher
+ * with 2 and with 100,000 bindings loaded.
+ *
+ * Each case has its own private netns with a local route for
+ * 198.51.100.0/24 on lo: "direct" (servers bound to 198.51.100.1:80 and :53,
+ * no program); sklookup with 2 and with 100k bindings (servers on
+ * 127.0.0.1, dispatcher attached; the 100k set is the lookup benchmark's
+ * mix, half for TCP and half for UDP, plus the two bindings); and for
+ * comparison an empty SK_PASS program and the tubular-style LPM baseline
+ * holding the same bindings. Client and server are threads pinned to
+ * different CPUs; the server spins on non-blocking calls.
+ *
+ * Every round runs every case for the same time, in a rotating order, each
+ * between two direct phases; the figure is the median over rounds of case /
+ * the mean of the direct phases around it.
+ *
+ * Two rates per case: per wall-clock second, and per second of the client
+ * thread's CPU time. On loopback the receive path, sk_lookup included, runs
+ * in softirq in the sending thread's context, and this kernel (without
+ * IRQ_TIME_ACCOUNTING, with steal time accounting) charges that time to the
+ * thread and not the time the hypervisor or other tenants take: the second
+ * rate is the cost of the traffic itself, whatever else the shared machine
+ * runs. It is the one checked against the target; the wall-clock one is
+ * shown beside it. "received" is datagrams received / sent (the rest were
+ * dropped at a full receive queue, after the lookup).
+ *
+ *   build/bench/traffic [rounds [ms per case]]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "baseline.h"
+#include "bench.h"
+#include "bindings.h"
+#include "dispatch_abi.h"
+#include "mix.h"
+#include "netns.h"
+#include "rules.h"
+#include "sockets.h"
+
+#define DEFAULT_ROUNDS 31
+#define DEFAULT_PHASE_MS 80
+#define TARGET_ADDR "198.51.100.1"
+#define TCP_PORT 80
+#define UDP_PORT 53
+#define UDP_BATCH 32
+#define UDP_PAYLOAD 16
+#define CLIENT_CPU 0
+#define SERVER_CPU 1
+
+/* The cases. "floor": the server bound directly, an empty SK_PASS program
+ * on the hook (what any sk_lookup program pays before doing anything). The
+ * LPM cases are the tubular-style baseline of the lookup benchmark
+ * (bpf/baseline_lpm.bpf.c) holding the same bindings. */
+enum case_kind { K_DIRECT, K_FLOOR, K_SKLOOKUP, K_LPM };
+enum { C_DIRECT, C_FLOOR, C_SKL_2, C_SKL_100K, C_LPM_2, C_LPM_100K, N_CASES };
+static const struct case_def {
+	const char *name;
+	enum case_kind kind;
+	uint32_t bindings;
+} case_defs[N_CASES] = {
+	[C_DIRECT] = { "direct (no program)", K_DIRECT, 0 },
+	[C_FLOOR] = { "direct + empty SK_PASS prog", K_FLOOR, 0 },
+	[C_SKL_2] = { "sklookup, 2 bindings", K_SKLOOKUP, 2 },
+	[C_SKL_100K] = { "sklookup, 100k bindings", K_SKLOOKUP, 100000 },
+	[C_LPM_2] = { "LPM baseline, 2 bindings", K_LPM, 2 },
+	[C_LPM_100K] = { "LPM baseline, 100k bindings", K_LPM, 100000 },
+};
+
+/* Labels of the two bindings that take the traffic, after the mix's. */
+#define WEB_LABEL MIX_LABELS
+#define DNS_LABEL (MIX_LABELS + 1)
+
+struct netcase {
+	int netns_fd;
+	int tcp_server, udp_server;
+	int prog_fd, link_fd; /* the floor's */
+	struct skl_dispatcher d;
+	struct baseline lpm;
+};
+
+static struct netcase cases[N_CASES];
+
+static void close_cases(void)
+{
+	for (int c = 0; c < N_CASES; c++) {
+		skl_dispatcher_close(&cases[c].d);
+		baseline_close(&cases[c].lpm);
+		if (cases[c].link_fd > 0)
+			close(cases[c].link_fd);
+		if (cases[c].prog_fd > 0)
+			close(cases[c].prog_fd);
+	}
+}
+
+static void enter(int netns_fd)
+{
+	if (setns(netns_fd, CLONE_NEWNET))
+		bench_fail("setns: %s", strerror(errno));
+}
+
+static struct sockaddr_in target(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, TARGET_ADDR, &sa.sin_addr);
+	return sa;
+}
+
+static int server_socket(int type, const char *addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, buf = 4 << 20;
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		bench_fail("server on %s:%u: %s", addr, port, strerror(errno));
+	if (type == SOCK_STREAM && (listen(fd, 4096) || fcntl(fd, F_SETFL, O_NONBLOCK)))
+		bench_fail("listen: %s", strerror(errno));
+	/* Room for a burst, as a busy server would configure; SO_RCVBUFFORCE
+	 * goes past rmem_max (we are root). */
+	if (type == SOCK_DGRAM)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	return fd;
+}
+
+static void append_binding(struct skl_binding_set *set, const char *label, int proto,
+			   uint16_t port)
+{
+	struct skl_port_range range = { port, port };
+	struct skl_binding_spec b = { .proto = (uint8_t)proto, .kind = SKL_PREFIX_CIDR,
+				      .family = SKL_FAMILY_V4, .plen = 24, .n_ports = 1,
+				      .ports = &range };
+	struct skl_err err;
+
+	inet_pton(AF_INET, "198.51.100.0", b.addr);
+	snprintf(b.label, sizeof(b.label), "%s", label);
+	snprintf(b.where, sizeof(b.where), "traffic %s", label);
+	if (skl_bindings_append(set, &b, &err))
+		bench_fail("binding %s: %s", label, err.msg);
+}
+
+static void register_label(struct skl_dispatcher *d, const char *label, int fd)
+{
+	struct skl_err err;
+	uint32_t id;
+
+	if (skl_label_lookup(d, label, &id, &err) || skl_socket_register(d, id, fd, &err))
+		bench_fail("registering %s: %s", label, err.msg);
+}
+
+/* The bindings of a case besides the two that take the traffic: the mix,
+ * half for TCP and half for UDP, so both protocols search a full table. */
+static uint32_t mix_half(uint32_t n)
+{
+	return (n - 2) / 2;
+}
+
+/* The dispatcher of a case: the mix plus the two bindings that take the
+ * traffic. */
+static void attach_dispatcher(struct netcase *c, uint32_t n)
+{
+	struct skl_limits limits = { .bindings = n + 16, .labels = MIX_LABELS + 2,
+				     .port_ranges = n + 16 };
+	struct skl_binding_set set;
+	struct skl_err err;
+	uint64_t cookie;
+
+	memset(&set, 0, sizeof(set));
+	mix_append_set(&set, mix_half(n), IPPROTO_TCP);
+	mix_append_set(&set, mix_half(n), IPPROTO_UDP);
+	append_binding(&set, "web", IPPROTO_TCP, TCP_PORT);
+	append_binding(&set, "dns", IPPROTO_UDP, UDP_PORT);
+	if (skl_netns_cookie(c->netns_fd, &cookie, &err) ||
+	    skl_dispatcher_load(&c->d, &limits, cookie, &err) ||
+	    skl_rules_apply(&c->d, &set, &err) || skl_dispatcher_attach(&c->d, c->netns_fd, &err))
+		bench_fail("dispatcher with %u bindings: %s", n, err.msg);
+	skl_bindings_free(&set);
+	register_label(&c->d, "web", c->tcp_server);
+	register_label(&c->d, "dns", c->udp_server);
+}
+
+static void attach_lpm(struct netcase *c, uint32_t n)
+{
+	struct mix_binding web = { .family = SKL_FAMILY_V4, .plen = 24, .lo = TCP_PORT,
+				   .hi = TCP_PORT, .label = WEB_LABEL };
+	struct mix_binding dns = web;
+
+	dns.lo = dns.hi = UDP_PORT;
+	dns.label = DNS_LABEL;
+	inet_pton(AF_INET, "198.51.100.0", web.addr);
+	memcpy(dns.addr, web.addr, sizeof(dns.addr));
+	baseline_load(&c->lpm, 2 * baseline_entries_for(mix_half(n)) + 16);
+	baseline_add_mix(&c->lpm, mix_half(n), IPPROTO_TCP);
+	baseline_add_mix(&c->lpm, mix_half(n), IPPROTO_UDP);
+	baseline_add(&c->lpm, &web, IPPROTO_TCP);
+	baseline_add(&c->lpm, &dns, IPPROTO_UDP);
+	baseline_register(&c->lpm, skl_socket_slot(WEB_LABEL, 0, 0), c->tcp_server);
+	baseline_register(&c->lpm, skl_socket_slot(DNS_LABEL, 1, 0), c->udp_server);
+	c->link_fd = bpf_link_create(c->lpm.prog_fd, c->netns_fd, BPF_SK_LOOKUP, NULL);
+	if (c->link_fd < 0)
+		bench_fail("attaching the LPM baseline: %s", strerror(errno));
+}
+
+static void attach_floor(struct netcase *c)
+{
+	c->prog_fd = bench_empty_sk_lookup_prog();
+	c->link_fd = bpf_link_create(c->prog_fd, c->netns_fd, BPF_SK_LOOKUP, NULL);
+	if (c->link_fd < 0)
+		bench_fail("attaching the empty program: %s", strerror(errno));
+}
+
+/* Called with the thread inside the process's private netns: each case
+ * gets a netns of its own, made from there. */
+static void setup_case(int which, int home)
+{
+	const struct case_def *def = &case_defs[which];
+	struct netcase *c = &cases[which];
+	bool bound = def->kind == K_DIRECT || def->kind == K_FLOOR;
+
+	skl_dispatcher_init(&c->d);
+	c->prog_fd = c->link_fd = -1;
+	if (unshare(CLONE_NEWNET))
+		bench_fail("unshare(CLONE_NEWNET): %s", strerror(errno));
+	bench_sh("ip link set lo up && ip route add local 198.51.100.0/24 dev lo");
+	c->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (c->netns_fd < 0)
+		bench_fail("opening the netns: %s", strerror(errno));
+	c->tcp_server = server_socket(SOCK_STREAM, bound ? TARGET_ADDR : "127.0.0.1",
+				      bound ? TCP_PORT : 0);
+	c->udp_server = server_socket(SOCK_DGRAM, bound ? TARGET_ADDR : "127.0.0.1",
+				      bound ? UDP_PORT : 0);
+	if (def->kind == K_FLOOR)
+		attach_floor(c);
+	else if (def->kind == K_SKLOOKUP)
+		attach_dispatcher(c, def->bindings);
+	else if (def->kind == K_LPM)
+		attach_lpm(c, def->bindings);
+	enter(home);
+}
+
+/* One phase: a client and a server thread on one case for a fixed time. */
+struct phase {
+	struct netcase *c;
+	bool udp;
+	atomic_bool stop;
+	uint64_t served; /* connections accepted / datagrams received */
+	uint64_t sent;
+	uint64_t client_cpu_ns; /* the client thread's CPU time */
+	const char *error;
+};
+
+/* On loopback the whole receive path, sk_lookup included, runs in softirq
+ * on the sending CPU, in the client thread's context (this kernel charges
+ * softirq time to the task it interrupts), so the client's CPU time is the
+ * cost of the traffic, free of time other tenants of the machine take. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *tcp_client(void *arg)
+{
+	struct phase *ph = arg;
+	struct sockaddr_in dst = target(TCP_PORT);
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+
+	uint64_t cpu0;
+
+	bench_pin_cpu(CLIENT_CPU);
+	enter(ph->c->netns_fd);
+	cpu0 = thread_cpu_ns();
+	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		/* Reset on close: no TIME_WAIT, so source ports never run out. */
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst))) {
+			ph->error = "client socket";
+			break;
+		}
+		if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0)
+			ph->sent++;
+		else if (errno != EAGAIN && errno != ECONNREFUSED && errno != ETIMEDOUT)
+			ph->error = "connect";
+		close(fd);
+		if (ph->error)
+			break;
+	}
+	ph->client_cpu_ns = thread_cpu_ns() - cpu0;
+	return NULL;
+}
+
+/* Servers spin on non-blocking calls: sleeping in poll() would make every
+ * connection a cross-CPU wakeup, which on a VM costs more than everything
+ * measured here. */
+static void *tcp_server(void *arg)
+{
+	struct phase *ph = arg;
+
+	bench_pin_cpu(SERVER_CPU);
+	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+		int fd = accept4(ph->c->tcp_server, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			ph->served++;
+			close(fd);
+		}
+	}
+	return NULL;
+}
+
+static void *udp_client(void *arg)
+{
+	struct phase *ph = arg;
+	struct sockaddr_in dst = target(UDP_PORT);
+	static char payload[UDP_PAYLOAD];
+	struct iovec iov = { payload, sizeof(payload) };
+	struct mmsghdr msgs[UDP_BATCH];
+	uint64_t cpu0;
+	int fd;
+
+	bench_pin_cpu(CLIENT_CPU);
+	enter(ph->c->netns_fd);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, sizeof(dst))) {
+		ph->error = "udp client";
+		return NULL;
+	}
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < UDP_BATCH; i++) {
+		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	cpu0 = thread_cpu_ns();
+	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+		int n = sendmmsg(fd, msgs, UDP_BATCH, 0);
+
+		if (n > 0)
+			ph->sent += (uint64_t)n;
+	}
+	ph->client_cpu_ns = thread_cpu_ns() - cpu0;
+	close(fd);
+	return NULL;
+}
+
+static void *udp_server(void *arg)
+{
+	struct phase *ph = arg;
+	static char bufs[UDP_BATCH][64];
+	struct iovec iov[UDP_BATCH];
+	struct mmsghdr msgs[UDP_BATCH];
+
+	bench_pin_cpu(SERVER_CPU);
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < UDP_BATCH; i++) {
+		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+		int n = recvmmsg(ph->c->udp_server, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+
+		if (n > 0)
+			ph->served += (uint64_t)n;
+	}
+	return NULL;
+}
+
+/* Empties a UDP server's queue, so a phase starts from nothing queued. */
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+}
+
+/* One measurement of one case. */
+struct rate {
+	double wall;     /* served per second */
+	double cpu;      /* served per second of the client's CPU time */
+	double received; /* served / sent */
+};
+
+/* Runs one case for ms milliseconds. A warm-up may serve nothing (a CPU
+ * still busy with something else); a measured phase that does means the
+ * case is broken. */
+static struct rate run_phase(struct netcase *c, bool udp, int ms, bool warm_up)
+{
+	struct phase ph = { .c = c, .udp = udp };
+	pthread_t client, server;
+	uint64_t t0, t1;
+
+	drain(c->udp_server);
+	if (pthread_create(&server, NULL, udp ? udp_server : tcp_server, &ph))
+		bench_fail("pthread_create");
+	t0 = bench_now_ns();
+	if (pthread_create(&client, NULL, udp ? udp_client : tcp_client, &ph))
+		bench_fail("pthread_create");
+	usleep((useconds_t)ms * 1000);
+	atomic_store(&ph.stop, true);
+	t1 = bench_now_ns();
+	pthread_join(client, NULL);
+	pthread_join(server, NULL);
+	if (ph.error)
+		bench_fail("%s, %s: %s failed: %s", case_defs[c - cases].name, udp ? "UDP" : "TCP",
+			   ph.error, strerror(errno));
+	if ((ph.served == 0 || ph.client_cpu_ns == 0) && !warm_up)
+		bench_fail("%s, %s: the server received nothing (%llu sent): check the "
+			   "dispatcher", case_defs[c - cases].name, udp ? "UDP" : "TCP",
+			   (unsigned long long)ph.sent);
+	return (struct rate){
+		.wall = (double)ph.served * 1e9 / (double)(t1 - t0),
+		.cpu = ph.client_cpu_ns ? (double)ph.served * 1e9 / (double)ph.client_cpu_ns : 0,
+		.received = ph.sent ? (double)ph.served / (double)ph.sent : 0,
+	};
+}
+
+/* rate[case][round]; for C_DIRECT, the mean of the round's direct phases. */
+typedef struct rate rates[N_CASES][BENCH_MAX_ROUNDS];
+
+static struct rate mean_rate(struct rate a, struct rate b)
+{
+	return (struct rate){ (a.wall + b.wall) / 2, (a.cpu + b.cpu) / 2,
+			      (a.received + b.received) / 2 };
+}
+
+/* A round: direct, case, direct, case, ... direct; each case is compared
+ * with the mean of the direct phases just before and after it, so load
+ * that comes and goes on the machine hits both sides of a ratio alike. The
+ * order of the cases rotates from round to round. paired[c][r] is that mean. */
+static void run_rounds(bool udp, int rounds, int ms, rates rate, rates paired)
+{
+	for (int c = 0; c < N_CASES; c++) /* warm-up, not counted */
+		run_phase(&cases[c], udp, ms / 2, true);
+	for (int r = 0; r < rounds; r++) {
+		struct rate before = run_phase(&cases[C_DIRECT], udp, ms, false), sum = before;
+
+		for (int k = 0; k < N_CASES - 1; k++) {
+			int c = 1 + (r + k) % (N_CASES - 1);
+			struct rate after;
+
+			rate[c][r] = run_phase(&cases[c], udp, ms, false);
+			after = run_phase(&cases[C_DIRECT], udp, ms, false);
+			paired[c][r] = mean_rate(before, after);
+			sum.wall += after.wall;
+			sum.cpu += after.cpu;
+			sum.received += after.received;
+			before = after;
+		}
+		rate[C_DIRECT][r] = (struct rate){ sum.wall / N_CASES, sum.cpu / N_CASES,
+						   sum.received / N_CASES };
+		paired[C_DIRECT][r] = rate[C_DIRECT][r];
+	}
+}
+
+enum view { WALL, CPU };
+
+static double pick(const struct rate *r, enum view v)
+{
+	return v == WALL ? r->wall : r->cpu;
+}
+
+static double median_rate(rates rate, int c, int rounds, enum view v)
+{
+	double x[BENCH_MAX_ROUNDS] = { 0 };
+
+	for (int r = 0; r < rounds; r++)
+		x[r] = pick(&rate[c][r], v);
+	return bench_median(x, rounds);
+}
+
+/* Median over rounds of case / its paired direct; *min the worst. */
+static double median_ratio(rates rate, rates paired, int c, int rounds, enum view v,
+			   double *min)
+{
+	double x[BENCH_MAX_ROUNDS] = { 0 };
+
+	for (int r = 0; r < rounds; r++)
+		x[r] = pick(&rate[c][r], v) / pick(&paired[c][r], v);
+	*min = bench_min(x, rounds);
+	return bench_median(x, rounds);
+}
+
+static void report(const char *figure, const char *what, rates rate, rates paired,
+		   int rounds, double target)
+{
+	char name[160], value[64], baseline[64], tgt[16];
+	double direct_wall = median_rate(rate, C_DIRECT, rounds, WALL);
+	double direct_cpu = median_rate(rate, C_DIRECT, rounds, CPU);
+
+	printf("\n%s, %d rounds: medians; ratio = median over rounds of case / the direct "
+	       "phases around it (worst round in brackets)\n", what, rounds);
+	printf("  %-30s %10s %15s %10s %15s %10s %9s\n", "case", "per s", "ratio",
+	       "per CPU-s", "ratio", "ns/CPU", "received");
+	snprintf(tgt, sizeof(tgt), ">= %.2f", target);
+	for (int c = 0; c < N_CASES; c++) {
+		double wall = median_rate(rate, c, rounds, WALL), cpu = median_rate(rate, c, rounds, CPU);
+		double wmin, cmin, wratio = median_ratio(rate, paired, c, rounds, WALL, &wmin);
+		double cratio = median_ratio(rate, paired, c, rounds, CPU, &cmin), recv[BENCH_MAX_ROUNDS];
+		bool ours = case_defs[c].kind == K_SKLOOKUP;
+
+		for (int r = 0; r < rounds; r++)
+			recv[r] = rate[c][r].received;
+		printf("  %-30s %10.0f %6.3f (%.3f) %10.0f %6.3f (%.3f) %+10.0f %8.1f%%\n",
+		       case_defs[c].name, wall, wratio, wmin, cpu, cratio, cmin,
+		       1e9 / cpu - 1e9 / direct_cpu, 100 * bench_median(recv, rounds));
+		if (c == C_DIRECT)
+			continue;
+		snprintf(name, sizeof(name), "%s %s per client CPU-second, %s", figure, what,
+			 case_defs[c].name);
+		snprintf(value, sizeof(value), "%.0f/s", cpu);
+		snprintf(baseline, sizeof(baseline), "%.0f/s direct", direct_cpu);
+		bench_result(name, value, baseline, cratio, ours ? tgt : "-",
+			     ours ? bench_at_least(cratio, target) : BENCH_INFO);
+		if (!ours)
+			continue;
+		snprintf(name, sizeof(name), "%s %s per wall second, %s", figure, what,
+			 case_defs[c].name);
+		snprintf(value, sizeof(value), "%.0f/s", wall);
+		snprintf(baseline, sizeof(baseline), "%.0f/s direct", direct_wall);
+		bench_result(name, value, baseline, wratio, "-", BENCH_INFO);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static rates tcp, udp, tcp_paired, udp_paired;
+	int rounds = argc > 1 ? atoi(argv[1]) : DEFAULT_ROUNDS;
+	int ms = argc > 2 ? atoi(argv[2]) : DEFAULT_PHASE_MS;
+	int home;
+
+	bench_init("traffic");
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS || ms < 10)
+		bench_fail("usage: traffic [rounds 1..%d [ms per case >= 10]]", BENCH_MAX_ROUNDS);
+	bench_private_netns();
+	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		bench_fail("opening the netns: %s", strerror(errno));
+	bench_on_cleanup(close_cases);
+	for (int c = 0; c < N_CASES; c++)
+		setup_case(c, home);
+	printf("figures 1 and 2: loopback traffic to %s, %d ms per case per round, "
+	       "client on CPU %d, server on CPU %d\n", TARGET_ADDR, ms, CLIENT_CPU, SERVER_CPU);
+	run_rounds(false, rounds, ms, tcp, tcp_paired);
+	run_rounds(true, rounds, ms, udp, udp_paired);
+	report("1", "TCP connect+accept", tcp, tcp_paired, rounds, 0.97);
+	report("2", "UDP datagrams received", udp, udp_paired, rounds, 0.95);
+	close(home);
+	return 0;
+}
