@@ -11,9 +11,9 @@
  *    search runs over the prefix lengths in use ("lengths"); user space adds
  *    a marker on the search path of every prefix and gives every entry the
  *    port table of its best matching prefix, so a hit means "go longer" and
- *    the last hit is the answer. ceil(log2(distinct lengths + 1)) hash
- *    probes — 1 for one length, never more than 6 (IPv4) or 8 (IPv6) —
- *    whatever the number of bindings.
+ *    the last hit is the answer. The longest length is probed first (a hit
+ *    there needs no search), then ceil(log2(other lengths + 1)) probes:
+ *    never more than 7 (IPv4) or 9 (IPv6), whatever the number of bindings.
  * 2. Port: each distinct prefix owns one port table, a sorted list of
  *    segments covering 0..65535 that already merges the bindings of all
  *    shorter prefixes containing it (longest prefix first, then narrowest
@@ -161,6 +161,16 @@ static __always_inline int assign_error_counter(long err)
 	}
 }
 
+/* The entry for the address masked to plen, if any. */
+static __always_inline struct skl_prefix_val *probe(struct skl_prefix_key *key,
+						     const __u32 addr[4], int plen)
+{
+	key->plen = plen;
+	for (int w = 0; w < 4; w++)
+		key->addr[w] = mask_word(addr[w], plen - 32 * w);
+	return bpf_map_lookup_elem(&prefixes, key);
+}
+
 /* Longest binding prefix containing the address: its port table, or NULL. */
 static __always_inline struct skl_prefix_val *find_prefix(struct skl_prefix_key *key,
 							   const __u32 addr[4])
@@ -169,12 +179,21 @@ static __always_inline struct skl_prefix_val *find_prefix(struct skl_prefix_key 
 				     key->proto == IPPROTO_UDP);
 	struct skl_prefix_val *best = NULL;
 	struct skl_lengths *lens;
+	__u32 longest;
 	int lo = 0, hi;
 
 	lens = bpf_map_lookup_elem(&lengths, &lkey);
 	if (!lens)
 		return NULL;
-	hi = (int)lens->n - 1;
+	longest = lens->n - 1;
+	if (longest >= SKL_LENGTHS_MAX) /* no lengths at all (n == 0) wraps here */
+		return NULL;
+	/* The longest length first: a hit there is the answer (no marker is
+	 * that long), and host bindings are found in one probe. */
+	best = probe(key, addr, lens->len[longest]);
+	if (best)
+		return best;
+	hi = (int)longest - 1;
 	for (int i = 0; i < SKL_PROBES_V6; i++) {
 		struct skl_prefix_val *val;
 		__u32 mid;
@@ -186,10 +205,7 @@ static __always_inline struct skl_prefix_val *find_prefix(struct skl_prefix_key 
 		if (mid >= SKL_LENGTHS_MAX)
 			break;
 		plen = lens->len[mid];
-		key->plen = plen;
-		for (int w = 0; w < 4; w++)
-			key->addr[w] = mask_word(addr[w], plen - 32 * w);
-		val = bpf_map_lookup_elem(&prefixes, key);
+		val = probe(key, addr, plen);
 		if (val) {
 			best = val;
 			lo = (int)mid + 1;

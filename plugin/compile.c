@@ -388,9 +388,11 @@ static int build_prefixes(struct compiler *cc)
 	for (size_t i = 0; i < cc->n_groups; i++) {
 		const struct rule *r = cc->groups[i].rules;
 		const struct skl_lengths *l = lengths_of(out, r->family, r->proto);
-		int lo = 0, hi = (int)l->n - 1;
+		/* The longest length is probed first and needs no markers; the
+		 * search runs over the others. */
+		int lo = 0, hi = (int)l->n - 2;
 
-		while (lo <= hi) {
+		while (r->plen != l->len[l->n - 1] && lo <= hi) {
 			int mid = (lo + hi) / 2;
 
 			if (l->len[mid] == r->plen)
@@ -501,24 +503,32 @@ void skl_compiled_free(struct skl_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static const struct skl_compiled_prefix *probe(const struct skl_compiled *c, uint8_t proto,
+					       uint8_t family, const uint8_t addr[16], uint8_t plen)
+{
+	struct skl_compiled_prefix key = { .family = family, .proto = proto, .plen = plen };
+
+	memcpy(key.addr, addr, 16);
+	skl_prefix_mask(key.addr, family, plen);
+	return bsearch(&key, c->prefixes, c->n_prefixes, sizeof(key), cmp_prefix);
+}
+
 uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_t family,
 			     const uint8_t addr[16], uint16_t port)
 {
 	const struct skl_lengths *l = &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6,
 								   proto == 17)];
 	const struct skl_compiled_prefix *best = NULL;
-	int lo = 0, hi = (int)l->n - 1;
+	int lo = 0, hi = (int)l->n - 2;
 	uint32_t first, last;
 
+	/* As the program does: the longest length, then a search of the rest. */
+	if (l->n && (best = probe(c, proto, family, addr, l->len[l->n - 1])))
+		hi = -1;
 	while (lo <= hi) {
-		struct skl_compiled_prefix key = { .family = family, .proto = proto };
-		const struct skl_compiled_prefix *hit;
 		int mid = (lo + hi) / 2;
+		const struct skl_compiled_prefix *hit = probe(c, proto, family, addr, l->len[mid]);
 
-		key.plen = l->len[mid];
-		memcpy(key.addr, addr, 16);
-		skl_prefix_mask(key.addr, family, key.plen);
-		hit = bsearch(&key, c->prefixes, c->n_prefixes, sizeof(key), cmp_prefix);
 		if (hit) {
 			best = hit;
 			lo = mid + 1;
