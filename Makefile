@@ -132,7 +132,7 @@ $(BUILD)/examples/lfd-echo: examples/lfd-echo.c | $(BUILD)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 # Static build: binaries that run on any x86_64 node whatever its libraries,
-# for the DaemonSet (deploy/) and minimal container images. libbpf.a,
+# for the DaemonSet (examples/daemonset.yaml) and minimal container images. libbpf.a,
 # libelf.a, libz.a and glibc's libc.a come from Debian; Debian ships no
 # libcjson.a, so cJSON is compiled from Debian's own source package of the
 # installed libcjson-dev (same version and patches as the shared library,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-on-node.sh: puts sklookup on a Kubernetes node. The DaemonSet in
-# deploy/sklookup-daemonset.yaml runs it; it also runs by hand on a node, or
+# examples/daemonset.yaml runs it; it also runs by hand on a node, or
 # against temporary directories (that is how the tests run it):
 #
 #   CNI_CONF_DIR=/tmp/conf CNI_BIN_DIR=/tmp/bin SKLOOKUP_BIN_SRC=build-static \
