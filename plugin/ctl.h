@@ -65,6 +65,12 @@ int skl_ctl_print_json(cJSON *doc, struct skl_err *err);
 /* Reads a JSON file ("-": stdin). */
 cJSON *skl_ctl_read_json(const char *path, struct skl_err *err);
 
+/* Matches "--name VALUE" or "--name=VALUE" at argv[*i] (advancing *i past
+ * the value): 1 if it did, 0 if argv[*i] is something else, -1 (usage
+ * error naming the command, argv[0]) if the value is missing. */
+int skl_ctl_take_value(int argc, char **argv, int *i, const char *name, const char **value,
+		       struct skl_err *err);
+
 /* `--help` for a command: prints cmd->help, returns true if asked. */
 bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv);
 

@@ -65,24 +65,6 @@ static int parse_seconds(const char *name, const char *value, unsigned min, unsi
 	return 0;
 }
 
-/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 (value taken), 0 (not
- * this option) or -1 (no value). */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
-		      struct skl_err *err)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n) || (argv[*i][n] && argv[*i][n] != '='))
-		return 0;
-	if (argv[*i][n] == '=') {
-		*value = argv[*i] + n + 1;
-		return 1;
-	}
-	if (*i + 1 >= argc)
-		return skl_errf(err, SKL_EXIT_USAGE, "agent: %s needs a value", name);
-	*value = argv[++*i];
-	return 1;
-}
 
 static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struct skl_err *err)
 {
@@ -90,14 +72,14 @@ static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struc
 		const char *value;
 		int got;
 
-		if ((got = take_value(argc, argv, &i, "--socket", &value, err)) != 0) {
+		if ((got = skl_ctl_take_value(argc, argv, &i, "--socket", &value, err)) != 0) {
 			if (got < 0)
 				return -1;
 			o->socket_path = value;
-		} else if ((got = take_value(argc, argv, &i, "--grace", &value, err)) != 0) {
+		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--grace", &value, err)) != 0) {
 			if (got < 0 || parse_seconds("--grace", value, 0, &o->grace_s, err))
 				return -1;
-		} else if ((got = take_value(argc, argv, &i, "--interval", &value, err)) != 0) {
+		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--interval", &value, err)) != 0) {
 			if (got < 0 || parse_seconds("--interval", value, 1, &o->interval_s, err))
 				return -1;
 		} else {

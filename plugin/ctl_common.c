@@ -300,3 +300,20 @@ bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv
 	}
 	return false;
 }
+
+int skl_ctl_take_value(int argc, char **argv, int *i, const char *name, const char **value,
+		       struct skl_err *err)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) || (argv[*i][n] && argv[*i][n] != '='))
+		return 0;
+	if (argv[*i][n] == '=') {
+		*value = argv[*i] + n + 1;
+		return 1;
+	}
+	if (*i + 1 >= argc)
+		return skl_errf(err, SKL_EXIT_USAGE, "%s: %s needs a value", argv[0], name);
+	*value = argv[++*i];
+	return 1;
+}

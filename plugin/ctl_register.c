@@ -150,25 +150,6 @@ static const char *protocol_name(int protocol)
 
 /* --- command lines --- */
 
-/* Matches "--name VALUE" or "--name=VALUE" at argv[*i] (advancing *i past the
- * value): 1 if it did, 0 if argv[*i] is something else, -1 if the value is
- * missing. */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
-		      struct skl_err *err)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n) || (argv[*i][n] && argv[*i][n] != '='))
-		return 0;
-	if (argv[*i][n] == '=') {
-		*value = argv[*i] + n + 1;
-		return 1;
-	}
-	if (*i + 1 >= argc)
-		return skl_errf(err, SKL_EXIT_USAGE, "%s: %s needs a value", argv[0], name);
-	*value = argv[++*i];
-	return 1;
-}
 
 static int parse_number(const char *s, long min, long max, long *out)
 {
@@ -580,7 +561,7 @@ static int parse_register(int argc, char **argv, struct register_args *a, struct
 		long n;
 		int got;
 
-		if ((got = take_value(argc, argv, &i, "--fd", &value, err)) < 0)
+		if ((got = skl_ctl_take_value(argc, argv, &i, "--fd", &value, err)) < 0)
 			return -1;
 		if (got) {
 			if (parse_number(value, 0, INT32_MAX, &n))
@@ -594,7 +575,7 @@ static int parse_register(int argc, char **argv, struct register_args *a, struct
 			a->fds[a->n_fds++] = (int)n;
 			continue;
 		}
-		if ((got = take_value(argc, argv, &i, "--pid", &value, err)) < 0)
+		if ((got = skl_ctl_take_value(argc, argv, &i, "--pid", &value, err)) < 0)
 			return -1;
 		if (got) {
 			if (parse_number(value, 1, INT32_MAX, &a->pid))
@@ -700,7 +681,7 @@ static int parse_unregister(int argc, char **argv, const char **label, int *prot
 	*protocol = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *value = NULL;
-		int got = take_value(argc, argv, &i, "--protocol", &value, err);
+		int got = skl_ctl_take_value(argc, argv, &i, "--protocol", &value, err);
 
 		if (got < 0)
 			return -1;
@@ -865,13 +846,13 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct skl_err
 			a->reuseport = true;
 			continue;
 		}
-		if ((got = take_value(argc, argv, &i, "--label", &value, err)) < 0)
+		if ((got = skl_ctl_take_value(argc, argv, &i, "--label", &value, err)) < 0)
 			return -1;
 		if (got) {
 			a->label = value;
 			continue;
 		}
-		if ((got = take_value(argc, argv, &i, "--listen", &value, err)) < 0)
+		if ((got = skl_ctl_take_value(argc, argv, &i, "--listen", &value, err)) < 0)
 			return -1;
 		if (!got)
 			return skl_errf(err, SKL_EXIT_USAGE,
