@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "skl_asserts.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -41,18 +43,6 @@
 struct fixture {
 	int saved_netns; /* the netns the suite started in */
 };
-
-#define assert_ok(rc, err)                                                   \
-	do {                                                                 \
-		if ((rc) != 0)                                               \
-			fail_msg("%s failed: %s", #rc, (err).msg);           \
-	} while (0)
-
-static void assert_msg_contains(const struct skl_err *err, const char *part)
-{
-	if (!strstr(err->msg, part))
-		fail_msg("error message <%s> lacks <%s>", err->msg, part);
-}
 
 /* ------------------------------------------------------------------------
  * Fixtures and helpers

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "skl_asserts.h"
+
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,18 +46,6 @@ struct fixture {
 	int other_netns; /* an anonymous netns, alive while this fd is open */
 	int saved_netns; /* set while a test is inside other_netns */
 };
-
-#define assert_ok(rc, err)                                                   \
-	do {                                                                 \
-		if ((rc) != 0)                                               \
-			fail_msg("%s failed: %s", #rc, (err).msg);           \
-	} while (0)
-
-static void assert_msg_contains(const struct skl_err *err, const char *part)
-{
-	if (!strstr(err->msg, part))
-		fail_msg("error message <%s> lacks <%s>", err->msg, part);
-}
 
 /* ---- fixtures ---- */
 

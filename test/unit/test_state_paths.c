@@ -7,16 +7,12 @@
 
 #include <cmocka.h>
 
+#include "skl_asserts.h"
+
 #include "state.h"
 
 #define ROOT "/sys/fs/bpf/sklookup"
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static void assert_msg_contains(const struct skl_err *err, const char *part)
-{
-	if (!strstr(err->msg, part))
-		fail_msg("error message <%s> lacks <%s>", err->msg, part);
-}
 
 /* A rejected value: -1, the code, and a message naming what and showing the value. */
 static void assert_rejected(int rc, const struct skl_err *err, int code, const char *what,
