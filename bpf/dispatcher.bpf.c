@@ -7,13 +7,15 @@
  * bindings (an LPM trie walk gets deeper as prefixes get denser):
  *
  * 1. Address: binary search on prefix length over a hash of
- *    (gen, family, proto, plen, masked address) — Waldvogel's scheme. The
- *    search runs over the prefix lengths in use ("lengths"); user space adds
- *    a marker on the search path of every prefix and gives every entry the
- *    port table of its best matching prefix, so a hit means "go longer" and
- *    the last hit is the answer. The longest length is probed first (a hit
- *    there needs no search), then ceil(log2(other lengths + 1)) probes:
- *    never more than 7 (IPv4) or 9 (IPv6), whatever the number of bindings.
+ *    (gen, family, proto, plen, masked address) — Waldvogel's scheme. User
+ *    space adds a marker on the search path of every prefix and gives every
+ *    entry the port table of its best matching prefix, so a hit means "go
+ *    longer" and the last hit is the answer. The search itself is a tree
+ *    user space precomputes over the lengths in use ("search"): the longest
+ *    length first (a hit there needs no search), then a balanced tree over
+ *    the others. At most 9 probes, whatever the number of bindings; the
+ *    walk has no index arithmetic, so the verifier checks it step by step
+ *    rather than path by path (a few hundred instructions, not 17,000).
  * 2. Port: each distinct prefix owns one port table, a sorted list of
  *    segments covering 0..65535 that already merges the bindings of all
  *    shorter prefixes containing it (longest prefix first, then narrowest
@@ -63,10 +65,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SKL_LENGTHS_ENTRIES);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct skl_lengths);
-} lengths SEC(".maps");
+	__type(value, struct skl_search_node);
+} search SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -84,11 +86,10 @@ struct {
 
 /* Read by user space only: the bindings' port ranges and the label names. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, struct skl_port_key);
-	__type(value, struct skl_port_range);
+	__type(key, __u32);
+	__type(value, struct skl_port_entry);
 } ports SEC(".maps");
 
 struct {
@@ -126,21 +127,13 @@ struct {
 	__type(value, struct skl_totals);
 } totals SEC(".maps");
 
-static __always_inline __u32 mask_word(__u32 word, int bits)
+/* 1 if a == b, else 0, without a branch (a and b are below 2^32). */
+static __always_inline __u32 equals(__u64 a, __u64 b)
 {
-	if (bits <= 0)
-		return 0;
-	if (bits >= 32)
-		return word;
-	return word & bpf_htonl(0xffffffffu << (32 - bits));
-}
+	__u64 diff = a ^ b;
 
-static __always_inline void count(struct skl_counters *bc, struct skl_counters *lc, int what)
-{
-	if (bc)
-		bc->c[what]++;
-	if (lc)
-		lc->c[what]++;
+	asm volatile("" : "+r"(diff)); /* keep clang from making it a compare */
+	return (diff - 1) >> 63;
 }
 
 static __always_inline int assign_error_counter(long err)
@@ -161,59 +154,44 @@ static __always_inline int assign_error_counter(long err)
 	}
 }
 
-/* The entry for the address masked to plen, if any. */
-static __always_inline struct skl_prefix_val *probe(struct skl_prefix_key *key,
-						     const __u32 addr[4], int plen)
+/* The port table of the longest binding prefix containing the address:
+ * *first and *count, or *count == 0. Each step reads its node by key, so
+ * the verifier sees the same state after a hit as after a miss and checks
+ * the step once; the unrolled steps keep a loop counter out of its way. */
+static __always_inline void find_prefix(struct skl_prefix_key *key, const __u32 addr[4],
+					__u32 node, __u32 *first, __u32 *count)
 {
-	key->plen = plen;
-	for (int w = 0; w < 4; w++)
-		key->addr[w] = mask_word(addr[w], plen - 32 * w);
-	return bpf_map_lookup_elem(&prefixes, key);
-}
-
-/* Longest binding prefix containing the address: its port table, or NULL. */
-static __always_inline struct skl_prefix_val *find_prefix(struct skl_prefix_key *key,
-							   const __u32 addr[4])
-{
-	__u32 lkey = skl_lengths_key(key->gen, key->family == SKL_FAMILY_V6,
-				     key->proto == IPPROTO_UDP);
-	struct skl_prefix_val *best = NULL;
-	struct skl_lengths *lens;
-	__u32 longest;
-	int lo = 0, hi;
-
-	lens = bpf_map_lookup_elem(&lengths, &lkey);
-	if (!lens)
-		return NULL;
-	longest = lens->n - 1;
-	if (longest >= SKL_LENGTHS_MAX) /* no lengths at all (n == 0) wraps here */
-		return NULL;
-	/* The longest length first: a hit there is the answer (no marker is
-	 * that long), and host bindings are found in one probe. */
-	best = probe(key, addr, lens->len[longest]);
-	if (best)
-		return best;
-	hi = (int)longest - 1;
-	for (int i = 0; i < SKL_PROBES_V6; i++) {
+	*count = 0;
+#pragma unroll
+	for (int i = 0; i < SKL_SEARCH_STEPS; i++) {
+		struct skl_search_node *n = bpf_map_lookup_elem(&search, &node);
 		struct skl_prefix_val *val;
-		__u32 mid;
-		int plen;
+		__u32 on_hit, on_miss;
 
-		if (lo > hi)
-			break;
-		mid = (__u32)(lo + hi) >> 1;
-		if (mid >= SKL_LENGTHS_MAX)
-			break;
-		plen = lens->len[mid];
-		val = probe(key, addr, plen);
+		if (!n || !n->in_use)
+			return;
+		/* Both read into registers: clang would otherwise pick the
+		 * field by pointer offset, which makes the verifier track
+		 * (and split on) the offset. */
+		on_hit = n->on_hit;
+		on_miss = n->on_miss;
+		asm volatile("" : "+r"(on_hit), "+r"(on_miss));
+		key->plen = n->plen;
+		key->addr[0] = addr[0] & n->mask[0];
+		key->addr[1] = addr[1] & n->mask[1];
+		key->addr[2] = addr[2] & n->mask[2];
+		key->addr[3] = addr[3] & n->mask[3];
+		val = bpf_map_lookup_elem(&prefixes, key);
 		if (val) {
-			best = val;
-			lo = (int)mid + 1;
+			*first = val->seg_first;
+			*count = val->seg_count;
+			node = on_hit;
 		} else {
-			hi = (int)mid - 1;
+			node = on_miss;
 		}
+		if (node == SKL_NONE)
+			return;
 	}
-	return best;
 }
 
 /* The binding a port maps to in a port table, or SKL_NONE. */
@@ -223,6 +201,7 @@ static __always_inline __u32 find_segment(__u32 first, __u32 count, __u32 port)
 	__u32 lo = first, hi = first + count - 1;
 
 	/* Invariant: the answer is in [lo, hi]; segment `first` starts at 0. */
+#pragma unroll
 	for (int i = 0; i < SKL_SEGMENT_PROBES; i++) {
 		__u32 mid;
 
@@ -247,10 +226,11 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	struct skl_counters *bc, *lc;
 	struct skl_prefix_key key = {};
 	struct skl_binding_value *b;
-	struct skl_prefix_val *table;
 	struct skl_totals *tot;
 	struct skl_config *cfg;
 	__u32 zero = 0, addr[4], family, proto, port, binding, label, slot;
+	__u32 seg_first = 0, seg_count, is_v6;
+	int what, verdict;
 	struct bpf_sock *sk;
 	long err;
 
@@ -260,7 +240,7 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	family = ctx->family;
 	proto = ctx->protocol;
 	port = ctx->local_port;
-	addr[0] = ctx->local_ip4;
+	__u32 ip4 = ctx->local_ip4;
 	__u32 ip6_0 = ctx->local_ip6[0], ip6_1 = ctx->local_ip6[1];
 	__u32 ip6_2 = ctx->local_ip6[2], ip6_3 = ctx->local_ip6[3];
 	asm volatile("" ::: "memory");
@@ -272,24 +252,23 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	if (!cfg)
 		return SK_PASS;
 
+	/* No branch on the family: the other family's address fields read
+	 * as zero (prog_sk_lookup.rst), and a v4 search node masks out words
+	 * 1-3. One path for both families is one path for the verifier. */
+	is_v6 = equals(family, AF_INET6);
 	key.gen = cfg->active_gen & 1;
 	key.proto = proto;
-	if (family == AF_INET6) {
-		key.family = SKL_FAMILY_V6;
-		addr[0] = ip6_0;
-		addr[1] = ip6_1;
-		addr[2] = ip6_2;
-		addr[3] = ip6_3;
-		table = find_prefix(&key, addr);
-	} else {
-		key.family = SKL_FAMILY_V4;
-		addr[1] = addr[2] = addr[3] = 0;
-		table = find_prefix(&key, addr);
-	}
+	key.family = is_v6 ? SKL_FAMILY_V6 : SKL_FAMILY_V4;
+	addr[0] = ip4 | ip6_0;
+	addr[1] = ip6_1;
+	addr[2] = ip6_2;
+	addr[3] = ip6_3;
+	find_prefix(&key, addr, key.gen * 4 + is_v6 * 2 + equals(proto, IPPROTO_UDP),
+		    &seg_first, &seg_count);
 
 	binding = SKL_NONE;
-	if (table && table->seg_count)
-		binding = find_segment(table->seg_first, table->seg_count, port);
+	if (seg_count)
+		binding = find_segment(seg_first, seg_count, port);
 	b = binding == SKL_NONE ? NULL : bpf_map_lookup_elem(&bindings, &binding);
 	if (!b) {
 		if (tot)
@@ -300,29 +279,34 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	label = b->label;
 	bc = bpf_map_lookup_elem(&bind_counters, &binding);
 	lc = bpf_map_lookup_elem(&label_counters, &label);
-	count(bc, lc, SKL_C_MATCHED);
+	/* Cannot fail (ids are below the maps' sizes); checked once here so
+	 * every later step has one state for the verifier, not four. */
+	if (!bc || !lc)
+		return SK_PASS;
+	bc->c[SKL_C_MATCHED]++;
+	lc->c[SKL_C_MATCHED]++;
 
-	slot = skl_socket_slot(label, proto == IPPROTO_UDP, family == AF_INET6);
+	slot = skl_socket_slot(label, proto == IPPROTO_UDP, is_v6);
 	sk = bpf_map_lookup_elem(&sockets, &slot);
 	if (!sk) {
 		/* Traffic meant for a label never falls through to some other
 		 * socket by accident, unless the binding asks for it. */
 		if (b->flags & SKL_BINDING_F_MISSING_PASS) {
-			count(bc, lc, SKL_C_PASSED_NO_SOCKET);
-			return SK_PASS;
+			what = SKL_C_PASSED_NO_SOCKET;
+			verdict = SK_PASS;
+		} else {
+			what = SKL_C_DROP_NO_SOCKET;
+			verdict = SK_DROP;
 		}
-		count(bc, lc, SKL_C_DROP_NO_SOCKET);
-		return SK_DROP;
+	} else {
+		err = bpf_sk_assign(ctx, sk, 0);
+		bpf_sk_release(sk);
+		what = err ? assign_error_counter(err) : SKL_C_ASSIGNED;
+		verdict = err ? SK_DROP : SK_PASS;
 	}
-
-	err = bpf_sk_assign(ctx, sk, 0);
-	bpf_sk_release(sk);
-	if (err) {
-		count(bc, lc, assign_error_counter(err));
-		return SK_DROP;
-	}
-	count(bc, lc, SKL_C_ASSIGNED);
-	return SK_PASS;
+	bc->c[what]++;
+	lc->c[what]++;
+	return verdict;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,5 @@
 #include "compile.h"
+#include "search_tree.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -518,23 +519,22 @@ uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_
 {
 	const struct skl_lengths *l = &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6,
 								   proto == 17)];
+	struct skl_search_node root, nodes[SKL_LENGTHS_MAX];
+	const struct skl_search_node *n = &root;
 	const struct skl_compiled_prefix *best = NULL;
-	int lo = 0, hi = (int)l->n - 2;
-	uint32_t first, last;
+	uint32_t first, last, n_nodes;
 
-	/* As the program does: the longest length, then a search of the rest. */
-	if (l->n && (best = probe(c, proto, family, addr, l->len[l->n - 1])))
-		hi = -1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-		const struct skl_compiled_prefix *hit = probe(c, proto, family, addr, l->len[mid]);
+	/* As the program does: walk the search tree it is given. */
+	skl_search_tree_build(l, 0, &root, nodes, &n_nodes);
+	for (int step = 0; step < SKL_SEARCH_STEPS && n->in_use; step++) {
+		const struct skl_compiled_prefix *hit = probe(c, proto, family, addr, n->plen);
+		uint32_t next = hit ? n->on_hit : n->on_miss;
 
-		if (hit) {
+		if (hit)
 			best = hit;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
+		if (next == SKL_NONE || next >= n_nodes)
+			break;
+		n = &nodes[next];
 	}
 	if (!best || !best->seg_count)
 		return SKL_NONE;

@@ -15,7 +15,7 @@
 const char *const skl_map_pin_names[SKL_MAP_COUNT] = {
 	[SKL_MAP_CONFIG] = "config",
 	[SKL_MAP_PREFIXES] = "prefixes",
-	[SKL_MAP_LENGTHS] = "lengths",
+	[SKL_MAP_SEARCH] = "search",
 	[SKL_MAP_SEGMENTS] = "segments",
 	[SKL_MAP_BINDINGS] = "bindings",
 	[SKL_MAP_PORTS] = "ports",
@@ -59,6 +59,13 @@ int skl_limits_check(const struct skl_limits *limits, struct skl_err *err)
 static uint32_t segments_per_gen(const struct skl_limits *l)
 {
 	return 8 * l->port_ranges + 64;
+}
+
+/* Non-root search nodes of a generation: one per length in use, and every
+ * length in use belongs to a binding. */
+static uint32_t search_nodes_per_gen(const struct skl_limits *l)
+{
+	return l->bindings < SKL_SEARCH_NODES_MAX ? l->bindings : SKL_SEARCH_NODES_MAX;
 }
 
 static uint32_t prefix_entries(const struct skl_limits *l)
@@ -106,7 +113,7 @@ static struct bpf_map *skel_map(struct dispatcher_bpf *skel, enum skl_map which)
 	struct bpf_map *maps[SKL_MAP_COUNT] = {
 		[SKL_MAP_CONFIG] = skel->maps.config,
 		[SKL_MAP_PREFIXES] = skel->maps.prefixes,
-		[SKL_MAP_LENGTHS] = skel->maps.lengths,
+		[SKL_MAP_SEARCH] = skel->maps.search,
 		[SKL_MAP_SEGMENTS] = skel->maps.segments,
 		[SKL_MAP_BINDINGS] = skel->maps.bindings,
 		[SKL_MAP_PORTS] = skel->maps.ports,
@@ -124,7 +131,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 	uint32_t sizes[SKL_MAP_COUNT] = {
 		[SKL_MAP_CONFIG] = 1,
 		[SKL_MAP_PREFIXES] = prefix_entries(l),
-		[SKL_MAP_LENGTHS] = SKL_LENGTHS_ENTRIES,
+		[SKL_MAP_SEARCH] = SKL_SEARCH_ROOTS + SKL_GENERATIONS * search_nodes_per_gen(l),
 		[SKL_MAP_SEGMENTS] = SKL_GENERATIONS * segments_per_gen(l),
 		[SKL_MAP_BINDINGS] = l->bindings,
 		[SKL_MAP_PORTS] = l->port_ranges,
@@ -154,15 +161,20 @@ static int map_max_entries(int fd, uint32_t *max, struct skl_err *err)
  * knows the limits it was loaded with. */
 static int read_limits(struct skl_dispatcher *d, struct skl_err *err)
 {
-	uint32_t segments;
+	uint32_t segments, search;
 
 	if (map_max_entries(d->map_fd[SKL_MAP_BINDINGS], &d->limits.bindings, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_LABELS], &d->limits.labels, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_PORTS], &d->limits.port_ranges, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_PREFIXES], &d->max_prefixes, err) ||
-	    map_max_entries(d->map_fd[SKL_MAP_SEGMENTS], &segments, err))
+	    map_max_entries(d->map_fd[SKL_MAP_SEGMENTS], &segments, err) ||
+	    map_max_entries(d->map_fd[SKL_MAP_SEARCH], &search, err))
 		return -1;
+	if (search < SKL_SEARCH_ROOTS)
+		return skl_errf(err, SKL_CNI_INTERNAL, "the search map holds %u nodes, fewer than "
+				"its %u roots", search, SKL_SEARCH_ROOTS);
 	d->max_segments = segments / SKL_GENERATIONS;
+	d->search_per_gen = (search - SKL_SEARCH_ROOTS) / SKL_GENERATIONS;
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 enum skl_map {
 	SKL_MAP_CONFIG,
 	SKL_MAP_PREFIXES,
-	SKL_MAP_LENGTHS,
+	SKL_MAP_SEARCH,
 	SKL_MAP_SEGMENTS,
 	SKL_MAP_BINDINGS,
 	SKL_MAP_PORTS,
@@ -47,6 +47,7 @@ struct skl_dispatcher {
 	struct skl_limits limits; /* as read back from the maps */
 	uint32_t max_segments;   /* per generation */
 	uint32_t max_prefixes;   /* entries of the prefixes hash, both generations */
+	uint32_t search_per_gen; /* search nodes per generation, besides the roots */
 	struct dispatcher_bpf *skel; /* set when loaded by this process */
 };
 

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "compile.h"
+#include "search_tree.h"
 
 /* What the maps hold now, and what this apply allocated (for rollback). */
 struct apply {
@@ -20,6 +21,10 @@ struct apply {
 	struct skl_binding_value *values; /* [limits.bindings] */
 	bool *label_new, *label_used;     /* [limits.labels] */
 	bool *id_new, *id_kept;           /* [limits.bindings] */
+	struct skl_port_entry *ports;     /* [limits.port_ranges] */
+	bool *port_taken;                 /* [limits.port_ranges]: reached by a binding */
+	uint32_t port_cursor;             /* no free port entry below it */
+	uint32_t port_dirty_lo, port_dirty_hi; /* entries written here: [lo, hi) */
 	uint32_t *id_of;                  /* [set->n]: binding index -> id */
 	uint32_t active, target;
 };
@@ -43,12 +48,53 @@ static int wait_for_readers(struct skl_err *err)
 	return kernel_err(err, "membarrier");
 }
 
+/* Reads a whole BPF array in one call (a lookup per element costs a
+ * syscall each, and an ADD reads every array it writes). */
 static int read_array(int fd, uint32_t n, void *values, size_t size, struct skl_err *err)
 {
+	uint32_t *keys = malloc((n ? n : 1) * sizeof(*keys)), out_batch, done = 0;
+	int ret = 0;
+
+	if (!keys)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	while (done < n) {
+		uint32_t count = n - done;
+
+		if (bpf_map_lookup_batch(fd, done ? &out_batch : NULL, &out_batch, keys,
+					 (char *)values + (size_t)done * size, &count, NULL) &&
+		    errno != ENOENT) {
+			ret = kernel_err(err, "reading a BPF array");
+			break;
+		}
+		done += count;
+		if (!count || errno == ENOENT)
+			break;
+	}
+	if (!ret && done != n)
+		ret = skl_errf(err, SKL_CNI_INTERNAL, "reading a BPF array: %u of %u entries",
+			       done, n);
+	free(keys);
+	return ret;
+}
+
+/* Writes entries [0, n) of values to keys first.. of a BPF array at once. */
+static int write_array(int fd, uint32_t first, uint32_t n, const void *values,
+		       const char *what, struct skl_err *err)
+{
+	uint32_t *keys, count = n;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	for (uint32_t i = 0; i < n; i++)
-		if (bpf_map_lookup_elem(fd, &i, (char *)values + (size_t)i * size))
-			return kernel_err(err, "reading a BPF array");
-	return 0;
+		keys[i] = first + i;
+	if (bpf_map_update_batch(fd, keys, values, &count, NULL) || count != n)
+		ret = kernel_err(err, what);
+	free(keys);
+	return ret;
 }
 
 static int zero_percpu(int fd, uint32_t key, size_t size, struct skl_err *err)
@@ -122,25 +168,62 @@ static void value_of(const struct skl_binding_spec *b, uint32_t label,
 	v->n_ports = (uint32_t)b->n_ports;
 }
 
-static int ports_equal(int ports_fd, uint32_t id, const struct skl_binding_spec *b)
+/* The port ranges of binding id, as its chain in the ports array holds
+ * them, equal b's? */
+static bool ports_equal(const struct apply *a, uint32_t id, const struct skl_binding_spec *b)
 {
-	for (size_t k = 0; k < b->n_ports; k++) {
-		struct skl_port_key key = { .binding = id, .idx = (uint32_t)k };
-		struct skl_port_range r;
+	uint32_t at = a->values[id].port_first;
 
-		if (bpf_map_lookup_elem(ports_fd, &key, &r) || r.lo != b->ports[k].lo ||
-		    r.hi != b->ports[k].hi)
-			return 0;
+	if (a->values[id].n_ports != b->n_ports)
+		return false;
+	for (size_t k = 0; k < b->n_ports; k++) {
+		if (at >= a->d->limits.port_ranges || a->ports[at].range.lo != b->ports[k].lo ||
+		    a->ports[at].range.hi != b->ports[k].hi)
+			return false;
+		at = a->ports[at].next;
 	}
-	return 1;
+	return true;
 }
 
-static uint64_t value_hash(const struct skl_binding_value *v)
+/* Marks the port entries the bindings in use reach; a chain that leaves
+ * the array or loops is damaged state. */
+static int mark_ports_taken(struct apply *a, struct skl_err *err)
 {
-	const unsigned char *p = (const unsigned char *)v;
+	uint32_t max = a->d->limits.port_ranges;
+
+	for (uint32_t id = 0; id < a->d->limits.bindings; id++) {
+		uint32_t at = a->values[id].port_first;
+
+		if (!(a->values[id].flags & SKL_BINDING_F_IN_USE))
+			continue;
+		for (uint32_t k = 0; k < a->values[id].n_ports; k++) {
+			if (at >= max || a->port_taken[at])
+				return skl_errf(err, SKL_CNI_INTERNAL,
+						"binding #%u: its port ranges in the ports map are "
+						"damaged; re-create the pod", id);
+			a->port_taken[at] = true;
+			at = a->ports[at].next;
+		}
+	}
+	return 0;
+}
+
+/* Where a binding keeps its port ranges is no part of what it is. */
+static struct skl_binding_value identity(const struct skl_binding_value *v)
+{
+	struct skl_binding_value id = *v;
+
+	id.port_first = 0;
+	return id;
+}
+
+static uint64_t value_hash(const struct skl_binding_value *value)
+{
+	struct skl_binding_value v = identity(value);
+	const unsigned char *p = (const unsigned char *)&v;
 	uint64_t h = 1469598103934665603ull;
 
-	for (size_t i = 0; i < sizeof(*v); i++)
+	for (size_t i = 0; i < sizeof(v); i++)
 		h = (h ^ p[i]) * 1099511628211ull;
 	return h;
 }
@@ -203,9 +286,10 @@ static int assign_ids(struct apply *a, const struct skl_binding_set *set,
 		/* Every id with this hash, from the first one on. */
 		for (k = lower_bound(old, n_old, probe.hash); k < n_old && old[k].hash == probe.hash; k++) {
 			uint32_t id = old[k].index;
+			struct skl_binding_value kept = identity(&a->values[id]);
 
-			if (!a->id_kept[id] && !memcmp(&a->values[id], &v, sizeof(v)) &&
-			    ports_equal(a->d->map_fd[SKL_MAP_PORTS], id, &set->v[i])) {
+			if (!a->id_kept[id] && !memcmp(&kept, &v, sizeof(v)) &&
+			    ports_equal(a, id, &set->v[i])) {
 				hit = &old[k];
 				break;
 			}
@@ -233,39 +317,101 @@ out:
 	return ret;
 }
 
+/* Writes b's port ranges as a chain through free entries of the ports
+ * array; *first gets its head. Entries of a failed apply are reached by no
+ * binding in use, so they are free again without a delete. */
+/* Links b's port ranges as a chain through free entries of the ports array
+ * (written out by write_new_ports); *first gets its head. Entries of a
+ * failed apply are reached by no binding in use, so they are free again
+ * without a delete. */
+static int alloc_ports(struct apply *a, const struct skl_binding_spec *b, uint32_t *first,
+		       struct skl_err *err)
+{
+	uint32_t max = a->d->limits.port_ranges, prev = SKL_NONE;
+
+	*first = 0;
+	for (size_t k = 0; k < b->n_ports; k++) {
+		uint32_t at = a->port_cursor;
+
+		while (at < max && a->port_taken[at])
+			at++;
+		if (at == max)
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"%s: more port ranges than the %u this dispatcher holds; "
+					"raise limits.portRanges", b->where, max);
+		a->port_cursor = at + 1;
+		a->port_taken[at] = true;
+		a->ports[at] = (struct skl_port_entry){ .range = b->ports[k], .next = SKL_NONE };
+		if (prev == SKL_NONE)
+			*first = at;
+		else
+			a->ports[prev].next = at;
+		prev = at;
+		if (a->port_dirty_lo > at)
+			a->port_dirty_lo = at;
+		if (a->port_dirty_hi < at + 1)
+			a->port_dirty_hi = at + 1;
+	}
+	return 0;
+}
+
+/* One batch for every port entry this apply allocated (and the entries in
+ * between, unchanged: user space is their only reader). */
+static int write_new_ports(struct apply *a, struct skl_err *err)
+{
+	if (a->port_dirty_lo >= a->port_dirty_hi)
+		return 0;
+	return write_array(a->d->map_fd[SKL_MAP_PORTS], a->port_dirty_lo,
+			   a->port_dirty_hi - a->port_dirty_lo, &a->ports[a->port_dirty_lo],
+			   "writing port ranges", err);
+}
+
 static int write_binding(struct apply *a, const struct skl_binding_spec *b, uint32_t id,
-			 uint32_t label, struct skl_err *err)
+			 uint32_t label, uint32_t port_first, struct skl_err *err)
 {
 	struct skl_binding_value v;
 
-	for (size_t k = 0; k < b->n_ports; k++) {
-		struct skl_port_key key = { .binding = id, .idx = (uint32_t)k };
-
-		if (bpf_map_update_elem(a->d->map_fd[SKL_MAP_PORTS], &key, &b->ports[k], BPF_ANY))
-			return errno == E2BIG ? skl_errf(err, SKL_CNI_INVALID_CONFIG,
-							 "%s: more port ranges than the %u this "
-							 "dispatcher holds; raise limits.portRanges",
-							 b->where, a->d->limits.port_ranges)
-					      : kernel_err(err, "writing port ranges");
-	}
+	value_of(b, label, &v);
+	v.port_first = port_first;
 	if (zero_percpu(a->d->map_fd[SKL_MAP_BIND_COUNTERS], id, sizeof(struct skl_counters), err))
 		return -1;
-	value_of(b, label, &v);
 	if (bpf_map_update_elem(a->d->map_fd[SKL_MAP_BINDINGS], &id, &v, BPF_ANY))
 		return kernel_err(err, "writing a binding");
 	return 0;
 }
 
-static void free_binding(struct skl_dispatcher *d, uint32_t id, uint32_t n_ports)
+/* The new bindings: port ranges first, so a binding never points at
+ * entries not written yet. */
+static int write_new_bindings(struct apply *a, const struct skl_binding_set *set,
+			      const uint32_t *label_of, struct skl_err *err)
+{
+	uint32_t *port_first = calloc(set->n ? set->n : 1, sizeof(*port_first));
+	int ret = -1;
+
+	if (!port_first)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	a->port_dirty_lo = a->d->limits.port_ranges;
+	for (size_t i = 0; i < set->n; i++)
+		if (a->id_new[a->id_of[i]] && alloc_ports(a, &set->v[i], &port_first[i], err))
+			goto out;
+	if (write_new_ports(a, err))
+		goto out;
+	for (size_t i = 0; i < set->n; i++)
+		if (a->id_new[a->id_of[i]] &&
+		    write_binding(a, &set->v[i], a->id_of[i], label_of[i], port_first[i], err))
+			goto out;
+	ret = 0;
+out:
+	free(port_first);
+	return ret;
+}
+
+/* Its port entries are free once no binding in use reaches them. */
+static void free_binding(struct skl_dispatcher *d, uint32_t id)
 {
 	struct skl_binding_value zero = { 0 };
 
 	bpf_map_update_elem(d->map_fd[SKL_MAP_BINDINGS], &id, &zero, BPF_ANY);
-	for (uint32_t k = 0; k < n_ports; k++) {
-		struct skl_port_key key = { .binding = id, .idx = k };
-
-		bpf_map_delete_elem(d->map_fd[SKL_MAP_PORTS], &key);
-	}
 }
 
 static int label_has_socket(struct skl_dispatcher *d, uint32_t label)
@@ -329,6 +475,60 @@ out:
 	return ret;
 }
 
+static int write_segments(struct apply *a, const struct skl_compiled *c, uint32_t base,
+			  struct skl_err *err)
+{
+	struct skl_segment *segs = malloc((c->n_segments ? c->n_segments : 1) * sizeof(*segs));
+	int ret;
+
+	if (!segs)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	for (size_t i = 0; i < c->n_segments; i++) {
+		segs[i] = c->segments[i];
+		if (segs[i].binding != SKL_NONE)
+			segs[i].binding = a->id_of[segs[i].binding];
+	}
+	ret = write_array(a->d->map_fd[SKL_MAP_SEGMENTS], base, (uint32_t)c->n_segments, segs,
+			  "writing the port tables", err);
+	free(segs);
+	return ret;
+}
+
+/* The four search trees of the target generation: roots at their fixed
+ * slots, the other nodes in the generation's own region. */
+static int write_search(struct apply *a, const struct skl_compiled *c, struct skl_err *err)
+{
+	struct skl_dispatcher *d = a->d;
+	uint32_t region = SKL_SEARCH_ROOTS + a->target * d->search_per_gen, used = 0;
+	struct skl_search_node roots[4], *nodes;
+	int ret = -1;
+
+	nodes = calloc(4 * SKL_LENGTHS_MAX, sizeof(*nodes));
+	if (!nodes)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	for (uint32_t k = 0; k < 4; k++) {
+		uint32_t n;
+
+		skl_search_tree_build(&c->lengths[k], region + used, &roots[k], nodes + used, &n);
+		used += n;
+	}
+	if (used > d->search_per_gen) {
+		skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			 "bindings: %u distinct prefix lengths, more than the %u this dispatcher "
+			 "holds; raise limits.bindings", used + 4, d->search_per_gen + 4);
+		goto out;
+	}
+	if (write_array(d->map_fd[SKL_MAP_SEARCH], region, used, nodes, "writing the search",
+			err) ||
+	    write_array(d->map_fd[SKL_MAP_SEARCH], skl_lengths_key(a->target, 0, 0), 4, roots,
+			"writing the search", err))
+		goto out;
+	ret = 0;
+out:
+	free(nodes);
+	return ret;
+}
+
 static int write_generation(struct apply *a, const struct skl_compiled *c, struct skl_err *err)
 {
 	struct skl_dispatcher *d = a->d;
@@ -339,23 +539,8 @@ static int write_generation(struct apply *a, const struct skl_compiled *c, struc
 				"bindings: the port tables need %zu segments, more than the %u this "
 				"dispatcher holds; raise limits.portRanges", c->n_segments,
 				d->max_segments);
-	for (size_t i = 0; i < c->n_segments; i++) {
-		struct skl_segment s = c->segments[i];
-		uint32_t key = base + (uint32_t)i;
-
-		if (s.binding != SKL_NONE)
-			s.binding = a->id_of[s.binding];
-		if (bpf_map_update_elem(d->map_fd[SKL_MAP_SEGMENTS], &key, &s, BPF_ANY))
-			return kernel_err(err, "writing a port table");
-	}
-	for (int v6 = 0; v6 <= 1; v6++)
-		for (int udp = 0; udp <= 1; udp++) {
-			uint32_t key = skl_lengths_key(a->target, v6, udp);
-
-			if (bpf_map_update_elem(d->map_fd[SKL_MAP_LENGTHS], &key,
-						&c->lengths[skl_lengths_key(0, v6, udp)], BPF_ANY))
-				return kernel_err(err, "writing prefix lengths");
-		}
+	if (write_segments(a, c, base, err) || write_search(a, c, err))
+		return -1;
 	for (size_t i = 0; i < c->n_prefixes; i++) {
 		const struct skl_compiled_prefix *p = &c->prefixes[i];
 		struct skl_prefix_key key = { .gen = (uint8_t)a->target, .family = p->family,
@@ -395,7 +580,7 @@ static void rollback(struct apply *a, const struct skl_binding_set *set)
 	clear_generation(d, a->target, false, NULL);
 	for (size_t i = 0; i < set->n; i++)
 		if (a->id_of[i] != SKL_NONE && a->id_new[a->id_of[i]])
-			free_binding(d, a->id_of[i], (uint32_t)set->v[i].n_ports);
+			free_binding(d, a->id_of[i]);
 	for (uint32_t l = 0; l < d->limits.labels; l++)
 		if (a->label_new[l])
 			free_label(d, l);
@@ -411,7 +596,7 @@ static void retire_old(struct apply *a, bool old_had_entries)
 		return;
 	for (uint32_t id = 0; id < d->limits.bindings; id++)
 		if ((a->values[id].flags & SKL_BINDING_F_IN_USE) && !a->id_kept[id])
-			free_binding(d, id, a->values[id].n_ports);
+			free_binding(d, id);
 	for (uint32_t l = 0; l < d->limits.labels; l++)
 		if ((a->labels[l].flags & SKL_LABEL_F_IN_USE) && !a->label_used[l] &&
 		    !label_has_socket(d, l))
@@ -429,8 +614,10 @@ static int apply_alloc(struct apply *a, size_t n_bindings)
 	a->id_new = calloc(l->bindings, sizeof(bool));
 	a->id_kept = calloc(l->bindings, sizeof(bool));
 	a->id_of = malloc((n_bindings ? n_bindings : 1) * sizeof(uint32_t));
+	a->ports = calloc(l->port_ranges, sizeof(*a->ports));
+	a->port_taken = calloc(l->port_ranges, sizeof(bool));
 	if (!a->labels || !a->values || !a->label_new || !a->label_used || !a->id_new ||
-	    !a->id_kept || !a->id_of)
+	    !a->id_kept || !a->id_of || !a->ports || !a->port_taken)
 		return -1;
 	for (size_t i = 0; i < n_bindings; i++)
 		a->id_of[i] = SKL_NONE;
@@ -446,6 +633,8 @@ static void apply_free(struct apply *a)
 	free(a->id_new);
 	free(a->id_kept);
 	free(a->id_of);
+	free(a->ports);
+	free(a->port_taken);
 }
 
 static bool any_in_use(const struct apply *a)
@@ -477,7 +666,10 @@ int skl_rules_apply(struct skl_dispatcher *d, const struct skl_binding_set *set,
 	    read_array(d->map_fd[SKL_MAP_LABELS], d->limits.labels, a.labels, sizeof(*a.labels),
 		       err) ||
 	    read_array(d->map_fd[SKL_MAP_BINDINGS], d->limits.bindings, a.values,
-		       sizeof(*a.values), err))
+		       sizeof(*a.values), err) ||
+	    read_array(d->map_fd[SKL_MAP_PORTS], d->limits.port_ranges, a.ports,
+		       sizeof(*a.ports), err) ||
+	    mark_ports_taken(&a, err))
 		goto out;
 	a.active = cfg.active_gen & 1;
 	a.target = a.active ^ 1;
@@ -488,10 +680,8 @@ int skl_rules_apply(struct skl_dispatcher *d, const struct skl_binding_set *set,
 		goto out;
 	if (resolve_labels(&a, set, label_of, err) || assign_ids(&a, set, label_of, err))
 		goto fail;
-	for (size_t i = 0; i < set->n; i++)
-		if (a.id_new[a.id_of[i]] &&
-		    write_binding(&a, &set->v[i], a.id_of[i], label_of[i], err))
-			goto fail;
+	if (write_new_bindings(&a, set, label_of, err))
+		goto fail;
 	if (write_generation(&a, &compiled, err) || flip(d, a.target, err))
 		goto fail;
 	retire_old(&a, old_had_entries);
@@ -544,13 +734,21 @@ static int read_binding(const struct skl_dispatcher *d, uint32_t id,
 	if (!b->ports)
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	b->n_ports = v->n_ports;
-	for (uint32_t k = 0; k < v->n_ports; k++) {
-		struct skl_port_key key = { .binding = id, .idx = k };
+	for (uint32_t k = 0, at = v->port_first; k < v->n_ports; k++) {
+		struct skl_port_entry e;
 
-		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_PORTS], &key, &b->ports[k])) {
+		if (at >= d->limits.port_ranges) {
+			free(b->ports);
+			return skl_errf(err, SKL_CNI_INTERNAL,
+					"binding #%u: its port ranges in the ports map are damaged; "
+					"re-create the pod", id);
+		}
+		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_PORTS], &at, &e)) {
 			free(b->ports);
 			return kernel_err(err, "reading port ranges");
 		}
+		b->ports[k] = e.range;
+		at = e.next;
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "bindings.h"
 #include "compile.h"
+#include "search_tree.h"
 
 static void parse(const char *json, struct skl_binding_set *set)
 {
@@ -81,7 +82,7 @@ static void wide_ranges_cost_a_handful_of_entries(void **state)
 		compile(&set, &c);
 		assert_in_range(c.n_segments, 2, 5);
 		/* The entry and at most one marker per probe of the search. */
-		assert_in_range(c.n_prefixes, 1, SKL_PROBES_V6);
+		assert_in_range(c.n_prefixes, 1, SKL_SEARCH_STEPS);
 		skl_compiled_free(&c);
 		skl_bindings_free(&set);
 	}
@@ -276,6 +277,57 @@ static void compiled_lookup_matches_reference(void **state)
 	assert_true(hits < probes);
 }
 
+/* Steps of the walk from the root to a node, the longest path of all. */
+static int tree_depth(const struct skl_search_node *n, const struct skl_search_node *nodes,
+		      uint32_t n_nodes)
+{
+	int hit = 0, miss = 0;
+
+	if (n->on_hit != SKL_NONE) {
+		assert_true(n->on_hit < n_nodes);
+		hit = tree_depth(&nodes[n->on_hit], nodes, n_nodes);
+	}
+	if (n->on_miss != SKL_NONE) {
+		assert_true(n->on_miss < n_nodes);
+		miss = tree_depth(&nodes[n->on_miss], nodes, n_nodes);
+	}
+	return 1 + (hit > miss ? hit : miss);
+}
+
+/* The program walks at most SKL_SEARCH_STEPS nodes: the tree must never be
+ * deeper, for any number of lengths in use, and must hold each length once
+ * with the mask of its length. */
+static void search_tree_fits_the_program(void **state)
+{
+	(void)state;
+	for (uint32_t n = 0; n <= SKL_LENGTHS_MAX; n++) {
+		struct skl_lengths l = { .n = n };
+		struct skl_search_node root, nodes[SKL_LENGTHS_MAX];
+		uint32_t n_nodes;
+
+		for (uint32_t i = 0; i < n; i++)
+			l.len[i] = (uint8_t)i;
+		skl_search_tree_build(&l, 0, &root, nodes, &n_nodes);
+		if (!n) {
+			assert_false(root.in_use);
+			continue;
+		}
+		assert_true(root.in_use);
+		assert_int_equal(root.plen, n - 1);
+		assert_int_equal(root.on_hit, SKL_NONE);
+		assert_int_equal(n_nodes, n - 1);
+		assert_true(tree_depth(&root, nodes, n_nodes) <= SKL_SEARCH_STEPS);
+		for (uint32_t i = 0; i < n_nodes; i++) {
+			uint8_t bytes[16];
+
+			assert_true(nodes[i].in_use);
+			memset(bytes, 0xff, sizeof(bytes));
+			skl_prefix_mask(bytes, SKL_FAMILY_V6, nodes[i].plen);
+			assert_memory_equal(nodes[i].mask, bytes, sizeof(bytes));
+		}
+	}
+}
+
 static void pod_prefix_must_be_resolved(void **state)
 {
 	struct skl_binding_set set;
@@ -314,6 +366,7 @@ int main(void)
 		cmocka_unit_test(precedence_examples),
 		cmocka_unit_test(identical_tables_are_shared),
 		cmocka_unit_test(compiled_lookup_matches_reference),
+		cmocka_unit_test(search_tree_fits_the_program),
 		cmocka_unit_test(pod_prefix_must_be_resolved),
 		cmocka_unit_test(conflicts_are_refused),
 	};
