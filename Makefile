@@ -221,8 +221,8 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 # dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf
 # calls are faked (fuzz/fake_bpf.c) so the record parses without BPF.
 FUZZ_MODEL := bindings conflicts precedence skl_error
-FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile portreserve dispatcher
-FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile
+FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree portreserve dispatcher
+FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
 FUZZ_OWN_netconf := check_compiled

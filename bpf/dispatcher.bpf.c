@@ -110,15 +110,22 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct skl_counters);
+	__type(value, struct skl_hot_counters);
 } bind_counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct skl_counters);
+	__type(value, struct skl_hot_counters);
 } label_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct skl_counters);
+} events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -152,6 +159,20 @@ static __always_inline int assign_error_counter(long err)
 	default:
 		return SKL_C_DROP_OTHER;
 	}
+}
+
+/* A rare event: shared counters, atomic adds (a per-CPU copy of these for
+ * every binding would cost more memory than the rest of the pod). */
+static __always_inline void count_event(__u32 binding_key, __u32 label_key, int what)
+{
+	struct skl_counters *b = bpf_map_lookup_elem(&events, &binding_key);
+	struct skl_counters *l = bpf_map_lookup_elem(&events, &label_key);
+
+	/* Both keys are below the map's size: the check is for the verifier. */
+	if (!b || !l || what < SKL_C_HOT || what >= SKL_C_COUNT)
+		return;
+	__sync_fetch_and_add(&b->c[what], 1);
+	__sync_fetch_and_add(&l->c[what], 1);
 }
 
 /* The port table of the longest binding prefix containing the address:
@@ -304,8 +325,12 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 		what = err ? assign_error_counter(err) : SKL_C_ASSIGNED;
 		verdict = err ? SK_DROP : SK_PASS;
 	}
-	bc->c[what]++;
-	lc->c[what]++;
+	if (what == SKL_C_ASSIGNED) {
+		bc->c[SKL_C_ASSIGNED]++;
+		lc->c[SKL_C_ASSIGNED]++;
+	} else {
+		count_event(binding, cfg->label_events + label, what);
+	}
 	return verdict;
 }
 

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "counters.h"
 #include "rules.h"
 
 const char *const skl_slot_names[4] = { "tcp4", "tcp6", "udp4", "udp6" };
@@ -25,24 +26,26 @@ const char *const skl_counter_names[SKL_C_COUNT] = {
 };
 
 /* Sums a per-CPU value of n u64 counters. */
-static int read_percpu(int fd, uint32_t key, uint64_t *out, size_t n, struct skl_err *err)
+static int read_totals(const struct skl_dispatcher *d, uint64_t out[SKL_T_COUNT],
+		       struct skl_err *err)
 {
 	int cpus = libbpf_num_possible_cpus();
-	uint64_t *all;
+	struct skl_totals *all;
+	uint32_t zero = 0;
 
 	if (cpus < 1)
 		return skl_errf(err, SKL_EXIT_ERROR, "counting CPUs: %s", strerror(-cpus));
-	all = calloc((size_t)cpus * n, sizeof(uint64_t));
+	all = calloc((size_t)cpus, sizeof(*all));
 	if (!all)
 		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
-	if (bpf_map_lookup_elem(fd, &key, all)) {
+	if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_TOTALS], &zero, all)) {
 		free(all);
 		return skl_errf(err, SKL_EXIT_ERROR, "reading counters: %s", strerror(errno));
 	}
-	memset(out, 0, n * sizeof(uint64_t));
+	memset(out, 0, SKL_T_COUNT * sizeof(uint64_t));
 	for (int c = 0; c < cpus; c++)
-		for (size_t i = 0; i < n; i++)
-			out[i] += all[(size_t)c * n + i];
+		for (int i = 0; i < SKL_T_COUNT; i++)
+			out[i] += all[c].t[i];
 	free(all);
 	return 0;
 }
@@ -70,7 +73,7 @@ static int load_labels(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *
 			if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_SOCKETS], &slot, &l->cookie[s]))
 				l->cookie[s] = 0;
 		}
-		if (read_percpu(d->map_fd[SKL_MAP_LABEL_COUNTERS], id, l->counters, SKL_C_COUNT, err))
+		if (skl_counters_read(d, SKL_COUNTERS_LABEL, id, l->counters, err))
 			return -1;
 		v->n_labels++;
 	}
@@ -87,7 +90,7 @@ static int list_socks(void *arg, struct skl_err *err)
 int skl_view_load(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
 {
 	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info), zero = 0;
+	uint32_t len = sizeof(info);
 
 	memset(v, 0, sizeof(*v));
 	if (skl_rules_read(&ctl->d, &v->set, &v->ids, err))
@@ -96,11 +99,11 @@ int skl_view_load(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
 	if (!v->binding_counters)
 		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
 	for (size_t i = 0; i < v->set.n; i++)
-		if (read_percpu(ctl->d.map_fd[SKL_MAP_BIND_COUNTERS], v->ids[i],
-				v->binding_counters[i], SKL_C_COUNT, err))
+		if (skl_counters_read(&ctl->d, SKL_COUNTERS_BINDING, v->ids[i],
+				      v->binding_counters[i], err))
 			return -1;
 	if (load_labels(ctl, v, err) ||
-	    read_percpu(ctl->d.map_fd[SKL_MAP_TOTALS], zero, v->totals, SKL_T_COUNT, err))
+	    read_totals(&ctl->d, v->totals, err))
 		return -1;
 	if (!bpf_obj_get_info_by_fd(ctl->d.prog_fd, &info, &len))
 		v->prog_id = info.id;

@@ -128,11 +128,16 @@ static inline __u32 skl_socket_slot(__u32 label, int is_udp, int is_v6)
 	return label * 4 + (is_udp ? 2 : 0) + (is_v6 ? 1 : 0);
 }
 
-/* Per-CPU counters, kept per binding and per label. */
+/* Counters, kept per binding and per label. The two of every lookup that
+ * matches are per CPU ("bind_counters", "label_counters": struct
+ * skl_hot_counters); the rest count rare events, with atomic adds to one
+ * shared struct skl_counters per binding and per label ("events"), so a
+ * pod's counters do not cost 80 bytes per binding on every CPU. */
 enum skl_counter {
 	SKL_C_MATCHED,          /* a binding matched */
 	SKL_C_ASSIGNED,         /* its socket was selected */
-	SKL_C_PASSED_NO_SOCKET, /* no socket, "missing": "pass" */
+	SKL_C_HOT,              /* the per-CPU ones end here */
+	SKL_C_PASSED_NO_SOCKET = SKL_C_HOT, /* no socket, "missing": "pass" */
 	SKL_C_DROP_NO_SOCKET,   /* no socket, dropped */
 	SKL_C_DROP_ESOCKTNOSUPPORT, /* bpf_sk_assign errors, by errno */
 	SKL_C_DROP_EPROTOTYPE,
@@ -143,6 +148,13 @@ enum skl_counter {
 	SKL_C_COUNT
 };
 
+struct skl_hot_counters {
+	__u64 c[SKL_C_HOT];
+};
+
+/* All counters of a binding or label; in "events" only [SKL_C_HOT, ..)
+ * are used. Key of "events": the binding id, or config.label_events plus
+ * the label id. */
 struct skl_counters {
 	__u64 c[SKL_C_COUNT];
 };
@@ -163,7 +175,7 @@ struct skl_config {
 	__u32 active_gen;
 	__u32 abi_version;
 	__u32 max_segments; /* per generation: gen g owns [g*max, (g+1)*max) */
-	__u32 pad;
+	__u32 label_events; /* key of label 0's counters in "events" */
 	__u64 netns_cookie; /* the netns the dispatcher serves (SO_NETNS_COOKIE) */
 };
 

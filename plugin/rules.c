@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "compile.h"
+#include "counters.h"
 #include "search_tree.h"
 
 /* What the maps hold now, and what this apply allocated (for rollback). */
@@ -95,25 +96,6 @@ static int write_array(int fd, uint32_t first, uint32_t n, const void *values,
 		ret = kernel_err(err, what);
 	free(keys);
 	return ret;
-}
-
-static int zero_percpu(int fd, uint32_t key, size_t size, struct skl_err *err)
-{
-	int cpus = libbpf_num_possible_cpus();
-	size_t len;
-	void *zero;
-	int ret;
-
-	if (cpus < 1)
-		return skl_errf(err, SKL_CNI_INTERNAL, "counting possible CPUs: %s",
-				strerror(-cpus));
-	len = (size_t)cpus * ((size + 7) & ~(size_t)7);
-	zero = calloc(1, len);
-	if (!zero)
-		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-	ret = bpf_map_update_elem(fd, &key, zero, BPF_ANY);
-	free(zero);
-	return ret ? kernel_err(err, "zeroing counters") : 0;
 }
 
 static int label_find(const struct skl_label *labels, uint32_t n, const char *name)
@@ -373,7 +355,7 @@ static int write_binding(struct apply *a, const struct skl_binding_spec *b, uint
 
 	value_of(b, label, &v);
 	v.port_first = port_first;
-	if (zero_percpu(a->d->map_fd[SKL_MAP_BIND_COUNTERS], id, sizeof(struct skl_counters), err))
+	if (skl_counters_reset(a->d, SKL_COUNTERS_BINDING, id, err))
 		return -1;
 	if (bpf_map_update_elem(a->d->map_fd[SKL_MAP_BINDINGS], &id, &v, BPF_ANY))
 		return kernel_err(err, "writing a binding");
@@ -431,7 +413,7 @@ static void free_label(struct skl_dispatcher *d, uint32_t id)
 	struct skl_label zero = { 0 };
 
 	bpf_map_update_elem(d->map_fd[SKL_MAP_LABELS], &id, &zero, BPF_ANY);
-	zero_percpu(d->map_fd[SKL_MAP_LABEL_COUNTERS], id, sizeof(struct skl_counters), NULL);
+	skl_counters_reset(d, SKL_COUNTERS_LABEL, id, NULL);
 }
 
 /* Deletes the prefix entries of one generation. */

@@ -207,16 +207,11 @@ int fixture_deliver(int type, const char *addr, uint16_t port, const int *server
 	return hit;
 }
 
-void fixture_counters(int map_fd, uint32_t key, uint64_t out[SKL_C_COUNT])
+void fixture_counters(const struct skl_dispatcher *d, enum skl_counter_owner owner, uint32_t id,
+		      uint64_t out[SKL_C_COUNT])
 {
-	int cpus = libbpf_num_possible_cpus();
-	struct skl_counters *per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
+	struct skl_err err = { 0 };
 
-	assert_non_null(per_cpu);
-	assert_int_equal(bpf_map_lookup_elem(map_fd, &key, per_cpu), 0);
-	memset(out, 0, SKL_C_COUNT * sizeof(uint64_t));
-	for (int c = 0; c < cpus; c++)
-		for (int i = 0; i < SKL_C_COUNT; i++)
-			out[i] += per_cpu[c].c[i];
-	free(per_cpu);
+	if (skl_counters_read(d, owner, id, out, &err))
+		fail_msg("reading counters: %s", err.msg);
 }

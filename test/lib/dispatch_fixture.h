@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "bindings.h"
+#include "counters.h"
 #include "dispatcher.h"
 
 /* Outcome of one lookup. */
@@ -45,6 +46,7 @@ void fixture_test_run(int prog_fd, int proto, const char *addr, uint16_t port,
 int fixture_deliver(int type, const char *addr, uint16_t port, const int *servers, int n);
 
 /* Reads a label's or binding's counters summed over CPUs. */
-void fixture_counters(int map_fd, uint32_t key, uint64_t out[SKL_C_COUNT]);
+void fixture_counters(const struct skl_dispatcher *d, enum skl_counter_owner owner, uint32_t id,
+		      uint64_t out[SKL_C_COUNT]);
 
 #endif

@@ -108,7 +108,7 @@ static uint64_t label_counter(struct env *e, const char *label, int which)
 
 	if (skl_label_lookup(&e->d, label, &id, &err))
 		fail_msg("%s", err.msg);
-	fixture_counters(e->d.map_fd[SKL_MAP_LABEL_COUNTERS], id, c);
+	fixture_counters(&e->d, SKL_COUNTERS_LABEL, id, c);
 	return c[which];
 }
 
@@ -298,9 +298,9 @@ static void counters_follow_traffic(void **state)
 	assert_int_equal(label_counter(e, "web", SKL_C_MATCHED), 4);
 	assert_int_equal(label_counter(e, "web", SKL_C_ASSIGNED), 4);
 	/* The first binding in id order is the port-80 one. */
-	fixture_counters(e->d.map_fd[SKL_MAP_BIND_COUNTERS], 0, c);
+	fixture_counters(&e->d, SKL_COUNTERS_BINDING, 0, c);
 	assert_int_equal(c[SKL_C_ASSIGNED], 3);
-	fixture_counters(e->d.map_fd[SKL_MAP_BIND_COUNTERS], 1, c);
+	fixture_counters(&e->d, SKL_COUNTERS_BINDING, 1, c);
 	assert_int_equal(c[SKL_C_ASSIGNED], 1);
 }
 
@@ -482,9 +482,9 @@ static void replace_keeps_ids_of_unchanged_bindings(void **state)
 	/* Id 1 ("gone") was still in force while the new set was written. */
 	assert_int_equal(ids[1], 2);
 	assert_string_equal(got.v[1].label, "new");
-	fixture_counters(e->d.map_fd[SKL_MAP_BIND_COUNTERS], 0, c);
+	fixture_counters(&e->d, SKL_COUNTERS_BINDING, 0, c);
 	assert_int_equal(c[SKL_C_ASSIGNED], 1);
-	fixture_counters(e->d.map_fd[SKL_MAP_BIND_COUNTERS], 2, c);
+	fixture_counters(&e->d, SKL_COUNTERS_BINDING, 2, c);
 	assert_int_equal(c[SKL_C_MATCHED], 0);
 	/* "gone" has no binding and no socket left: its label is freed. */
 	assert_int_equal(skl_label_lookup(&e->d, "gone", &ids[0], &err), -1);

@@ -186,7 +186,7 @@ static uint64_t assigned_count(const struct env *e)
 
 	if (skl_label_lookup(&e->d, "web", &label, &err))
 		fail_msg("%s", err.msg);
-	fixture_counters(e->d.map_fd[SKL_MAP_LABEL_COUNTERS], label, c);
+	fixture_counters(&e->d, SKL_COUNTERS_LABEL, label, c);
 	return c[SKL_C_ASSIGNED];
 }
 
