@@ -72,6 +72,28 @@ static char *record_text(const struct skl_record *r)
 	return text;
 }
 
+/* A record of one chunk replaces the pinned one of one chunk in place: a
+ * single element update, which a crash cannot leave half done (the kernel
+ * copies the value inside one syscall), and ADD saves the record about ten
+ * times. Returns 1 when there is no such record to update. */
+static int save_in_place(const char *final, const char *text, size_t len)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t info_len = sizeof(info), zero = 0;
+	char chunk[CHUNK] = { 0 };
+	int fd = bpf_obj_get(final), ret = 1;
+
+	if (fd < 0)
+		return 1;
+	if (len <= CHUNK && !bpf_obj_get_info_by_fd(fd, &info, &info_len) &&
+	    info.value_size == CHUNK && info.max_entries == 1) {
+		memcpy(chunk, text, len);
+		ret = bpf_map_update_elem(fd, &zero, chunk, BPF_ANY) ? -1 : 0;
+	}
+	close(fd);
+	return ret;
+}
+
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err)
 {
 	char *text = record_text(r), path[PATH_MAX], final[PATH_MAX], chunk[CHUNK];
@@ -82,6 +104,16 @@ int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err 
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	len = strlen(text) + 1;
 	chunks = (len + CHUNK - 1) / CHUNK;
+	snprintf(path, sizeof(path), "%s/%s-new", dir, SKL_PIN_RECORD);
+	snprintf(final, sizeof(final), "%s/%s", dir, SKL_PIN_RECORD);
+	switch (save_in_place(final, text, len)) {
+	case 0:
+		ret = 0;
+		goto out;
+	case -1:
+		skl_errf(err, SKL_CNI_INTERNAL, "writing the state record: %s", strerror(errno));
+		goto out;
+	}
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, SKL_PIN_RECORD, sizeof(uint32_t), CHUNK,
 			    (uint32_t)chunks, NULL);
 	if (fd < 0) {
@@ -99,10 +131,8 @@ int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err 
 			goto out;
 		}
 	}
-	/* Saved again and again while ADD works: pin aside, rename over, so a
-	 * crash leaves the old record or the new one, never none. */
-	snprintf(path, sizeof(path), "%s/%s-new", dir, SKL_PIN_RECORD);
-	snprintf(final, sizeof(final), "%s/%s", dir, SKL_PIN_RECORD);
+	/* A new size: pin aside, rename over, so a crash leaves the old
+	 * record or the new one, never none. */
 	unlink(path);
 	if (bpf_obj_pin(fd, path) || rename(path, final)) {
 		skl_errf(err, SKL_CNI_INTERNAL, "pinning %s: %s", final, strerror(errno));

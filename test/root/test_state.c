@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "netns.h"
+#include "record.h"
 #include "state.h"
 #include "testnet.h"
 
@@ -874,6 +875,63 @@ static void test_testnet_rm_rf_refuses_foreign_paths(void **state)
 	assert_int_equal(testnet_rm_rf_bpffs(TESTNET_BPFFS_PREFIX "no-such-dir"), 0);
 }
 
+/* The id of the map pinned at dir/record. */
+static uint32_t record_map_id(const char *dir)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/record", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail_msg("opening %s: %s", path, strerror(errno));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
+/* ADD saves its record about ten times: a record of one chunk is updated
+ * in place (one syscall, which a crash cannot tear), one that needs more
+ * is pinned anew and renamed over; every save reads back as written. */
+static void test_record_saves_in_place_until_it_grows(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_record rec = { .netns_ino = 4026531840u }, back;
+	struct skl_route route = { .family = SKL_FAMILY_V4, .plen = 24, .addr = { 203, 0, 113 } };
+	struct skl_err err = { 0 };
+	uint32_t first_id;
+
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	assert_ok(skl_record_save(&rec, fx->root, &err), err);
+	first_id = record_map_id(fx->root);
+	rec.netns_ino = 4026531841u;
+	assert_ok(skl_record_add_route(&rec.pod_routes, &rec.n_pod_routes, &route, &err), err);
+	assert_ok(skl_record_save(&rec, fx->root, &err), err);
+	assert_int_equal(record_map_id(fx->root), first_id);
+	assert_ok(skl_record_load(fx->root, &back, &err), err);
+	assert_int_equal(back.netns_ino, 4026531841u);
+	assert_int_equal(back.n_pod_routes, 1);
+	skl_record_free(&back);
+
+	/* 200 routes do not fit one 4 KiB chunk. */
+	for (int i = 1; i < 200; i++) {
+		route.addr[3] = (uint8_t)i;
+		route.plen = 32;
+		assert_ok(skl_record_add_route(&rec.host_routes, &rec.n_host_routes, &route, &err),
+			  err);
+	}
+	assert_ok(skl_record_save(&rec, fx->root, &err), err);
+	assert_int_not_equal(record_map_id(fx->root), first_id);
+	assert_ok(skl_record_load(fx->root, &back, &err), err);
+	assert_int_equal(back.n_host_routes, 199);
+	assert_int_equal(back.n_pod_routes, 1);
+	skl_record_free(&back);
+	skl_record_free(&rec);
+	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -895,6 +953,7 @@ int main(void)
 		T(test_state_remove_keeps_other_containers),
 		T(test_state_lock_is_exclusive),
 		T(test_state_lock_follows_a_removed_container),
+		T(test_record_saves_in_place_until_it_grows),
 		T(test_netns_open_accepts_a_netns),
 		T(test_netns_open_refuses_another_namespace_type),
 		T(test_netns_open_refuses_a_plain_file),
