@@ -170,8 +170,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libsklookup.a
 
 # Performance figures: every figure beside its baseline, measured side by side
 # in one run; bench/run.sh prints the summary table (bench/RESULTS.md).
+# ADD and DEL are measured with the static binaries the DaemonSet ships
+# (make static) and, beside them, with the dynamically linked ones.
 bench: $(BENCHES) $(BUILD)/sklookup
-	bench/run.sh $(BUILD)
+	@if $(MAKE) --no-print-directory static >/dev/null; then \
+		bench/run.sh $(BUILD) build-static; \
+	else \
+		echo "bench: make static failed; ADD and DEL measured dynamically linked only" >&2; \
+		bench/run.sh $(BUILD); \
+	fi
 
 # Below: bench-only rules. bench/lib/*.c is linked into every benchmark;
 # bench/bpf/*.bpf.c are comparison programs (not the product's), embedded as

@@ -4,13 +4,16 @@
 # works in throwaway namespaces and cleans up after itself (also on Ctrl-C);
 # this script checks that nothing was left behind.
 #
-#   bench/run.sh [BUILD_DIR]        (as root; BUILD_DIR defaults to build)
+#   bench/run.sh [BUILD_DIR [STATIC_BUILD_DIR]]   (as root; BUILD_DIR defaults
+#                                                 to build; cni_cost also
+#                                                 measures the static binary)
 #
 # Exits non-zero if a benchmark could not run or left something behind, not
 # when a target is missed (that shows as "NOT MET" in the table).
 set -u
 
 BUILD=${1:-build}
+STATIC_BUILD=${2:-}
 BENCHES="traffic lookup_cost cni_cost memory bind_cost" # in figure order
 cd "$(dirname "$0")/.." || exit 1
 
@@ -60,7 +63,11 @@ for b in $BENCHES; do
 	settle
 	echo
 	echo "== $b"
-	"$BUILD/bench/$b" | tee -i -a "$log"
+	args=()
+	if [ "$b" = cni_cost ] && [ -n "$STATIC_BUILD" ]; then
+		args=(31 "$BUILD" "$STATIC_BUILD")
+	fi
+	"$BUILD/bench/$b" "${args[@]}" | tee -i -a "$log"
 	status=${PIPESTATUS[0]}
 	# Killed by SIGINT/SIGTERM/SIGHUP (it cleaned up first): stop here.
 	case $status in 129 | 130 | 143)
