@@ -46,6 +46,7 @@
 
 #include "baseline_lpm.skel.h"
 #include "bench.h"
+#include "dispatcher.h"
 #include "dispatcher.skel.h"
 
 #define DEFAULT_ROUNDS 31
@@ -298,9 +299,13 @@ static void verify_both(struct verification *ours, struct verification *lpm)
 	for (int i = 0; i < VERIFY_RUNS; i++) {
 		struct dispatcher_bpf *d = dispatcher_bpf__open();
 		struct baseline_lpm_bpf *b = baseline_lpm_bpf__open();
+		struct skl_limits limits;
 
 		if (!d || !b)
 			bench_fail("opening the BPF objects: %s", strerror(errno));
+		/* As ADD loads it: the bounds of the default limits. */
+		skl_limits_default(&limits);
+		skl_dispatcher_skel_bounds(d, limits.bindings, skl_segments_per_gen(&limits));
 		*ours = verify(d->obj);
 		*lpm = verify(b->obj);
 		ms_ours[i] = ours->ms;

@@ -29,6 +29,7 @@
 #include "bindings.h"
 #include "compile.h"
 #include "dispatcher.h"
+#include "dispatcher.skel.h"
 #include "mix.h"
 #include "netns.h"
 #include "rules.h"
@@ -42,9 +43,15 @@ static const uint32_t growth_sizes[] = { 1000, 10000, 100000 };
 
 static uint64_t netns_cookie;
 
+/* The program with its read-only data (a map the load creates, unpinned). */
+static uint64_t program_memlock(const struct skl_dispatcher *d)
+{
+	return bench_memlock(d->prog_fd) + bench_memlock(bpf_map__fd(d->skel->maps.rodata));
+}
+
 static uint64_t dispatcher_memlock(const struct skl_dispatcher *d)
 {
-	uint64_t sum = bench_memlock(d->prog_fd);
+	uint64_t sum = program_memlock(d);
 
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
 		sum += bench_memlock(d->map_fd[i]);
@@ -128,7 +135,7 @@ static void measure_pod(const struct skl_limits *limits, const struct skl_bindin
 	if (skl_dispatcher_load(&d, limits, netns_cookie, &err) ||
 	    (set && skl_rules_apply(&d, set, &err)))
 		bench_fail("dispatcher at the default limits: %s", err.msg);
-	m->prog = bench_memlock(d.prog_fd);
+	m->prog = program_memlock(&d);
 	m->total = m->prog;
 	for (int i = 0; i < SKL_MAP_COUNT; i++) {
 		m->map[i] = bench_memlock(d.map_fd[i]);

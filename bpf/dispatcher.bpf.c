@@ -44,8 +44,13 @@
 #define ESOCKTNOSUPPORT 94
 #define EAFNOSUPPORT 97
 
-/* A port table has at most 65536 segments: 16 halvings. */
-#define SKL_SEGMENT_PROBES 17
+
+/* Set by the loader from the dispatcher's limits: read-only data, so the
+ * verifier knows them and never walks the unrolled steps beyond them that
+ * no table of this dispatcher can need (skl_search_steps_for and
+ * skl_segment_probes_for in dispatch_abi.h). */
+const volatile __u32 search_steps = SKL_SEARCH_STEPS;
+const volatile __u32 segment_probes = SKL_SEGMENT_PROBES;
 
 /* Sizes are set by the loader from the configured limits. */
 struct {
@@ -185,10 +190,13 @@ static __always_inline void find_prefix(struct skl_prefix_key *key, const __u32 
 	*count = 0;
 #pragma unroll
 	for (int i = 0; i < SKL_SEARCH_STEPS; i++) {
-		struct skl_search_node *n = bpf_map_lookup_elem(&search, &node);
+		struct skl_search_node *n;
 		struct skl_prefix_val *val;
 		__u32 on_hit, on_miss;
 
+		if (i >= search_steps)
+			return;
+		n = bpf_map_lookup_elem(&search, &node);
 		if (!n || !n->in_use)
 			return;
 		/* Both read into registers: clang would otherwise pick the
@@ -226,7 +234,7 @@ static __always_inline __u32 find_segment(__u32 first, __u32 count, __u32 port)
 	for (int i = 0; i < SKL_SEGMENT_PROBES; i++) {
 		__u32 mid;
 
-		if (lo >= hi)
+		if (i >= segment_probes || lo >= hi)
 			break;
 		mid = (lo + hi + 1) >> 1;
 		seg = bpf_map_lookup_elem(&segments, &mid);

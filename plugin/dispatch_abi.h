@@ -82,6 +82,35 @@ struct skl_search_node {
 #define SKL_SEARCH_ROOTS (SKL_GENERATIONS * 4)
 /* The longest length, then a balanced tree over at most 128 others. */
 #define SKL_SEARCH_STEPS 9
+/* The smallest k with 2^k >= n (0 for n <= 1). */
+static inline __u32 skl_ceil_log2(__u64 n)
+{
+	__u32 k = 0;
+
+	while (k < 63 && ((__u64)1 << k) < n)
+		k++;
+	return k;
+}
+
+/* Steps the search can take when a (family, protocol) has at most
+ * max_lengths lengths in use: the root, then a balanced tree over the
+ * others (depth ceil(log2(max_lengths))). */
+static inline __u32 skl_search_steps_for(__u32 max_lengths)
+{
+	__u32 n = max_lengths < SKL_LENGTHS_MAX ? max_lengths : SKL_LENGTHS_MAX;
+
+	return 1 + skl_ceil_log2(n ? n : 1);
+}
+
+/* Halvings a port table of at most max_segments segments can need. */
+#define SKL_SEGMENT_PROBES 17
+static inline __u32 skl_segment_probes_for(__u32 max_segments)
+{
+	__u32 k = skl_ceil_log2(max_segments ? max_segments : 1);
+
+	return k < SKL_SEGMENT_PROBES ? (k ? k : 1) : SKL_SEGMENT_PROBES;
+}
+
 /* Nodes a generation can need besides its roots: one per length in use. */
 #define SKL_SEARCH_NODES_MAX (33 + 33 + 129 + 129 - 4)
 

@@ -58,7 +58,7 @@ int skl_limits_check(const struct skl_limits *limits, struct skl_err *err)
  * bindings needs 5.1 per range (test_scale); 6 leaves room, and deeper
  * nesting fails with an error naming limits.portRanges. A prefix brings one entry plus at most one search
  * marker per probe, in each generation. */
-static uint32_t segments_per_gen(const struct skl_limits *l)
+uint32_t skl_segments_per_gen(const struct skl_limits *l)
 {
 	return 6 * l->port_ranges + 64;
 }
@@ -82,6 +82,18 @@ static uint32_t prefix_entries(const struct skl_limits *l)
 struct dispatcher_bpf *skl_dispatcher_skel_open(void)
 {
 	return dispatcher_bpf__open();
+}
+
+void skl_dispatcher_skel_bounds(struct dispatcher_bpf *skel, uint32_t bindings,
+				uint32_t segments_per_gen)
+{
+	struct bpf_map *rodata = skel->maps.rodata;
+
+	skel->rodata->search_steps = skl_search_steps_for(bindings);
+	skel->rodata->segment_probes = skl_segment_probes_for(segments_per_gen);
+	/* 8 bytes, never mapped by user space: an mmapable map would charge
+	 * the pod two pages for them. */
+	bpf_map__set_map_flags(rodata, bpf_map__map_flags(rodata) & ~BPF_F_MMAPABLE);
 }
 
 void skl_dispatcher_init(struct skl_dispatcher *d)
@@ -135,7 +147,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 		[SKL_MAP_CONFIG] = 1,
 		[SKL_MAP_PREFIXES] = prefix_entries(l),
 		[SKL_MAP_SEARCH] = SKL_SEARCH_ROOTS + SKL_GENERATIONS * search_nodes_per_gen(l),
-		[SKL_MAP_SEGMENTS] = SKL_GENERATIONS * segments_per_gen(l),
+		[SKL_MAP_SEGMENTS] = SKL_GENERATIONS * skl_segments_per_gen(l),
 		[SKL_MAP_BINDINGS] = l->bindings,
 		[SKL_MAP_PORTS] = l->port_ranges,
 		[SKL_MAP_LABELS] = l->labels,
@@ -188,7 +200,7 @@ int skl_dispatcher_load(struct skl_dispatcher *d, const struct skl_limits *limit
 	struct skl_config cfg = {
 		.active_gen = 0,
 		.abi_version = SKL_ABI_VERSION,
-		.max_segments = segments_per_gen(limits),
+		.max_segments = skl_segments_per_gen(limits),
 		.label_events = limits->bindings,
 		.netns_cookie = netns_cookie,
 	};
@@ -203,6 +215,7 @@ int skl_dispatcher_load(struct skl_dispatcher *d, const struct skl_limits *limit
 		return skl_errf(err, SKL_CNI_INTERNAL, "opening the embedded BPF object: %s",
 				strerror(errno));
 	set_sizes(d->skel, limits);
+	skl_dispatcher_skel_bounds(d->skel, limits->bindings, skl_segments_per_gen(limits));
 	ret = dispatcher_bpf__load(d->skel);
 	if (ret) {
 		skl_errf(err, SKL_CNI_INTERNAL,

@@ -63,6 +63,16 @@ void skl_limits_default(struct skl_limits *limits);
  * once, here: other users call this rather than the skeleton's __open. */
 struct dispatcher_bpf *skl_dispatcher_skel_open(void);
 
+/* Tells an opened (not loaded) program the most search steps and port
+ * probes a dispatcher of these sizes can need, so the verifier walks no
+ * more: every length in use belongs to a binding, and a port table has at
+ * most segments_per_gen segments. */
+void skl_dispatcher_skel_bounds(struct dispatcher_bpf *skel, uint32_t bindings,
+				uint32_t segments_per_gen);
+
+/* Port-table segments a generation holds at these limits. */
+uint32_t skl_segments_per_gen(const struct skl_limits *l);
+
 /* Checks limits are within range; the message names the field. */
 int skl_limits_check(const struct skl_limits *limits, struct skl_err *err);
 

@@ -115,6 +115,8 @@ static int check_layout(struct dispatcher_bpf *skel, const struct skl_dispatcher
 	bpf_object__for_each_map(map, skel->obj) {
 		int i = pinned_index(bpf_map__name(map));
 
+		if (bpf_map__is_internal(map)) /* read-only data, set per load */
+			continue;
 		if (i < 0)
 			return skl_errf(err, SKL_CNI_INTERNAL,
 					"cannot upgrade: this binary's dispatcher has a map \"%s\" "
@@ -135,10 +137,14 @@ static int load_against(struct dispatcher_bpf *skel, const struct skl_dispatcher
 	struct bpf_map *map;
 	int ret;
 
+	skl_dispatcher_skel_bounds(skel, d->limits.bindings, d->max_segments);
 	bpf_object__for_each_map(map, skel->obj) {
-		int fd = d->map_fd[pinned_index(bpf_map__name(map))];
+		int fd;
 		struct bpf_map_info info;
 
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = d->map_fd[pinned_index(bpf_map__name(map))];
 		if (map_info(fd, bpf_map__name(map), &info, err))
 			return -1;
 		ret = bpf_map__set_max_entries(map, info.max_entries);

@@ -317,6 +317,9 @@ static void search_tree_fits_the_program(void **state)
 		assert_int_equal(root.on_hit, SKL_NONE);
 		assert_int_equal(n_nodes, n - 1);
 		assert_true(tree_depth(&root, nodes, n_nodes) <= SKL_SEARCH_STEPS);
+		/* The bound the loader gives a dispatcher whose bindings allow
+		 * n lengths: never fewer steps than the tree needs. */
+		assert_true(tree_depth(&root, nodes, n_nodes) <= (int)skl_search_steps_for(n));
 		for (uint32_t i = 0; i < n_nodes; i++) {
 			uint8_t bytes[16];
 
@@ -326,6 +329,36 @@ static void search_tree_fits_the_program(void **state)
 			assert_memory_equal(nodes[i].mask, bytes, sizeof(bytes));
 		}
 	}
+}
+
+/* The probe bound the loader gives the port search suffices for every
+ * table size up to the dispatcher's segments, and for every answer. */
+static void segment_probe_bound_suffices(void **state)
+{
+	(void)state;
+	for (uint32_t max = 1; max <= 5000; max += max < 300 ? 1 : 97) {
+		uint32_t bound = skl_segment_probes_for(max);
+
+		for (uint32_t count = 1; count <= max; count += count < 300 ? 1 : 89) {
+			for (uint32_t answer = 0; answer < count; answer += count < 64 ? 1 : 7) {
+				uint32_t lo = 0, hi = count - 1, steps = 0;
+
+				/* The program's search, with segment i starting at i. */
+				while (lo < hi) {
+					uint32_t mid = (lo + hi + 1) >> 1;
+
+					if (mid <= answer)
+						lo = mid;
+					else
+						hi = mid - 1;
+					steps++;
+				}
+				assert_int_equal(lo, answer);
+				assert_true(steps <= bound);
+			}
+		}
+	}
+	assert_int_equal(skl_segment_probes_for(1u << 20), SKL_SEGMENT_PROBES);
 }
 
 static void pod_prefix_must_be_resolved(void **state)
@@ -367,6 +400,7 @@ int main(void)
 		cmocka_unit_test(identical_tables_are_shared),
 		cmocka_unit_test(compiled_lookup_matches_reference),
 		cmocka_unit_test(search_tree_fits_the_program),
+		cmocka_unit_test(segment_probe_bound_suffices),
 		cmocka_unit_test(pod_prefix_must_be_resolved),
 		cmocka_unit_test(conflicts_are_refused),
 	};
