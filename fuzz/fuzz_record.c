@@ -39,7 +39,8 @@ static bool same_number(uint64_t a, uint64_t b)
 
 static bool same_record(const struct skl_record *a, const struct skl_record *b)
 {
-	return same_number(a->netns_ino, b->netns_ino) &&
+	return !strcmp(a->state_dir, b->state_dir) && a->link_id == b->link_id &&
+	       same_number(a->netns_ino, b->netns_ino) &&
 	       same_number(a->n_unreserved, b->n_unreserved) &&
 	       a->n_pod_routes == b->n_pod_routes && a->n_host_routes == b->n_host_routes &&
 	       a->n_reserved == b->n_reserved &&

@@ -180,6 +180,9 @@ def record_seeds():
                                 {"kind": "via", "prefix": "2001:db8:5::/48",
                                  "via": "2001:db8::10"}],
                  "reservedPorts": ["40000-40010", "50000-50000"], "unreservedRanges": 1},
+        "attachment": {"version": 1, "stateDir": "/sys/fs/bpf/sklookup/net/c1/eth0",
+                       "linkId": 42, "netnsIno": 4026532002, "podRoutes": [],
+                       "hostRoutes": [], "reservedPorts": [], "unreservedRanges": 0},
         "bad-route": {"version": 1, "netnsIno": 1,
                       "podRoutes": [{"kind": "via", "prefix": "203.0.113.1/24"}]},
     }

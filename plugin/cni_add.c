@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "netns.h"
 #include "portreserve.h"
 #include "rules.h"
@@ -70,6 +72,17 @@ static bool is_pod_address(const struct add *a, const struct skl_route *r)
 static int journal(struct add *a, struct skl_err *err)
 {
 	return skl_record_save(&a->rec, a->tmp, err);
+}
+
+static int link_id(struct add *a, struct skl_err *err)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(a->d.link_fd, &info, &len))
+		return skl_errf(err, SKL_CNI_INTERNAL, "reading the link's id: %s", strerror(errno));
+	a->rec.link_id = info.id;
+	return 0;
 }
 
 /* Adds one route unless it exists already (then it is not ours to remove). */
@@ -255,6 +268,9 @@ static int run_steps(struct add *a, struct skl_err *err)
 {
 	struct skl_cni_req *req = a->req;
 
+	/* The record names its state directory and link, so that DEL finds
+	 * them through the kernel when bpffs is unmounted under the pod. */
+	snprintf(a->rec.state_dir, sizeof(a->rec.state_dir), "%s", req->state_dir);
 	if (skl_state_lock(req->state_dir, &a->lock_fd, err) || step_done(SKL_STEP_LOCK, err))
 		return -1;
 	/* The temporary directory first: it keeps the container directory
@@ -268,7 +284,8 @@ static int run_steps(struct add *a, struct skl_err *err)
 	if (skl_dispatcher_load(&a->d, &req->conf.limits, a->netns_cookie, err) ||
 	    step_done(SKL_STEP_LOAD, err) ||
 	    skl_rules_apply(&a->d, &req->conf.bindings, err) || step_done(SKL_STEP_BINDINGS, err) ||
-	    skl_dispatcher_attach(&a->d, a->netns_fd, err) || step_done(SKL_STEP_ATTACH, err) ||
+	    skl_dispatcher_attach(&a->d, a->netns_fd, err) || link_id(a, err) ||
+	    step_done(SKL_STEP_ATTACH, err) ||
 	    skl_dispatcher_pin(&a->d, a->tmp, err) || journal(a, err) ||
 	    step_done(SKL_STEP_PIN, err))
 		return -1;

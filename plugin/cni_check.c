@@ -152,9 +152,15 @@ int skl_cni_check(struct skl_cni_req *req, struct skl_err *err)
 	    skl_cni_open_netns(req->netns, &netns_fd, err))
 		goto out;
 	if (!skl_state_exists(req->state_dir)) {
-		skl_errf(err, SKL_CNI_CHECK_FAILED,
-			 "no sklookup state at %s: ADD did not run for this attachment, or it was "
-			 "deleted", req->state_dir);
+		if (!skl_bpffs_is_mounted(req->conf.bpffs_root))
+			skl_errf(err, SKL_CNI_CHECK_FAILED,
+				 "no sklookup state at %s: bpffs is not mounted at bpffsRoot %s (was it "
+				 "unmounted?), so the state of pods added there is out of reach; "
+				 "re-create the pod", req->state_dir, req->conf.bpffs_root);
+		else
+			skl_errf(err, SKL_CNI_CHECK_FAILED,
+				 "no sklookup state at %s: ADD did not run for this attachment, or it "
+				 "was deleted", req->state_dir);
 		goto out;
 	}
 	if (skl_dispatcher_open(&d, req->state_dir, err) ||

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,6 +65,40 @@ static int recorded_netns(const char *path, uint64_t ino)
 	return fd;
 }
 
+/* The netns inode a link is attached to; 0 when it is detached (its netns
+ * is gone) or is no sk_lookup link. */
+static uint64_t link_netns_ino(int link_fd)
+{
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &info, &len) ||
+	    info.type != BPF_LINK_TYPE_NETNS || info.netns.attach_type != BPF_SK_LOOKUP)
+		return 0;
+	return info.netns.netns_ino;
+}
+
+/* The pod's netns, to undo the record's changes there: CNI_NETNS if it is
+ * the netns the record was made for; else (GC has no CNI_NETNS) the netns
+ * the attachment's link is attached to, if that is the recorded one. The
+ * link proves it: a netns inode number is reused only once its netns is
+ * gone, and then the link reports 0. Checked again once the netns is held
+ * open. -1 when the netns is gone: what ADD did there went with it. */
+static int pod_netns(int link_fd, const char *netns_path, uint64_t ino)
+{
+	int fd = recorded_netns(netns_path, ino);
+
+	if (fd >= 0 || !ino || link_netns_ino(link_fd) != ino)
+		return fd;
+	fd = skl_netns_find(ino);
+	if (fd >= 0 && link_netns_ino(link_fd) != ino) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int undo_pod_side(const struct skl_record *rec, int netns_fd, struct skl_err *err)
 {
 	int saved, ret = 0;
@@ -80,45 +115,129 @@ static int undo_pod_side(const struct skl_record *rec, int netns_fd, struct skl_
 	return ret;
 }
 
-/* Unpinning only lets the kernel release the link later; detaching it
- * first means no packet meets this pod's dispatcher once DEL returns. */
-static void detach_link(const char *state_dir)
+/* Undoes what rec says: host routes, and the pod's side while its netns
+ * lives. link_fd: the attachment's link, or -1. */
+static int undo_record(const struct skl_record *rec, int link_fd, const char *netns_path,
+		       struct skl_err *err)
 {
-	char path[PATH_MAX + 16];
-	int fd;
+	int netns_fd, ret = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", state_dir, SKL_PIN_LINK);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	bpf_link_detach(fd);
-	close(fd);
+	for (size_t i = 0; i < rec->n_host_routes; i++)
+		if (skl_route_del(&rec->host_routes[i], err))
+			ret = -1;
+	netns_fd = pod_netns(link_fd, netns_path, rec->netns_ino);
+	if (netns_fd >= 0) {
+		if (undo_pod_side(rec, netns_fd, err))
+			ret = -1;
+		close(netns_fd);
+	}
+	return ret;
 }
 
 int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_err *err)
 {
+	char path[PATH_MAX + 16];
 	struct skl_record rec;
-	int netns_fd, ret = 0;
+	int link_fd, ret = 0;
 
 	if (!skl_state_exists(state_dir))
 		return 0;
+	snprintf(path, sizeof(path), "%s/%s", state_dir, SKL_PIN_LINK);
+	link_fd = bpf_obj_get(path);
 	/* Without a readable record there is nothing to undo but the pins. */
 	if (!skl_record_load(state_dir, &rec, NULL)) {
-		for (size_t i = 0; i < rec.n_host_routes; i++)
-			if (skl_route_del(&rec.host_routes[i], err))
-				ret = -1;
-		netns_fd = recorded_netns(netns_path, rec.netns_ino);
-		if (netns_fd >= 0) {
-			if (undo_pod_side(&rec, netns_fd, err))
-				ret = -1;
-			close(netns_fd);
-		}
+		ret = undo_record(&rec, link_fd, netns_path, err);
 		skl_record_free(&rec);
 	}
-	if (ret)
+	/* Unpinning only lets the kernel release the link later; detaching
+	 * it first means no packet meets this pod's dispatcher once DEL
+	 * returns. */
+	if (!ret && link_fd >= 0)
+		bpf_link_detach(link_fd);
+	if (link_fd >= 0)
+		close(link_fd);
+	return ret ? -1 : skl_state_remove(state_dir, err);
+}
+
+/* The link a record names, if it still is an sk_lookup link of the netns
+ * the record names (or of none: its netns is gone); -1 otherwise. */
+static int recorded_link(const struct skl_record *rec)
+{
+	int fd = rec->link_id ? bpf_link_get_fd_by_id(rec->link_id) : -1;
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+			info.type != BPF_LINK_TYPE_NETNS ||
+			info.netns.attach_type != BPF_SK_LOOKUP ||
+			(info.netns.netns_ino && info.netns.netns_ino != rec->netns_ino))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Undoes one record found through the kernel, detaches its link, and
+ * blanks it so that no later DEL undoes it again. */
+static int undo_unreachable(int rec_fd, const struct skl_record *rec, int link_fd,
+			    const char *netns_path, struct skl_err *err)
+{
+	if (undo_record(rec, link_fd, netns_path, err))
 		return -1;
-	detach_link(state_dir);
-	return skl_state_remove(state_dir, err);
+	if (link_fd >= 0 && bpf_link_detach(link_fd))
+		return skl_errf(err, SKL_CNI_INTERNAL, "detaching link %u of %s: %s", rec->link_id,
+				rec->state_dir, strerror(errno));
+	return skl_record_blank(rec_fd, err);
+}
+
+/* The inode of the netns at path, 0 if there is none. */
+static uint64_t netns_ino_at(const char *path)
+{
+	uint64_t ino = 0;
+	int fd;
+
+	if (path && !skl_netns_open(path, &fd, NULL)) {
+		if (skl_netns_ino(fd, &ino, NULL))
+			ino = 0;
+		close(fd);
+	}
+	return ino;
+}
+
+int skl_cni_teardown_unreachable(const char *state_dir, const char *netns_path,
+				 struct skl_err *err)
+{
+	uint64_t netns_ino = netns_ino_at(netns_path);
+	char container[PATH_MAX];
+	struct skl_record rec;
+	uint32_t id = 0;
+	int rec_fd, ret = 0;
+
+	snprintf(container, sizeof(container), "%s", state_dir);
+	*strrchr(container, '/') = 0;
+	while (!ret && (rec_fd = skl_record_find(state_dir, &id, &rec)) >= 0) {
+		int link_fd = recorded_link(&rec);
+		/* A record is journaled only while its container directory
+		 * exists (ADD holds its lock there). If it is there now, an
+		 * ADD began meanwhile: not for this DEL to undo. */
+		bool adding = skl_state_exists(container);
+		/* The same path may name an attachment in another mount
+		 * namespace's bpffs: the netns must agree too. The record's is
+		 * CNI_NETNS, or without a live CNI_NETNS, its link serves no
+		 * netns any more. */
+		bool ours = netns_ino ? rec.netns_ino == netns_ino : !link_netns_ino(link_fd);
+
+		if (!adding && ours && undo_unreachable(rec_fd, &rec, link_fd, netns_path, err))
+			ret = -1;
+		if (link_fd >= 0)
+			close(link_fd);
+		close(rec_fd);
+		skl_record_free(&rec);
+		if (adding)
+			break;
+	}
+	return ret;
 }
 
 void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep, const char *netns_path)

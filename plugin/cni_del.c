@@ -18,10 +18,11 @@ int skl_cni_del(struct skl_cni_req *req, struct skl_err *err)
 	*strrchr(container, '/') = 0;
 	snprintf(network, sizeof(network), "%s", container);
 	*strrchr(network, '/') = 0;
-	/* Nothing was ever added (or bpffs is not even mounted): done. Taking
-	 * the lock would create the directories. */
+	/* Nothing was ever added, or bpffs is not mounted there (any more):
+	 * only the kernel can tell. Taking the lock would create the
+	 * directories. */
 	if (!skl_state_exists(container))
-		return 0;
+		return skl_cni_teardown_unreachable(req->state_dir, req->netns, err);
 	if (skl_state_lock(req->state_dir, &lock_fd, err))
 		return -1;
 	skl_cni_remove_stale_tmp(req->state_dir, NULL, req->netns);

@@ -71,8 +71,9 @@ static int collect_container(const char *container, const struct valid *v, struc
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", container, e->d_name) >= sizeof(path))
 			continue;
 		if (e->d_name[0] == ':') {
-			/* A temporary directory: its ADD died (we hold its lock). The
-			 * pod's netns is unknown here; its side goes with it. */
+			/* A temporary directory: its ADD died (we hold its lock). Its
+			 * record names what it did, in the pod's netns too, which
+			 * teardown finds through the link while the netns lives. */
 			skl_cni_teardown(path, NULL, NULL);
 		} else if (!is_valid(v, path) && skl_cni_teardown(path, NULL, ret ? NULL : err)) {
 			ret = -1;

@@ -184,33 +184,6 @@ void skl_ctl_close(struct skl_ctl *ctl)
 	ctl->netns_fd = -1;
 }
 
-/* A netns fd with that inode: a named netns or some process's. */
-static int find_netns(uint64_t ino)
-{
-	const char *dirs[] = { "/var/run/netns", "/proc" };
-	char path[PATH_MAX];
-	struct dirent *e;
-	struct stat st;
-
-	for (int k = 0; k < 2; k++) {
-		DIR *d = opendir(dirs[k]);
-
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] == '.' || (k == 1 && (e->d_name[0] < '1' || e->d_name[0] > '9')))
-				continue;
-			snprintf(path, sizeof(path), k ? "%s/%.64s/ns/net" : "%s/%.200s", dirs[k],
-				 e->d_name);
-			if (stat(path, &st) == 0 && st.st_ino == ino) {
-				closedir(d);
-				return open(path, O_RDONLY | O_CLOEXEC);
-			}
-		}
-		if (d)
-			closedir(d);
-	}
-	return -1;
-}
-
 int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err), void *arg,
 		   struct skl_err *err)
 {
@@ -227,7 +200,7 @@ int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err
 	if (here == ctl->netns_ino)
 		return fn(arg, err);
 	if (ctl->netns_fd < 0)
-		ctl->netns_fd = find_netns(ctl->netns_ino);
+		ctl->netns_fd = skl_netns_find(ctl->netns_ino);
 	if (ctl->netns_fd < 0)
 		return skl_errf(err, SKL_EXIT_ERROR,
 				"cannot find the pod's network namespace (inode %llu); give --netns",

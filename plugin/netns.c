@@ -1,10 +1,13 @@
 /* Network namespaces: open by path, enter and leave (setns), identify. */
 #include "netns.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -157,4 +160,34 @@ int skl_netns_ino(int netns_fd, uint64_t *ino, struct skl_err *err)
 				strerror(errno));
 	*ino = st.st_ino;
 	return 0;
+}
+
+int skl_netns_find(uint64_t ino)
+{
+	static const char *const dirs[] = { "/var/run/netns", "/proc" };
+	char path[PATH_MAX];
+	struct stat nsfs, st;
+	struct dirent *e;
+
+	/* Every netns file is on nsfs: a stale file under /var/run/netns with
+	 * the same inode number is not the netns. */
+	if (!ino || stat("/proc/self/ns/net", &nsfs) < 0)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		DIR *d = opendir(dirs[k]);
+
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.' || (k == 1 && (e->d_name[0] < '1' || e->d_name[0] > '9')))
+				continue;
+			snprintf(path, sizeof(path), k ? "%s/%.64s/ns/net" : "%s/%.200s", dirs[k],
+				 e->d_name);
+			if (stat(path, &st) == 0 && st.st_ino == ino && st.st_dev == nsfs.st_dev) {
+				closedir(d);
+				return open(path, O_RDONLY | O_CLOEXEC);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	return -1;
 }

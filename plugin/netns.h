@@ -26,4 +26,10 @@ int skl_netns_cookie(int netns_fd, uint64_t *cookie, struct skl_err *err);
 /* The inode number of a netns fd (what bpf_link_info.netns.netns_ino reports). */
 int skl_netns_ino(int netns_fd, uint64_t *ino, struct skl_err *err);
 
+/* An fd (O_CLOEXEC) of the live netns with inode number ino, found among
+ * the named ones (/var/run/netns) and those of processes (/proc/PID/ns/net);
+ * -1 if none. The caller must know ino still names the netns it means: an
+ * inode number is reused once its netns is gone. */
+int skl_netns_find(uint64_t ino);
+
 #endif

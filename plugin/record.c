@@ -56,6 +56,10 @@ static char *record_text(const struct skl_record *r)
 	if (!o)
 		return NULL;
 	cJSON_AddNumberToObject(o, "version", 1);
+	if (r->state_dir[0])
+		cJSON_AddStringToObject(o, "stateDir", r->state_dir);
+	if (r->link_id)
+		cJSON_AddNumberToObject(o, "linkId", r->link_id);
 	cJSON_AddNumberToObject(o, "netnsIno", (double)r->netns_ino);
 	cJSON_AddItemToObject(o, "podRoutes", routes_json(r->pod_routes, r->n_pod_routes));
 	cJSON_AddItemToObject(o, "hostRoutes", routes_json(r->host_routes, r->n_host_routes));
@@ -147,39 +151,29 @@ out:
 	return ret;
 }
 
-static char *read_text(const char *dir, struct skl_err *err)
+static char *read_text(int fd, const char *what, struct skl_err *err)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t info_len = sizeof(info);
-	char path[PATH_MAX], *text = NULL;
-	int fd;
+	char *text;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		skl_errf(err, SKL_CNI_INTERNAL, "opening %s: %s", path, strerror(errno));
-		return NULL;
-	}
 	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) || info.value_size != CHUNK ||
 	    info.max_entries < 1) {
-		skl_errf(err, SKL_CNI_INTERNAL, "%s is not a state record", path);
-		goto out;
+		skl_errf(err, SKL_CNI_INTERNAL, "%s is not a state record", what);
+		return NULL;
 	}
 	text = calloc(info.max_entries, CHUNK);
 	if (!text) {
 		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-		goto out;
+		return NULL;
 	}
 	for (uint32_t i = 0; i < info.max_entries; i++)
 		if (bpf_map_lookup_elem(fd, &i, text + (size_t)i * CHUNK)) {
-			skl_errf(err, SKL_CNI_INTERNAL, "reading %s: %s", path, strerror(errno));
+			skl_errf(err, SKL_CNI_INTERNAL, "reading %s: %s", what, strerror(errno));
 			free(text);
-			text = NULL;
-			goto out;
+			return NULL;
 		}
 	text[(size_t)info.max_entries * CHUNK - 1] = 0;
-out:
-	close(fd);
 	return text;
 }
 
@@ -223,7 +217,39 @@ static int whole_number(const cJSON *o, const char *key, uint64_t *out)
 
 int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
 {
-	char *text = read_text(dir, err);
+	char path[PATH_MAX];
+	int fd, ret;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "opening %s: %s", path, strerror(errno));
+	ret = skl_record_load_fd(fd, path, r, err);
+	close(fd);
+	return ret;
+}
+
+/* The optional fields of later records: absent is "", 0. */
+static int optional_fields(const cJSON *o, struct skl_record *r)
+{
+	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(o, "stateDir");
+	uint64_t link_id = 0;
+
+	if (dir && (!cJSON_IsString(dir) || strlen(dir->valuestring) >= sizeof(r->state_dir)))
+		return -1;
+	if (dir)
+		snprintf(r->state_dir, sizeof(r->state_dir), "%s", dir->valuestring);
+	if (cJSON_GetObjectItemCaseSensitive(o, "linkId") &&
+	    (whole_number(o, "linkId", &link_id) || link_id > UINT32_MAX))
+		return -1;
+	r->link_id = (uint32_t)link_id;
+	return 0;
+}
+
+int skl_record_load_fd(int fd, const char *what, struct skl_record *r, struct skl_err *err)
+{
+	char *text = read_text(fd, what, err);
 	const cJSON *reserved, *s;
 	uint64_t unreserved;
 	cJSON *o;
@@ -235,10 +261,10 @@ int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
 	o = cJSON_Parse(text);
 	free(text);
 	if (!o)
-		return skl_errf(err, SKL_CNI_INTERNAL, "%s/%s is not valid JSON", dir, SKL_PIN_RECORD);
+		return skl_errf(err, SKL_CNI_INTERNAL, "%s is not valid JSON", what);
 	if (whole_number(o, "netnsIno", &r->netns_ino) ||
-	    whole_number(o, "unreservedRanges", &unreserved)) {
-		skl_errf(err, SKL_CNI_INTERNAL, "%s/%s has a bad number", dir, SKL_PIN_RECORD);
+	    whole_number(o, "unreservedRanges", &unreserved) || optional_fields(o, r)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "%s has a bad field", what);
 		goto out;
 	}
 	r->n_unreserved = (size_t)unreserved;
@@ -267,6 +293,17 @@ out:
 	if (ret)
 		skl_record_free(r);
 	return ret;
+}
+
+int skl_record_blank(int fd, struct skl_err *err)
+{
+	static const char zero[CHUNK];
+	uint32_t first = 0;
+
+	if (bpf_map_update_elem(fd, &first, zero, BPF_ANY))
+		return skl_errf(err, SKL_CNI_INTERNAL, "blanking a state record: %s",
+				strerror(errno));
+	return 0;
 }
 
 void skl_record_free(struct skl_record *r)

@@ -1,12 +1,14 @@
 /*
  * What an ADD did, kept in the pod's state directory so DEL and CHECK can
  * undo and verify exactly that, whatever config they are given later: the
- * routes it added, the ports it reserved, the netns it attached to. bpffs
- * holds only BPF objects, so the record is JSON in a pinned BPF array.
+ * routes it added, the ports it reserved, the netns it attached to, and
+ * which attachment and link it is (for DEL when the pins are out of reach).
+ * bpffs holds only BPF objects, so the record is JSON in a pinned BPF array.
  */
 #ifndef SKL_RECORD_H
 #define SKL_RECORD_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +19,8 @@
 #define SKL_PIN_RECORD "record"
 
 struct skl_record {
+	char state_dir[PATH_MAX]; /* the attachment's state directory; "" in older records */
+	uint32_t link_id;         /* the link ADD attached; 0 before that, or in older records */
 	uint64_t netns_ino;
 	size_t n_pod_routes, n_host_routes, n_reserved;
 	struct skl_route *pod_routes;   /* in the pod netns */
@@ -33,6 +37,22 @@ int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err 
 
 /* Reads dir/record. */
 int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err);
+
+/* Reads the record map behind fd; what names it in messages. */
+int skl_record_load_fd(int fd, const char *what, struct skl_record *r, struct skl_err *err);
+
+/* For state out of reach under bpffsRoot (bpffs unmounted there while
+ * another mount keeps the instance, and so its pins, alive): the next
+ * record among all BPF maps of the host, after map id *id, that names
+ * state_dir as its attachment's. Returns an fd of its map and fills r (free
+ * it with skl_record_free), or -1 when there is none; *id is where to go
+ * on. In record_find.c, since it walks the kernel's maps. */
+int skl_record_find(const char *state_dir, uint32_t *id, struct skl_record *r);
+
+/* Makes the record behind fd unreadable, so that nothing finds it or
+ * undoes it again: once what it names is undone while its pins are out of
+ * reach. */
+int skl_record_blank(int fd, struct skl_err *err);
 
 void skl_record_free(struct skl_record *r);
 

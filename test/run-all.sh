@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite after `make all tests` and `make SANITIZE=1 tests`:
 # unit tests plain, with ASan+UBSan and under valgrind, the fuzz targets
-# briefly (make fuzz-ci), then the root tests,
-# then checks that no test left network namespaces, bpffs entries or
-# sk_lookup links behind. Prints "N passed, N failed" last; exits non-zero
+# briefly (make fuzz-ci), then the root tests plain and again with ASan+UBSan
+# (the tests and every binary they run), then checks that no test left
+# network namespaces, bpffs entries or sk_lookup links behind. Prints "N passed, N failed" last; exits non-zero
 # if anything failed.
 set -u
 
@@ -17,7 +17,12 @@ passed=0
 failed=0
 skipped=0 # reported, not part of the totals line
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Sanitizer reports of the sanitized root pass, one file per reporting
+# process; sticky and world-writable like /tmp, since tests also run the
+# binaries as an unprivileged user.
+san_logs=$(mktemp -d)
+chmod 1777 "$san_logs"
+trap 'rm -f "$log"; rm -rf "$san_logs"' EXIT
 
 is_root() {
 	[ "$(id -u)" -eq 0 ]
@@ -94,6 +99,40 @@ run_root_tests() {
 	done
 }
 
+# The root suites against the ASan+UBSan build: the test binaries of
+# build-san, and through SKL_BUILD every plugin, sklookup-ctl and helper they
+# exec (cni_start passes the *SAN_OPTIONS on to the plugin). The first
+# sanitizer error ends the process that has it with exit 86, which none of
+# our binaries uses: a test that expects a plugin to fail with 1 sees 86
+# (and, stdout being lost, no error JSON). ASan and LeakSanitizer reports
+# also go to files (log_path), which catches a process whose status or
+# stderr no test looks at (a plugin run by libcni, the agent): any report
+# fails the suite. UBSan reports cannot: GCC links libubsan beside libasan,
+# and libasan's __sanitizer_set_report_path interposes libubsan's, so UBSan
+# ignores log_path and writes to stderr; its exit 86 is what fails a test.
+# test_podman is not run again: it runs the static build, not SKL_BUILD's.
+# Every other suite is; the slowest (test_agent, test_soak, test_cni) take
+# 10-20 s each here, the whole pass about a minute.
+run_sanitized_root_tests() {
+	local bin reports
+	local asan="detect_leaks=1:verify_asan_link_order=0:halt_on_error=1:exitcode=86"
+	local ubsan="print_stacktrace=1:halt_on_error=1:exitcode=86"
+
+	is_root || return 0 # run_root_tests said why
+	for bin in build-san/test/root/test_*; do
+		[ -x "$bin" ] || { fail_one "no sanitized root tests (run make SANITIZE=1 tests)"; return; }
+		case ${bin##*/} in test_podman) continue ;; esac
+		rm -f "$san_logs"/*
+		run root+asan+ubsan env SKL_BUILD=build-san \
+			ASAN_OPTIONS="$asan:log_path=$san_logs/report" UBSAN_OPTIONS="$ubsan" "$bin"
+		reports=$(compgen -G "$san_logs/report.*" | wc -l)
+		if [ "$reports" -ne 0 ]; then
+			tail -n +1 "$san_logs"/report.*
+			fail_one "$reports sanitizer report(s) while running $bin (above)"
+		fi
+	done
+}
+
 # Counted as one test: no netns, bpffs entry or sk_lookup link left behind.
 check_leaks() {
 	local netns dirs links leaked=0
@@ -135,6 +174,7 @@ run_each valgrind 'build/test/unit/test_*' \
 # then 10 s each; fuzz/run.sh prints a cmocka-style result per run.
 run fuzz make --no-print-directory -s fuzz-ci
 run_root_tests
+run_sanitized_root_tests
 check_leaks
 
 [ "$skipped" -eq 0 ] || echo "($skipped skipped tests are not counted)"

@@ -354,7 +354,9 @@ static void env_add(char **envp, size_t *n, char *store, size_t store_len, const
 
 int cni_start(const struct cni_call *call, struct cni_proc *p)
 {
-	char store[4][PATH_MAX + 32];
+	static const char *const sanitizer_env[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+						      "LSAN_OPTIONS" };
+	char store[7][PATH_MAX + 512];
 	char *envp[MAX_ENV], *argv[3] = { (char *)call->binary, (char *)call->arg, NULL };
 	size_t n = 0, len = call->stdin_data ? (call->stdin_len ? call->stdin_len
 								 : strlen(call->stdin_data))
@@ -366,6 +368,10 @@ int cni_start(const struct cni_call *call, struct cni_proc *p)
 	env_add(envp, &n, store[2], sizeof(store[2]), "CNI_NETNS", call->netns);
 	env_add(envp, &n, store[3], sizeof(store[3]), "CNI_IFNAME", call->ifname);
 	envp[n++] = (char *)CNI_PATH_ENV;
+	/* A sanitized plugin reports where and how the runner asks. */
+	for (size_t i = 0; i < sizeof(sanitizer_env) / sizeof(sanitizer_env[0]); i++)
+		env_add(envp, &n, store[4 + i], sizeof(store[4 + i]), sanitizer_env[i],
+			getenv(sanitizer_env[i]));
 	for (size_t i = 0; call->extra_env && call->extra_env[i] && n + 1 < MAX_ENV; i++)
 		envp[n++] = (char *)call->extra_env[i];
 	envp[n] = NULL;

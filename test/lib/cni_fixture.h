@@ -77,7 +77,9 @@ void cni_set_json(cJSON *obj, const char *key, const char *json);
 /* ---- running the plugin ---- */
 
 /* One invocation. Environment variables: NULL leaves them unset, "" sets
- * them empty. CNI_PATH=/usr/lib/cni is always set; nothing else is. */
+ * them empty. CNI_PATH=/usr/lib/cni is always set; of the test's own
+ * environment only ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS are passed
+ * on (when set), so that a sanitized plugin reports as the runner asks. */
 struct cni_call {
 	const char *binary;
 	const char *command, *container_id, *netns, *ifname;

@@ -868,6 +868,96 @@ static void killed_add_then_add(void **state)
 	cni_assert_nothing_left(f, 0);
 }
 
+/* ---- GC after a crash ---- */
+
+/* fixture_deliver from inside pod i. */
+static int deliver_in_pod(const struct cni_fixture *f, size_t pod, int type, const char *addr,
+			  uint16_t port, int server)
+{
+	struct skl_err err = { 0 };
+	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, hit;
+
+	assert_true(ns >= 0);
+	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
+	close(ns);
+	hit = fixture_deliver(type, addr, port, &server, 1);
+	assert_int_equal(skl_netns_leave(saved, &err), 0);
+	return hit;
+}
+
+/* An ADD is killed (SIGKILL) right after step N while other pods are
+ * attached: c1 (pods[0], routes in pod and host) and c3 (its own netns,
+ * routes in the pod) are in cni.dev/valid-attachments; c2 (committed) and
+ * ck (the killed ADD) are not, and their netns live on. GC removes all that
+ * the records of c2 and ck name, written ahead of each change: pins, links,
+ * routes in the pod and the host, reserved ports. c1 and c3 keep theirs and
+ * their traffic. */
+static void killed_add_then_gc(void **state)
+{
+	struct cni_fixture *f = *state;
+	int step = *(const int *)f->param;
+	size_t p2 = cni_fixture_add_pod(f), p3 = cni_fixture_add_pod(f), pk = cni_fixture_add_pod(f);
+	cJSON *c1 = cni_config(f, "1.1.0", 0), *c2 = cni_config(f, "1.1.0", p2);
+	cJSON *c3 = cni_config(f, "1.1.0", p3), *ck = cni_config(f, "1.1.0", pk);
+	cJSON *gc = gc_config(f, "cni.dev/valid-attachments");
+	char env[64], dir[PATH_MAX], network[PATH_MAX], reserved[256];
+	const char *const extra[] = { env, NULL };
+	int web1, web3;
+
+	cni_set_json(c2, "bindings",
+		     "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.64/26\","
+		     "  \"ports\": [\"80\", \"8500\"]}]");
+	cni_set_json(c3, "routes", "{\"pod\": true, \"host\": false}");
+	cni_set_json(ck, "bindings",
+		     "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.128/26\","
+		     "  \"ports\": [\"80\", \"8000-8999\"]}]");
+	cni_set_json(gc, "cni.dev/valid-attachments",
+		     "[{\"containerID\": \"c1\", \"ifname\": \"eth0\"},"
+		     " {\"containerID\": \"c3\", \"ifname\": \"eth0\"}]");
+	add_ok(f, "c1", f->pods[0].path, c1);
+	add_ok(f, "c2", f->pods[p2].path, c2);
+	add_ok(f, "c3", f->pods[p3].path, c3);
+	assert_int_equal(host_routes("-4", "203.0.113.64/26 via 198.51.100.11 "), 1);
+	cni_reserved_ports(f->pods[p2].path, reserved, sizeof(reserved));
+	assert_string_equal(reserved, "8500");
+	snprintf(env, sizeof(env), "SKLOOKUP_KILL_STEP=%d", step);
+	assert_int_equal(plugin_env(f, f->plugin_fi, "ADD", "ck", f->pods[pk].path, ck, extra),
+			 128 + SIGKILL);
+
+	plugin_ok(f, "GC", "", "", gc);
+	snprintf(network, sizeof(network), "%s/%s", f->root, CNI_NETWORK);
+	assert_int_equal(cni_dir_entries(network), 2);
+	state_dir(f, CNI_NETWORK, "c2", dir);
+	*strrchr(dir, '/') = 0;
+	assert_false(skl_state_exists(dir));
+	state_dir(f, CNI_NETWORK, "ck", dir);
+	*strrchr(dir, '/') = 0;
+	assert_false(skl_state_exists(dir));
+	cni_assert_pod_clean(f, p2);
+	cni_assert_pod_clean(f, pk);
+	assert_int_equal(host_routes("-4", "203.0.113.64/26"), 0);
+	assert_int_equal(host_routes("-4", "203.0.113.128/26"), 0);
+
+	assert_attached(f, "c1", 0, true);
+	assert_attached(f, "c3", p3, false);
+	state_dir(f, CNI_NETWORK, "c1", dir);
+	web1 = pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
+	state_dir(f, CNI_NETWORK, "c3", dir);
+	web3 = pod_server(f, p3, dir, "web", SOCK_STREAM, "127.0.0.1");
+	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web1, 1), 0);
+	assert_int_equal(deliver_in_pod(f, p3, SOCK_STREAM, "203.0.113.9", 8080, web3), 0);
+	close(web1);
+	close(web3);
+	plugin_ok(f, "CHECK", "c1", f->pods[0].path, c1);
+	plugin_ok(f, "CHECK", "c3", f->pods[p3].path, c3);
+
+	plugin_ok(f, "DEL", "c1", f->pods[0].path, c1);
+	plugin_ok(f, "DEL", "c3", f->pods[p3].path, c3);
+	cni_assert_nothing_left(f, 0);
+	cni_assert_pod_clean(f, p3);
+	assert_int_equal(cni_dir_entries(f->root), 0);
+}
+
 /* ---- concurrency ---- */
 
 /* Configs for pods[1..n], routes only in the pod (the host routes of
@@ -1297,7 +1387,7 @@ static const struct CMUnitTest fixed_tests[] = {
 };
 
 #define N_FIXED (sizeof(fixed_tests) / sizeof(fixed_tests[0]))
-#define N_STEP_TESTS 3 /* failed, killed then DEL, killed then ADD */
+#define N_STEP_TESTS 4 /* failed, killed then DEL, killed then ADD, killed then GC */
 #define N_TESTS (N_FIXED + N_STEP_TESTS * (SKL_STEP_COUNT - 1) + N_BAD_INPUTS)
 
 int main(void)
@@ -1310,6 +1400,7 @@ int main(void)
 		{ "add_fails_after_step_%d", add_fails_after_step },
 		{ "add_killed_after_step_%d_then_del", killed_add_then_del },
 		{ "add_killed_after_step_%d_then_add", killed_add_then_add },
+		{ "add_killed_after_step_%d_then_gc", killed_add_then_gc },
 	};
 	static char names[N_STEP_TESTS * SKL_STEP_COUNT + N_BAD_INPUTS][96];
 	static int steps[SKL_STEP_COUNT];
