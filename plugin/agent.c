@@ -28,8 +28,10 @@
 
 #include "ctl.h"
 #include "netns.h"
+#include "spare.h"
 
 #define SKL_AGENT_MAX_CLIENTS 64
+#define SKL_AGENT_SPARE_CHECK_MS 500 /* how soon a taken spare is replaced */
 #define SKL_AGENT_MAX_PER_PEER 4
 #define SKL_AGENT_DEADLINE_MS 5000
 #define SKL_AGENT_BACKLOG 16
@@ -68,6 +70,7 @@ struct agent {
 	struct client clients[SKL_AGENT_MAX_CLIENTS];
 	struct bucket buckets[SKL_AGENT_RATE_TABLE];
 	struct skl_agent_reaper reaper;
+	uint64_t next_spare_check; /* ms */
 };
 
 void skl_agent_log(const char *fmt, ...)
@@ -450,10 +453,32 @@ static void drop_expired(struct agent *a, uint64_t now)
 	}
 }
 
+/* Keeps opt.spares spare dispatchers at the default limits: a pod's ADD
+ * that takes one skips the verifier and the map creation. */
+static void refill_spares(struct agent *a, uint64_t now)
+{
+	struct skl_limits l;
+
+	if (!a->opt.spares || now < a->next_spare_check)
+		return;
+	skl_limits_default(&l);
+	for (int n = skl_spare_count(a->opt.bpffs_root, &l); n < (int)a->opt.spares; n++) {
+		struct skl_err err = { 0 };
+
+		if (skl_spare_make(a->opt.bpffs_root, &l, &err)) {
+			skl_agent_log("cannot make a spare dispatcher: %s", err.msg);
+			break;
+		}
+	}
+	a->next_spare_check = now_ms() + SKL_AGENT_SPARE_CHECK_MS;
+}
+
 static int poll_timeout(const struct agent *a, uint64_t now, uint64_t next_reconcile)
 {
 	uint64_t next = next_reconcile;
 
+	if (a->opt.spares && a->next_spare_check < next)
+		next = a->next_spare_check;
 	for (int i = 0; i < SKL_AGENT_MAX_CLIENTS; i++)
 		if (a->clients[i].fd >= 0 && a->clients[i].deadline_ms < next)
 			next = a->clients[i].deadline_ms;
@@ -472,6 +497,7 @@ static bool serve_once(struct agent *a, uint64_t *next_reconcile)
 		skl_agent_reconcile(&a->reaper, a->opt.bpffs_root, a->opt.grace_s, now);
 		*next_reconcile = now_ms() + (uint64_t)a->opt.interval_s * 1000;
 	}
+	refill_spares(a, now);
 	pfd[n++] = (struct pollfd){ .fd = a->signal_fd, .events = POLLIN };
 	if (free_slot(a))
 		pfd[n++] = (struct pollfd){ .fd = a->listen_fd, .events = POLLIN };
@@ -523,11 +549,14 @@ int skl_agent_run(const struct skl_agent_options *o, struct skl_err *err)
 		a->clients[i].fd = -1;
 	if (!open_std_fds(err) && !open_signals(a, err) && !open_listener(a, err)) {
 		skl_agent_log("listening on %s for the pods under %s (reconcile every %u s, "
-			      "grace %u s)",
-			      o->socket_path, o->bpffs_root, o->interval_s, o->grace_s);
+			      "grace %u s, %u spare dispatchers)",
+			      o->socket_path, o->bpffs_root, o->interval_s, o->grace_s, o->spares);
+		/* Spares of an earlier agent may be of another layout. */
+		skl_spare_clear(o->bpffs_root);
 		while (serve_once(a, &next_reconcile))
 			;
 		skl_agent_log("stopping");
+		skl_spare_clear(o->bpffs_root);
 		ret = 0;
 	}
 	stop(a);

@@ -24,7 +24,11 @@ struct skl_agent_options {
 	const char *bpffs_root;
 	unsigned grace_s;
 	unsigned interval_s;
+	unsigned spares; /* spare dispatchers kept at the default limits (spare.h) */
 };
+
+#define SKL_AGENT_SPARES_DEFAULT 2
+#define SKL_AGENT_SPARES_MAX 16
 
 /* Serves until SIGTERM or SIGINT, then removes its socket and returns 0;
  * -1 with err when it cannot start. */

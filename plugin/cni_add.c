@@ -17,6 +17,7 @@
 #include "netns.h"
 #include "portreserve.h"
 #include "rules.h"
+#include "spare.h"
 #include "state.h"
 
 struct add {
@@ -264,6 +265,20 @@ static int prepare(struct add *a, struct skl_err *err)
 	return skl_bpffs_ensure(req->conf.bpffs_root, err);
 }
 
+/* A spare the node agent loaded ahead of time, if there is one for these
+ * limits (spare.h): no verifier and no map creation on the pod's start. */
+static int load_dispatcher(struct add *a, struct skl_err *err)
+{
+	struct skl_cni_req *req = a->req;
+	int took = skl_spare_take(req->conf.bpffs_root, &req->conf.limits, a->tmp, err);
+
+	if (took < 0)
+		return -1;
+	if (took)
+		return skl_dispatcher_open_spare(&a->d, a->tmp, a->netns_cookie, err);
+	return skl_dispatcher_load(&a->d, &req->conf.limits, a->netns_cookie, err);
+}
+
 static int run_steps(struct add *a, struct skl_err *err)
 {
 	struct skl_cni_req *req = a->req;
@@ -281,8 +296,7 @@ static int run_steps(struct add *a, struct skl_err *err)
 	if (skl_cni_teardown(req->state_dir, req->netns, err) ||
 	    step_done(SKL_STEP_STALE_STATE, err) || step_done(SKL_STEP_TMPDIR, err))
 		return -1;
-	if (skl_dispatcher_load(&a->d, &req->conf.limits, a->netns_cookie, err) ||
-	    step_done(SKL_STEP_LOAD, err) ||
+	if (load_dispatcher(a, err) || step_done(SKL_STEP_LOAD, err) ||
 	    skl_rules_apply(&a->d, &req->conf.bindings, err) || step_done(SKL_STEP_BINDINGS, err) ||
 	    skl_dispatcher_attach(&a->d, a->netns_fd, err) || link_id(a, err) ||
 	    step_done(SKL_STEP_ATTACH, err) ||

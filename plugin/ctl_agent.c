@@ -11,7 +11,7 @@
 
 static const char agent_help[] =
 	"usage: sklookup-ctl [--bpffs-root DIR] agent [--socket PATH] [--grace SECONDS]\n"
-	"                    [--interval SECONDS]\n"
+	"                    [--interval SECONDS] [--spares N]\n"
 	"\n"
 	"Runs the node agent (the DaemonSet runs it on every node, as root with\n"
 	"CAP_BPF and CAP_NET_ADMIN), through which pods without privileges and without\n"
@@ -33,12 +33,19 @@ static const char agent_help[] =
 	"gone (its link reports netns_ino 0) and that no DEL removed is removed as DEL\n"
 	"would (recorded host routes, pins) once it has been seen so for --grace.\n"
 	"\n"
+	"It keeps --spares dispatchers loaded ahead of time at the default limits\n"
+	"(bpffsRoot/:spare): an ADD with those limits takes one instead of waiting\n"
+	"for the kernel to verify the program, and the agent loads a new one within\n"
+	"a second. It removes them when it stops.\n"
+	"\n"
 	"  --socket PATH       the Unix socket (default /run/sklookup/agent.sock);\n"
 	"                      a missing directory is created 0755, the socket is\n"
 	"                      0666 so that any user of any pod can connect\n"
 	"  --grace SECONDS     how long a pod's state may stay after its network\n"
 	"                      namespace is gone (default 600)\n"
 	"  --interval SECONDS  between reconcile rounds (default 60)\n"
+	"  --spares N          spare dispatchers to keep, 0 to 16 (default 2; each\n"
+	"                      takes the kernel memory of an empty pod's, ~55 KiB)\n"
 	"  --bpffs-root DIR    the plugin's bpffsRoot (default /sys/fs/bpf/sklookup)\n"
 	"\n"
 	"Limits: 64 connections (4 per client), one request of at most 4096 bytes and\n"
@@ -65,6 +72,20 @@ static int parse_seconds(const char *name, const char *value, unsigned min, unsi
 	return 0;
 }
 
+static int parse_count(const char *name, const char *value, unsigned max, unsigned *out,
+		       struct skl_err *err)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (!*value || *end || errno || value[0] == '-' || n > max)
+		return skl_errf(err, SKL_EXIT_USAGE, "agent: %s \"%s\": give a number, 0 to %u",
+				name, value, max);
+	*out = (unsigned)n;
+	return 0;
+}
 
 static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struct skl_err *err)
 {
@@ -78,6 +99,10 @@ static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struc
 			o->socket_path = value;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--grace", &value, err)) != 0) {
 			if (got < 0 || parse_seconds("--grace", value, 0, &o->grace_s, err))
+				return -1;
+		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--spares", &value, err)) != 0) {
+			if (got < 0 || parse_count("--spares", value, SKL_AGENT_SPARES_MAX, &o->spares,
+						   err))
 				return -1;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--interval", &value, err)) != 0) {
 			if (got < 0 || parse_seconds("--interval", value, 1, &o->interval_s, err))
@@ -97,6 +122,7 @@ static int run_agent(struct skl_ctl *ctl, int argc, char **argv, struct skl_err 
 		.bpffs_root = ctl->bpffs_root ? ctl->bpffs_root : SKL_DEFAULT_BPFFS_ROOT,
 		.grace_s = SKL_AGENT_GRACE_DEFAULT,
 		.interval_s = SKL_AGENT_INTERVAL_DEFAULT,
+		.spares = SKL_AGENT_SPARES_DEFAULT,
 	};
 
 	if (parse_agent(argc, argv, &o, err))

@@ -274,10 +274,10 @@ static int pin_one(int fd, const char *dir, const char *name, struct skl_err *er
 
 int skl_dispatcher_pin(struct skl_dispatcher *d, const char *dir, struct skl_err *err)
 {
-	for (int i = 0; i < SKL_MAP_COUNT; i++)
+	for (int i = 0; i < SKL_MAP_COUNT && !d->spare; i++)
 		if (pin_one(d->map_fd[i], dir, skl_map_pin_names[i], err))
 			return -1;
-	if (pin_one(d->prog_fd, dir, SKL_PIN_PROG, err))
+	if (!d->spare && pin_one(d->prog_fd, dir, SKL_PIN_PROG, err))
 		return -1;
 	if (d->link_fd >= 0 && pin_one(d->link_fd, dir, SKL_PIN_LINK, err))
 		return -1;
@@ -317,6 +317,37 @@ int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_er
 			 SKL_ABI_VERSION);
 		goto fail;
 	}
+	return 0;
+fail:
+	skl_dispatcher_close(d);
+	return -1;
+}
+
+int skl_dispatcher_open_spare(struct skl_dispatcher *d, const char *dir, uint64_t netns_cookie,
+			      struct skl_err *err)
+{
+	struct skl_config cfg;
+	uint32_t zero = 0;
+
+	skl_dispatcher_init(d);
+	for (int i = 0; i < SKL_MAP_COUNT; i++)
+		if (open_one(dir, skl_map_pin_names[i], &d->map_fd[i], err))
+			goto fail;
+	if (open_one(dir, SKL_PIN_PROG, &d->prog_fd, err) || read_limits(d, err) ||
+	    skl_dispatcher_config(d, &cfg, err))
+		goto fail;
+	if (cfg.abi_version != SKL_ABI_VERSION) {
+		skl_errf(err, SKL_CNI_INTERNAL, "the spare dispatcher %s has map layout %u, not %u",
+			 dir, cfg.abi_version, SKL_ABI_VERSION);
+		goto fail;
+	}
+	cfg.netns_cookie = netns_cookie;
+	if (bpf_map_update_elem(d->map_fd[SKL_MAP_CONFIG], &zero, &cfg, BPF_ANY)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "writing the dispatcher config: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	d->spare = true;
 	return 0;
 fail:
 	skl_dispatcher_close(d);

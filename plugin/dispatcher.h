@@ -7,6 +7,7 @@
 #ifndef SKL_DISPATCHER_H
 #define SKL_DISPATCHER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "skl_error.h"
@@ -50,6 +51,7 @@ struct skl_dispatcher {
 	uint32_t max_prefixes;   /* entries of the prefixes hash, both generations */
 	uint32_t search_per_gen; /* search nodes per generation, besides the roots */
 	struct dispatcher_bpf *skel; /* set when loaded by this process */
+	bool spare; /* opened from a spare: program and maps are pinned already */
 };
 
 /* Pin names inside a state directory. */
@@ -86,6 +88,12 @@ int skl_dispatcher_attach(struct skl_dispatcher *d, int netns_fd, struct skl_err
 
 /* Pins program, link (if attached) and maps into dir (which must exist). */
 int skl_dispatcher_pin(struct skl_dispatcher *d, const char *dir, struct skl_err *err);
+
+/* Opens the spare dispatcher pinned in dir (not attached: no link) and
+ * records netns_cookie in its config; skl_dispatcher_pin then pins only
+ * the link there. */
+int skl_dispatcher_open_spare(struct skl_dispatcher *d, const char *dir, uint64_t netns_cookie,
+			      struct skl_err *err);
 
 /* Opens the pinned objects of a state directory. */
 int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_err *err);

@@ -521,6 +521,16 @@ static int remove_empty_parents(const char *dir, struct skl_err *err)
 	return remove_if_empty(network, err);
 }
 
+int skl_state_remove_dir(const char *dir, struct skl_err *err)
+{
+	if (unpin_all(dir, err) < 0)
+		return -1;
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot remove %s: %s", dir,
+				strerror(errno));
+	return 0;
+}
+
 int skl_state_remove(const char *dir, struct skl_err *err)
 {
 	if (unpin_all(dir, err) < 0)

@@ -52,4 +52,7 @@ bool skl_state_exists(const char *dir);
  * network directories if they became empty. A missing dir is success. */
 int skl_state_remove(const char *dir, struct skl_err *err);
 
+/* Unpins everything in dir and removes it, leaving its parents. */
+int skl_state_remove_dir(const char *dir, struct skl_err *err);
+
 #endif

@@ -9,8 +9,12 @@
  * dispatcher, CHECK fails naming the state, DEL finds the attachment
  * through the kernel and leaves nothing, and ADD works once bpffs is back;
  * once the last mount goes the kernel drops the dispatcher, and DEL and a
- * new ADD (which mounts a fresh bpffs) still work.
+ * new ADD (which mounts a fresh bpffs) still work. And spare dispatchers
+ * (spare.h): ADD takes one of its limits and serves the pod with it, leaves
+ * one of other limits alone, and the node agent keeps them and removes them
+ * when it stops.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -42,7 +46,9 @@
 #include "netns.h"
 #include "rules.h"
 #include "sockets.h"
+#include "spare.h"
 #include "state.h"
+#include "testbin.h"
 
 #define CHECK_FAILED 100 /* the plugin's code for "the attachment is not as ADD left it" */
 #define NOBODY 65534
@@ -483,6 +489,189 @@ static void bpffs_unmounted_for_good(void **state)
 	assert_int_equal(cni_dir_entries(root), 0);
 }
 
+/* ---- spare dispatchers ---- */
+
+/* Spares a failed test left are the fixture root's to remove. */
+static int spares_teardown(void **state)
+{
+	struct cni_fixture *f = *state;
+
+	skl_spare_clear(f->root);
+	return cni_fixture_teardown(state);
+}
+
+static uint32_t prog_id_at(const char *dir)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	char path[PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		fail_msg("opening %s: %s", path, strerror(errno));
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
+/* The program ids of the spares of limits l under root (at most max). */
+static int spare_prog_ids(const char *root, const struct skl_limits *l, uint32_t *ids, int max)
+{
+	char dir[PATH_MAX], prefix[64], path[PATH_MAX * 2];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" SKL_SPARE_DIR, root);
+	snprintf(prefix, sizeof(prefix), "v%u-%u-%u-%u-", SKL_ABI_VERSION, l->bindings, l->labels,
+		 l->port_ranges);
+	d = opendir(dir);
+	while (d && n < max && (e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			ids[n++] = prog_id_at(path);
+		}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void make_spare(const char *root, const struct skl_limits *l)
+{
+	struct skl_err err = { 0 };
+
+	if (skl_spare_make(root, l, &err))
+		fail_msg("making a spare: %s", err.msg);
+}
+
+/* The netns cookie the dispatcher in dir was told it serves. */
+static uint64_t config_cookie(const char *dir)
+{
+	struct skl_dispatcher d;
+	struct skl_config cfg;
+	struct skl_err err = { 0 };
+
+	if (skl_dispatcher_open(&d, dir, &err) || skl_dispatcher_config(&d, &cfg, &err))
+		fail_msg("opening %s: %s", dir, err.msg);
+	skl_dispatcher_close(&d);
+	return cfg.netns_cookie;
+}
+
+static uint64_t pod_cookie(const struct cni_fixture *f, size_t pod)
+{
+	struct skl_err err = { 0 };
+	uint64_t cookie;
+	int fd = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(skl_netns_cookie(fd, &cookie, &err), 0);
+	close(fd);
+	return cookie;
+}
+
+/* ADD takes the spare of its limits: the pod runs that very program, told
+ * the pod's netns, with the pod's bindings; traffic is dispatched, CHECK
+ * passes, DEL leaves nothing, and no spare is left. */
+static void add_takes_a_spare_of_its_limits(void **state)
+{
+	struct cni_fixture *f = *state;
+	cJSON *conf = cni_config(f, "1.1.0", 0);
+	struct skl_limits l;
+	char dir[PATH_MAX];
+	uint32_t spare;
+	int web;
+
+	skl_limits_default(&l);
+	make_spare(f->root, &l);
+	assert_int_equal(spare_prog_ids(f->root, &l, &spare, 1), 1);
+	plugin_ok(f, "ADD", "c1", 0, conf);
+	assert_int_equal(skl_spare_count(f->root, &l), 0);
+	state_dir_at(f->root, "c1", dir);
+	assert_int_equal(prog_id_at(dir), spare);
+	assert_true(config_cookie(dir) == pod_cookie(f, 0));
+	web = pod_server(f, 0, dir, "web");
+	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1),
+			 0);
+	plugin_ok(f, "CHECK", "c1", 0, conf);
+	plugin_ok(f, "DEL", "c1", 0, conf);
+	close(web);
+	assert_pod0_clean(f);
+}
+
+/* A spare of other limits is not the pod's: ADD loads its own and leaves
+ * it; clearing removes it. */
+static void add_leaves_a_spare_of_other_limits(void **state)
+{
+	struct cni_fixture *f = *state;
+	cJSON *conf = cni_config(f, "1.1.0", 0);
+	struct skl_limits other = { .bindings = 32, .labels = 8, .port_ranges = 64 };
+	char dir[PATH_MAX];
+	uint32_t spare;
+
+	make_spare(f->root, &other);
+	assert_int_equal(spare_prog_ids(f->root, &other, &spare, 1), 1);
+	plugin_ok(f, "ADD", "c1", 0, conf);
+	state_dir_at(f->root, "c1", dir);
+	assert_int_not_equal(prog_id_at(dir), spare);
+	assert_int_equal(skl_spare_count(f->root, &other), 1);
+	plugin_ok(f, "DEL", "c1", 0, conf);
+	skl_spare_clear(f->root);
+	assert_int_equal(skl_spare_count(f->root, NULL), 0);
+	assert_pod0_clean(f);
+}
+
+/* Waits (5 s at most) until root holds n spares of limits l. */
+static void wait_for_spares(const char *root, const struct skl_limits *l, int n)
+{
+	for (int i = 0; i < 500 && skl_spare_count(root, l) != n; i++)
+		usleep(10 * 1000);
+	assert_int_equal(skl_spare_count(root, l), n);
+}
+
+/* The agent keeps --spares spares: it makes them at start, replaces the one
+ * an ADD takes, and removes them all when it stops. */
+static void agent_keeps_spares_and_removes_them(void **state)
+{
+	struct cni_fixture *f = *state;
+	cJSON *conf = cni_config(f, "1.1.0", 0);
+	char ctl[PATH_MAX], sock[128], dir[PATH_MAX], spare_dir[PATH_MAX];
+	uint32_t before[2], after[2];
+	struct skl_limits l;
+	int status;
+	pid_t agent;
+
+	skl_limits_default(&l);
+	testbin_path(ctl, sizeof(ctl), "sklookup-ctl");
+	snprintf(sock, sizeof(sock), "/tmp/sklt-spare-agent-%d.sock", (int)getpid());
+	agent = fork();
+	assert_true(agent >= 0);
+	if (agent == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(ctl, ctl, "--bpffs-root", f->root, "agent", "--socket", sock, "--spares", "2",
+		      (char *)NULL);
+		_exit(127);
+	}
+	wait_for_spares(f->root, &l, 2);
+	assert_int_equal(spare_prog_ids(f->root, &l, before, 2), 2);
+	plugin_ok(f, "ADD", "c1", 0, conf);
+	state_dir_at(f->root, "c1", dir);
+	assert_true(prog_id_at(dir) == before[0] || prog_id_at(dir) == before[1]);
+	wait_for_spares(f->root, &l, 2);
+	assert_int_equal(spare_prog_ids(f->root, &l, after, 2), 2);
+	assert_true(after[0] != prog_id_at(dir) && after[1] != prog_id_at(dir));
+	kill(agent, SIGTERM);
+	assert_int_equal(waitpid(agent, &status, 0), agent);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(skl_spare_count(f->root, NULL), 0);
+	snprintf(spare_dir, sizeof(spare_dir), "%s/" SKL_SPARE_DIR, f->root);
+	assert_int_equal(access(spare_dir, F_OK), -1);
+	plugin_ok(f, "DEL", "c1", 0, conf);
+	assert_pod0_clean(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +681,12 @@ int main(void)
 						cni_fixture_setup, mounts_teardown),
 		cmocka_unit_test_setup_teardown(bpffs_unmounted_for_good, cni_fixture_setup,
 						mounts_teardown),
+		cmocka_unit_test_setup_teardown(add_takes_a_spare_of_its_limits, cni_fixture_setup,
+						spares_teardown),
+		cmocka_unit_test_setup_teardown(add_leaves_a_spare_of_other_limits,
+						cni_fixture_setup, spares_teardown),
+		cmocka_unit_test_setup_teardown(agent_keeps_spares_and_removes_them,
+						cni_fixture_setup, spares_teardown),
 	};
 
 	return cmocka_run_group_tests_name("sklookup state on bpffs", tests, NULL, NULL);
