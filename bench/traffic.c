@@ -44,6 +44,7 @@
 
 #include <bpf/bpf.h>
 
+#include "assign_only.skel.h"
 #include "baseline.h"
 #include "bench.h"
 #include "bindings.h"
@@ -64,11 +65,13 @@
 #define SERVER_CPU 1
 
 /* The cases. "floor": the server bound directly, an empty SK_PASS program
- * on the hook (what any sk_lookup program pays before doing anything). The
+ * on the hook (what any sk_lookup program pays before doing anything).
+ * "assign only": no lookup, only the SOCKMAP lookup and bpf_sk_assign every
+ * dispatcher does (bpf/assign_only.bpf.c): the floor of any dispatcher. The
  * LPM cases are the tubular-style baseline of the lookup benchmark
  * (bpf/baseline_lpm.bpf.c) holding the same bindings. */
-enum case_kind { K_DIRECT, K_FLOOR, K_SKLOOKUP, K_LPM };
-enum { C_DIRECT, C_FLOOR, C_SKL_2, C_SKL_100K, C_LPM_2, C_LPM_100K, N_CASES };
+enum case_kind { K_DIRECT, K_FLOOR, K_ASSIGN, K_SKLOOKUP, K_LPM };
+enum { C_DIRECT, C_FLOOR, C_ASSIGN, C_SKL_2, C_SKL_100K, C_LPM_2, C_LPM_100K, N_CASES };
 static const struct case_def {
 	const char *name;
 	enum case_kind kind;
@@ -76,6 +79,7 @@ static const struct case_def {
 } case_defs[N_CASES] = {
 	[C_DIRECT] = { "direct (no program)", K_DIRECT, 0 },
 	[C_FLOOR] = { "direct + empty SK_PASS prog", K_FLOOR, 0 },
+	[C_ASSIGN] = { "assign only (SOCKMAP, no lookup)", K_ASSIGN, 0 },
 	[C_SKL_2] = { "sklookup, 2 bindings", K_SKLOOKUP, 2 },
 	[C_SKL_100K] = { "sklookup, 100k bindings", K_SKLOOKUP, 100000 },
 	[C_LPM_2] = { "LPM baseline, 2 bindings", K_LPM, 2 },
@@ -90,6 +94,7 @@ struct netcase {
 	int netns_fd;
 	int tcp_server, udp_server;
 	int prog_fd, link_fd; /* the floor's */
+	struct assign_only_bpf *assign;
 	struct skl_dispatcher d;
 	struct baseline lpm;
 };
@@ -105,6 +110,8 @@ static void close_cases(void)
 			close(cases[c].link_fd);
 		if (cases[c].prog_fd > 0)
 			close(cases[c].prog_fd);
+		assign_only_bpf__destroy(cases[c].assign);
+		cases[c].assign = NULL;
 	}
 }
 
@@ -227,6 +234,25 @@ static void attach_floor(struct netcase *c)
 		bench_fail("attaching the empty program: %s", strerror(errno));
 }
 
+static void attach_assign(struct netcase *c)
+{
+	uint32_t tcp = 0, udp = 1;
+	uint64_t tcp_fd = (uint64_t)c->tcp_server, udp_fd = (uint64_t)c->udp_server;
+	int map;
+
+	c->assign = assign_only_bpf__open_and_load();
+	if (!c->assign)
+		bench_fail("loading the assign-only program: %s", strerror(errno));
+	map = bpf_map__fd(c->assign->maps.sockets);
+	if (bpf_map_update_elem(map, &tcp, &tcp_fd, BPF_ANY) ||
+	    bpf_map_update_elem(map, &udp, &udp_fd, BPF_ANY))
+		bench_fail("filling the assign-only SOCKMAP: %s", strerror(errno));
+	c->link_fd = bpf_link_create(bpf_program__fd(c->assign->progs.assign_only), c->netns_fd,
+				     BPF_SK_LOOKUP, NULL);
+	if (c->link_fd < 0)
+		bench_fail("attaching the assign-only program: %s", strerror(errno));
+}
+
 /* Called with the thread inside the process's private netns: each case
  * gets a netns of its own, made from there. */
 static void setup_case(int which, int home)
@@ -249,6 +275,8 @@ static void setup_case(int which, int home)
 				      bound ? UDP_PORT : 0);
 	if (def->kind == K_FLOOR)
 		attach_floor(c);
+	else if (def->kind == K_ASSIGN)
+		attach_assign(c);
 	else if (def->kind == K_SKLOOKUP)
 		attach_dispatcher(c, def->bindings);
 	else if (def->kind == K_LPM)
