@@ -56,33 +56,20 @@ static const char agent_help[] =
 	"Example (the DaemonSet's container):\n"
 	"  sklookup-ctl agent --socket /run/sklookup/agent.sock\n";
 
-static int parse_seconds(const char *name, const char *value, unsigned min, unsigned *out,
-			 struct skl_err *err)
+#define MAX_SECONDS (7 * 86400)
+
+/* A whole number min..max for option name; what says what it counts. */
+static int parse_number(const char *name, const char *value, unsigned min, unsigned max,
+			const char *what, unsigned *out, struct skl_err *err)
 {
 	char *end;
 	unsigned long n;
 
 	errno = 0;
 	n = strtoul(value, &end, 10);
-	if (!*value || *end || errno || value[0] == '-' || n < min || n > 7 * 86400)
-		return skl_errf(err, SKL_EXIT_USAGE,
-				"agent: %s \"%s\": give a number of seconds, %u to %u", name, value,
-				min, 7 * 86400);
-	*out = (unsigned)n;
-	return 0;
-}
-
-static int parse_count(const char *name, const char *value, unsigned max, unsigned *out,
-		       struct skl_err *err)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(value, &end, 10);
-	if (!*value || *end || errno || value[0] == '-' || n > max)
-		return skl_errf(err, SKL_EXIT_USAGE, "agent: %s \"%s\": give a number, 0 to %u",
-				name, value, max);
+	if (!*value || *end || errno || value[0] == '-' || n < min || n > max)
+		return skl_errf(err, SKL_EXIT_USAGE, "agent: %s \"%s\": give a number%s, %u to %u",
+				name, value, what, min, max);
 	*out = (unsigned)n;
 	return 0;
 }
@@ -98,14 +85,16 @@ static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struc
 				return -1;
 			o->socket_path = value;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--grace", &value, err)) != 0) {
-			if (got < 0 || parse_seconds("--grace", value, 0, &o->grace_s, err))
+			if (got < 0 || parse_number("--grace", value, 0, MAX_SECONDS, " of seconds",
+						    &o->grace_s, err))
 				return -1;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--spares", &value, err)) != 0) {
-			if (got < 0 || parse_count("--spares", value, SKL_AGENT_SPARES_MAX, &o->spares,
-						   err))
+			if (got < 0 || parse_number("--spares", value, 0, SKL_AGENT_SPARES_MAX, "",
+						    &o->spares, err))
 				return -1;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--interval", &value, err)) != 0) {
-			if (got < 0 || parse_seconds("--interval", value, 1, &o->interval_s, err))
+			if (got < 0 || parse_number("--interval", value, 1, MAX_SECONDS, " of seconds",
+						    &o->interval_s, err))
 				return -1;
 		} else {
 			return skl_errf(err, SKL_EXIT_USAGE,

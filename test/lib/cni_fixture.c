@@ -22,6 +22,11 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 
+#include "dispatch_fixture.h"
+#include "dispatcher.h"
+#include "netns.h"
+#include "rules.h"
+#include "sockets.h"
 #include "state.h"
 #include "testnet.h"
 
@@ -592,4 +597,29 @@ void cni_assert_nothing_left(const struct cni_fixture *f, size_t pod)
 	assert_int_equal(cni_count_lines("203.0.113.", "ip -4 route show table all"), 0);
 	assert_int_equal(cni_count_lines("2001:db8:200:", "ip -6 route show table all"), 0);
 	cni_assert_pod_clean(f, pod);
+}
+
+int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,
+		   int type, const char *addr)
+{
+	struct skl_dispatcher d;
+	struct skl_err err = { 0 };
+	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, fd;
+	uint32_t id;
+
+	assert_true(ns >= 0);
+	/* Teardown brings the thread back if the server cannot be made. */
+	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
+	close(ns);
+	fd = fixture_server(type, addr, 0, true);
+	assert_int_equal(skl_netns_leave(saved, &err), 0);
+	skl_dispatcher_init(&d);
+	if (skl_dispatcher_open(&d, dir, &err) || skl_label_lookup(&d, label, &id, &err) ||
+	    skl_socket_register(&d, id, fd, &err)) {
+		close(fd);
+		skl_dispatcher_close(&d);
+		fail_msg("register %s: %s", label, err.msg);
+	}
+	skl_dispatcher_close(&d);
+	return fd;
 }

@@ -113,6 +113,12 @@ int cni_run(const char *binary, const char *command, const char *container_id,
 	    const char *netns, const char *ifname, const char *stdin_json, char **out_stdout,
 	    char **out_stderr);
 
+/* A server of type (SOCK_STREAM, SOCK_DGRAM) on addr, port 0, inside pod
+ * i, registered for label through the pins in dir; fails the test when it
+ * cannot be. */
+int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,
+		   int type, const char *addr);
+
 /* ---- looking at what is there ---- */
 
 /* <root>/<network>/<container>/<ifname> as the plugin names it. */

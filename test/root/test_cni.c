@@ -285,32 +285,6 @@ static void cycle_1_1_0(void **state)
 
 /* ---- real traffic ---- */
 
-/* A server inside pod i, registered for label through the pins. */
-static int pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,
-		      int type, const char *addr)
-{
-	struct skl_dispatcher d;
-	struct skl_err err = { 0 };
-	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, fd;
-	uint32_t id;
-
-	assert_true(ns >= 0);
-	/* Teardown brings the thread back if the server cannot be made. */
-	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
-	close(ns);
-	fd = fixture_server(type, addr, 0, true);
-	assert_int_equal(skl_netns_leave(saved, &err), 0);
-	skl_dispatcher_init(&d);
-	if (skl_dispatcher_open(&d, dir, &err) || skl_label_lookup(&d, label, &id, &err) ||
-	    skl_socket_register(&d, id, fd, &err)) {
-		close(fd);
-		skl_dispatcher_close(&d);
-		fail_msg("register %s: %s", label, err.msg);
-	}
-	skl_dispatcher_close(&d);
-	return fd;
-}
-
 /* From the host, the range routed to the pod reaches the one socket of its
  * label, over v4 and v6; a port no binding serves is refused. */
 static void traffic_reaches_registered_socket(void **state)
@@ -322,8 +296,8 @@ static void traffic_reaches_registered_socket(void **state)
 
 	add_ok(f, CID, f->pods[0].path, conf);
 	state_dir(f, CNI_NETWORK, CID, dir);
-	web = pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
-	dns = pod_server(f, 0, dir, "dns", SOCK_DGRAM, "::1");
+	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
+	dns = cni_pod_server(f, 0, dir, "dns", SOCK_DGRAM, "::1");
 	hits[0] = fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1);
 	hits[1] = fixture_deliver(SOCK_STREAM, "203.0.113.200", 8500, &web, 1);
 	hits[2] = fixture_deliver(SOCK_DGRAM, "2001:db8:200::5", 53, &dns, 1);
@@ -941,9 +915,9 @@ static void killed_add_then_gc(void **state)
 	assert_attached(f, "c1", 0, true);
 	assert_attached(f, "c3", p3, false);
 	state_dir(f, CNI_NETWORK, "c1", dir);
-	web1 = pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
+	web1 = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	state_dir(f, CNI_NETWORK, "c3", dir);
-	web3 = pod_server(f, p3, dir, "web", SOCK_STREAM, "127.0.0.1");
+	web3 = cni_pod_server(f, p3, dir, "web", SOCK_STREAM, "127.0.0.1");
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web1, 1), 0);
 	assert_int_equal(deliver_in_pod(f, p3, SOCK_STREAM, "203.0.113.9", 8080, web3), 0);
 	close(web1);

@@ -126,31 +126,6 @@ static void state_dir_at(const char *root, const char *cid, char *out)
 		fail_msg("state path: %s", err.msg);
 }
 
-/* A TCP listener inside pod i, registered for label through the pins. */
-static int pod_server(const struct cni_fixture *f, size_t pod, const char *dir,
-		      const char *label)
-{
-	struct skl_dispatcher d;
-	struct skl_err err = { 0 };
-	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, fd;
-	uint32_t id;
-
-	assert_true(ns >= 0);
-	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
-	close(ns);
-	fd = fixture_server(SOCK_STREAM, "127.0.0.1", 0, true);
-	assert_int_equal(skl_netns_leave(saved, &err), 0);
-	skl_dispatcher_init(&d);
-	if (skl_dispatcher_open(&d, dir, &err) || skl_label_lookup(&d, label, &id, &err) ||
-	    skl_socket_register(&d, id, fd, &err)) {
-		close(fd);
-		skl_dispatcher_close(&d);
-		fail_msg("register %s: %s", label, err.msg);
-	}
-	skl_dispatcher_close(&d);
-	return fd;
-}
-
 /* Nothing of an attachment of pods[0] left in its netns or the host's. */
 static void assert_pod0_clean(const struct cni_fixture *f)
 {
@@ -382,7 +357,7 @@ static void add_and_serve(struct cni_fixture *f, const cJSON *conf, const char *
 {
 	plugin_ok(f, "ADD", "c1", 0, conf);
 	assert_true(skl_bpffs_is_mounted(bpf)); /* ADD mounted it */
-	*web = pod_server(f, 0, dir, "web");
+	*web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, web, 1), 0);
 }
 
@@ -467,7 +442,7 @@ static void bpffs_unmounted_for_good(void **state)
 	state_dir_at(root, "c1", dir);
 	plugin_ok(f, "ADD", "c1", 0, conf);
 	assert_true(skl_bpffs_is_mounted(bpf));
-	web = pod_server(f, 0, dir, "web");
+	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	assert_int_equal(fixture_deliver(SOCK_STREAM, f->pods[0].v4, 80, &web, 1), 0);
 
 	assert_int_equal(umount2(bpf, 0), 0);
@@ -480,7 +455,7 @@ static void bpffs_unmounted_for_good(void **state)
 
 	plugin_ok(f, "ADD", "c1", 0, conf);
 	assert_true(skl_bpffs_is_mounted(bpf));
-	web = pod_server(f, 0, dir, "web");
+	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	assert_int_equal(fixture_deliver(SOCK_STREAM, f->pods[0].v4, 80, &web, 1), 0);
 	close(web);
 	plugin_ok(f, "CHECK", "c1", 0, conf);
@@ -592,7 +567,7 @@ static void add_takes_a_spare_of_its_limits(void **state)
 	state_dir_at(f->root, "c1", dir);
 	assert_int_equal(prog_id_at(dir), spare);
 	assert_true(config_cookie(dir) == pod_cookie(f, 0));
-	web = pod_server(f, 0, dir, "web");
+	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1),
 			 0);
 	plugin_ok(f, "CHECK", "c1", 0, conf);
