@@ -80,7 +80,8 @@ int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_e
  * the kernel's maps and whose netns is netns_path's (or, when that is
  * gone, whose link is detached), undoes them, detaches their link and
  * blanks them (the pins stay until bpffs is mounted there again and GC,
- * DEL or ADD removes them). Nothing found is success. */
+ * DEL or ADD removes them). Returns 1 when the kernel holds some record
+ * naming state_dir (undone or not), 0 when none, -1 on a failure. */
 int skl_cni_teardown_unreachable(const char *state_dir, const char *netns_path,
 				 struct skl_err *err);
 

@@ -16,6 +16,7 @@
 
 #include "netns.h"
 #include "portreserve.h"
+#include "route_plan.h"
 #include "rules.h"
 #include "spare.h"
 #include "state.h"
@@ -36,35 +37,6 @@ static int step_done(int step, struct skl_err *err)
 	if (skl_cni_fault_hook && skl_cni_fault_hook(step))
 		return skl_errf(err, SKL_CNI_INTERNAL, "injected failure after ADD step %d", step);
 	return 0;
-}
-
-static int route_for(const struct skl_binding_spec *b, struct skl_route *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->family = b->family;
-	r->plen = b->plen;
-	memcpy(r->addr, b->addr, 16);
-	return 0;
-}
-
-static bool seen_prefix(const struct skl_route *v, size_t n, const struct skl_route *r)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].family == r->family && v[i].plen == r->plen &&
-		    !memcmp(v[i].addr, r->addr, 16))
-			return true;
-	return false;
-}
-
-/* A /32 or /128 that is the pod's own address needs no route either way. */
-static bool is_pod_address(const struct add *a, const struct skl_route *r)
-{
-	for (size_t i = 0; i < a->pod.n; i++)
-		if (a->pod.v[i].family == r->family &&
-		    r->plen == (r->family == SKL_FAMILY_V4 ? 32 : 128) &&
-		    !memcmp(a->pod.v[i].addr, r->addr, r->family == SKL_FAMILY_V4 ? 4 : 16))
-			return true;
-	return false;
 }
 
 /* The record in the temporary directory is written ahead of every change
@@ -129,6 +101,23 @@ out:
 	return ret;
 }
 
+/* The routes of kind (route_plan.h) for the pod's bindings, each recorded
+ * ahead in *done. */
+static int add_planned_routes(struct add *a, uint8_t kind, struct skl_route **done,
+			      size_t *n_done, struct skl_err *err)
+{
+	struct skl_route *plan;
+	size_t n;
+	int ret = 0;
+
+	if (skl_route_plan(&a->req->conf.bindings, &a->pod, kind, a->req->ifname, &plan, &n, err))
+		return -1;
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = add_route(a, done, n_done, &plan[i], err);
+	free(plan);
+	return ret;
+}
+
 static int add_pod_side(struct add *a, struct skl_err *err)
 {
 	const struct skl_binding_set *set = &a->req->conf.bindings;
@@ -156,19 +145,9 @@ static int add_pod_side(struct add *a, struct skl_err *err)
 	    (n_plan && reserve_ports(a, plan, n_plan, err)) ||
 	    step_done(SKL_STEP_RESERVE_PORTS, err))
 		goto out;
-	if (a->req->conf.routes_pod) {
-		for (size_t i = 0; i < set->n; i++) {
-			struct skl_route r;
-
-			route_for(&set->v[i], &r);
-			r.kind = SKL_ROUTE_LOCAL;
-			if (is_pod_address(a, &r) ||
-			    seen_prefix(a->rec.pod_routes, a->rec.n_pod_routes, &r))
-				continue;
-			if (add_route(a, &a->rec.pod_routes, &a->rec.n_pod_routes, &r, err))
-				goto out;
-		}
-	}
+	if (a->req->conf.routes_pod &&
+	    add_planned_routes(a, SKL_ROUTE_LOCAL, &a->rec.pod_routes, &a->rec.n_pod_routes, err))
+		goto out;
 	if (step_done(SKL_STEP_POD_ROUTES, err))
 		goto out;
 	ret = 0;
@@ -180,39 +159,12 @@ out:
 	return ret;
 }
 
-static const uint8_t *pod_gateway(const struct add *a, uint8_t family)
-{
-	for (size_t i = 0; i < a->pod.n; i++)
-		if (a->pod.v[i].family == family)
-			return a->pod.v[i].addr;
-	return NULL;
-}
-
 static int add_host_routes(struct add *a, struct skl_err *err)
 {
-	const struct skl_binding_set *set = &a->req->conf.bindings;
-
 	if (!a->req->conf.routes_host)
 		return 0;
-	for (size_t i = 0; i < set->n; i++) {
-		const uint8_t *gw = pod_gateway(a, set->v[i].family);
-		struct skl_route r;
-
-		route_for(&set->v[i], &r);
-		r.kind = SKL_ROUTE_VIA;
-		if (is_pod_address(a, &r) ||
-		    seen_prefix(a->rec.host_routes, a->rec.n_host_routes, &r))
-			continue;
-		if (!gw)
-			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-					"routes.host: %s needs a route via the pod's IPv%c address, "
-					"and prevResult has none on %s", set->v[i].where,
-					set->v[i].family == SKL_FAMILY_V4 ? '4' : '6', a->req->ifname);
-		memcpy(r.gw, gw, 16);
-		if (add_route(a, &a->rec.host_routes, &a->rec.n_host_routes, &r, err))
-			return -1;
-	}
-	return 0;
+	return add_planned_routes(a, SKL_ROUTE_VIA, &a->rec.host_routes, &a->rec.n_host_routes,
+				  err);
 }
 
 static void add_undo(struct add *a)

@@ -34,8 +34,10 @@ int skl_cni_open_netns(const char *path, int *fd, struct skl_err *err)
 	struct stat mine, theirs;
 
 	if (skl_netns_open(path, fd, err)) {
-		err->code = SKL_CNI_INVALID_ENV;
-		skl_err_prefix(err, "CNI_NETNS");
+		if (err) {
+			err->code = SKL_CNI_INVALID_ENV;
+			skl_err_prefix(err, "CNI_NETNS");
+		}
 		return -1;
 	}
 	if (stat("/proc/self/ns/net", &mine) == 0 && fstat(*fd, &theirs) == 0 &&
@@ -213,10 +215,12 @@ int skl_cni_teardown_unreachable(const char *state_dir, const char *netns_path,
 	struct skl_record rec;
 	uint32_t id = 0;
 	int rec_fd, ret = 0;
+	bool found = false;
 
 	snprintf(container, sizeof(container), "%s", state_dir);
 	*strrchr(container, '/') = 0;
 	while (!ret && (rec_fd = skl_record_find(state_dir, &id, &rec)) >= 0) {
+		found = true;
 		int link_fd = recorded_link(&rec);
 		/* A record is journaled only while its container directory
 		 * exists (ADD holds its lock there). If it is there now, an
@@ -237,7 +241,7 @@ int skl_cni_teardown_unreachable(const char *state_dir, const char *netns_path,
 		if (adding)
 			break;
 	}
-	return ret;
+	return ret ? -1 : found;
 }
 
 void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep, const char *netns_path)

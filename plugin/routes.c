@@ -240,10 +240,11 @@ static int lo_ifindex(void)
 	return (int)if_nametoindex("lo");
 }
 
-/* An RTM_NEWROUTE or RTM_DELROUTE request for r. A delete leaves scope and
- * protocol unset (match any), as `ip route del` does. Returns 0 or an errno. */
+/* An RTM_NEWROUTE or RTM_DELROUTE request for r. A route is added with the
+ * plugin's protocol; a delete leaves scope unset, and protocol as given
+ * (RTPROT_UNSPEC: any, as `ip route del` does). Returns 0 or an errno. */
 static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
-			 const struct skl_route *r, int lo)
+			 const struct skl_route *r, int lo, uint8_t protocol)
 {
 	bool adding = type == RTM_NEWROUTE;
 	struct rtmsg rtm = {
@@ -251,7 +252,7 @@ static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
 		.rtm_dst_len = r->plen,
 		.rtm_table = table_of(r),
 		.rtm_type = type_of(r),
-		.rtm_protocol = adding ? RTPROT_BOOT : RTPROT_UNSPEC,
+		.rtm_protocol = adding ? SKL_ROUTE_PROTOCOL : protocol,
 		.rtm_scope = !adding			 ? RT_SCOPE_NOWHERE
 			     : r->kind == SKL_ROUTE_LOCAL ? RT_SCOPE_HOST
 							  : RT_SCOPE_UNIVERSE,
@@ -268,7 +269,8 @@ static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
 }
 
 /* Sends an add or delete of r and waits for the ACK: 0 or an errno. */
-static int route_change(uint16_t type, uint16_t flags, const struct skl_route *r)
+static int route_change(uint16_t type, uint16_t flags, const struct skl_route *r,
+			uint8_t protocol)
 {
 	struct nl_request req;
 	int lo = lo_ifindex();
@@ -276,7 +278,7 @@ static int route_change(uint16_t type, uint16_t flags, const struct skl_route *r
 
 	if (r->kind == SKL_ROUTE_LOCAL && lo == 0)
 		return errno ? errno : ENODEV;
-	e = route_request(&req, type, flags, r, lo);
+	e = route_request(&req, type, flags, r, lo, protocol);
 	return e ? e : nl_transact(&req, NULL, NULL);
 }
 
@@ -335,22 +337,32 @@ int skl_route_add(const struct skl_route *r, struct skl_err *err)
 
 	if (check_route(r, err) < 0)
 		return -1;
-	e = route_change(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, r);
+	e = route_change(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, r, 0);
 	if (e == EEXIST)
 		return route_already_there(r, err);
 	return e ? route_error(err, "adding", r, e) : 0;
 }
 
-int skl_route_del(const struct skl_route *r, struct skl_err *err)
+static int route_del(const struct skl_route *r, uint8_t protocol, struct skl_err *err)
 {
 	int e;
 
 	if (check_route(r, err) < 0)
 		return -1;
-	e = route_change(RTM_DELROUTE, NLM_F_ACK, r);
+	e = route_change(RTM_DELROUTE, NLM_F_ACK, r, protocol);
 	if (e == ESRCH || e == ENOENT)
 		return 0;
 	return e ? route_error(err, "deleting", r, e) : 0;
+}
+
+int skl_route_del(const struct skl_route *r, struct skl_err *err)
+{
+	return route_del(r, RTPROT_UNSPEC, err);
+}
+
+int skl_route_del_ours(const struct skl_route *r, struct skl_err *err)
+{
+	return route_del(r, SKL_ROUTE_PROTOCOL, err);
 }
 
 /* ------------------------------------------------------------------------

@@ -29,6 +29,11 @@ struct skl_route {
 	uint8_t gw[16];	  /* SKL_ROUTE_VIA: the gateway, same family as addr */
 };
 
+/* The routing protocol number of the routes the plugin adds (`ip route`
+ * shows "proto 173"), so that it can tell its own from anyone else's when
+ * bpffs lost the record of what it added. Not one of iproute2's names. */
+#define SKL_ROUTE_PROTOCOL 173
+
 /* Long enough for any skl_route_format output. */
 #define SKL_ROUTE_STR_MAX 128
 
@@ -40,6 +45,9 @@ int skl_route_add(const struct skl_route *r, struct skl_err *err);
 
 /* Deletes the route; a route that does not exist is success. */
 int skl_route_del(const struct skl_route *r, struct skl_err *err);
+
+/* The same, only for a route the plugin added (SKL_ROUTE_PROTOCOL). */
+int skl_route_del_ours(const struct skl_route *r, struct skl_err *err);
 
 /* Whether a route with the same table, type, destination prefix and (local)
  * device lo or (via) gateway exists. */

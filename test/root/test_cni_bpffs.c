@@ -49,6 +49,7 @@
 #include "spare.h"
 #include "state.h"
 #include "testbin.h"
+#include "testnet.h"
 
 #define CHECK_FAILED 100 /* the plugin's code for "the attachment is not as ADD left it" */
 #define NOBODY 65534
@@ -420,11 +421,11 @@ static void bpffs_unmounted_while_another_mount_keeps_it(void **state)
 
 /* The last mount of the instance goes: the kernel drops its pins, and with
  * the link the dispatcher (the pod's traffic meets the normal lookup);
- * CHECK fails naming the state and bpffs; DEL succeeds; ADD mounts a fresh
- * bpffs and works. The bindings serve the pod's own address on a port
- * outside its ephemeral range, without routes: nothing of this ADD is
- * outside bpffs, so nothing of it can be left (a record lost with the
- * instance cannot say what else to undo). */
+ * CHECK fails naming the state and bpffs; DEL succeeds and, with no record
+ * left to say what ADD added, removes the routes this config gives the pod
+ * that carry the plugin's route protocol, on the host and in the pod; ADD
+ * mounts a fresh bpffs and works. A route to the same prefix that is not
+ * the plugin's stays. */
 static void bpffs_unmounted_for_good(void **state)
 {
 	struct cni_fixture *f = *state;
@@ -436,27 +437,36 @@ static void bpffs_unmounted_for_good(void **state)
 	private_base(bpf, keep, root);
 	conf = config_at(f, 0, root);
 	cni_set_json(conf, "bindings",
-		     "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"pod4\","
+		     "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\","
 		     "  \"ports\": [\"80\"]}]");
-	cni_set_json(conf, "routes", "{\"pod\": false, \"host\": false}");
 	state_dir_at(root, "c1", dir);
 	plugin_ok(f, "ADD", "c1", 0, conf);
 	assert_true(skl_bpffs_is_mounted(bpf));
 	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
-	assert_int_equal(fixture_deliver(SOCK_STREAM, f->pods[0].v4, 80, &web, 1), 0);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1), 0);
+	assert_int_equal(cni_count_lines("proto 173", "ip -4 route show 203.0.113.0/24"), 1);
 
 	assert_int_equal(umount2(bpf, 0), 0);
 	assert_int_equal(cni_prog_count_settled(f->pods[0].path, 0), 0);
-	assert_int_equal(fixture_deliver(SOCK_STREAM, f->pods[0].v4, 80, &web, 1), -1);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1), -1);
 	plugin_fails(f, "CHECK", "c1", 0, conf, CHECK_FAILED, needles);
+	/* The pod's route made someone else's (proto static) stays; the
+	 * host's, still the plugin's, goes. */
+	assert_int_equal(testnet_run("nsenter --net=%s ip route replace local 203.0.113.0/24 dev lo"
+				     " table local proto static", f->pods[0].path), 0);
 	plugin_ok(f, "DEL", "c1", 0, conf);
-	assert_pod0_clean(f);
+	assert_int_equal(cni_count_lines("203.0.113.", "ip -4 route show table all"), 0);
+	assert_int_equal(cni_count_lines("203.0.113.0/24 dev lo proto static",
+					 "nsenter --net=%s ip -4 route show table local",
+					 f->pods[0].path), 1);
+	assert_int_equal(testnet_run("nsenter --net=%s ip route del local 203.0.113.0/24 dev lo"
+				     " table local", f->pods[0].path), 0);
 	close(web);
 
 	plugin_ok(f, "ADD", "c1", 0, conf);
 	assert_true(skl_bpffs_is_mounted(bpf));
 	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
-	assert_int_equal(fixture_deliver(SOCK_STREAM, f->pods[0].v4, 80, &web, 1), 0);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1), 0);
 	close(web);
 	plugin_ok(f, "CHECK", "c1", 0, conf);
 	plugin_ok(f, "DEL", "c1", 0, conf);
