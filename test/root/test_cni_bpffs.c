@@ -362,6 +362,15 @@ static void add_and_serve(struct cni_fixture *f, const cJSON *conf, const char *
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, web, 1), 0);
 }
 
+/* CHECK passes, and DEL leaves nothing in the pod, the host or root. */
+static void check_and_delete(struct cni_fixture *f, const cJSON *conf, const char *root)
+{
+	plugin_ok(f, "CHECK", "c1", 0, conf);
+	plugin_ok(f, "DEL", "c1", 0, conf);
+	assert_pod0_clean(f);
+	assert_int_equal(cni_dir_entries(root), 0);
+}
+
 /* bpffs is unmounted where the state lives while another mount (another
  * mount namespace, a DaemonSet's hostPath) keeps the instance: the pins
  * and so the link live on out of reach. The pod keeps its dispatcher; CHECK
@@ -413,10 +422,7 @@ static void bpffs_unmounted_while_another_mount_keeps_it(void **state)
 	assert_int_equal(cni_prog_count(f->pods[0].path), 0);
 	add_and_serve(f, conf, bpf, dir, &web);
 	close(web);
-	plugin_ok(f, "CHECK", "c1", 0, conf);
-	plugin_ok(f, "DEL", "c1", 0, conf);
-	assert_pod0_clean(f);
-	assert_int_equal(cni_dir_entries(root), 0);
+	check_and_delete(f, conf, root);
 }
 
 /* The last mount of the instance goes: the kernel drops its pins, and with
@@ -440,10 +446,7 @@ static void bpffs_unmounted_for_good(void **state)
 		     "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\","
 		     "  \"ports\": [\"80\"]}]");
 	state_dir_at(root, "c1", dir);
-	plugin_ok(f, "ADD", "c1", 0, conf);
-	assert_true(skl_bpffs_is_mounted(bpf));
-	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
-	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1), 0);
+	add_and_serve(f, conf, bpf, dir, &web);
 	assert_int_equal(cni_count_lines("proto 173", "ip -4 route show 203.0.113.0/24"), 1);
 
 	assert_int_equal(umount2(bpf, 0), 0);
@@ -463,15 +466,9 @@ static void bpffs_unmounted_for_good(void **state)
 				     " table local", f->pods[0].path), 0);
 	close(web);
 
-	plugin_ok(f, "ADD", "c1", 0, conf);
-	assert_true(skl_bpffs_is_mounted(bpf));
-	web = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
-	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web, 1), 0);
+	add_and_serve(f, conf, bpf, dir, &web);
 	close(web);
-	plugin_ok(f, "CHECK", "c1", 0, conf);
-	plugin_ok(f, "DEL", "c1", 0, conf);
-	assert_pod0_clean(f);
-	assert_int_equal(cni_dir_entries(root), 0);
+	check_and_delete(f, conf, root);
 }
 
 /* ---- spare dispatchers ---- */
