@@ -533,10 +533,7 @@ int skl_state_remove_dir(const char *dir, struct skl_err *err)
 
 int skl_state_remove(const char *dir, struct skl_err *err)
 {
-	if (unpin_all(dir, err) < 0)
+	if (skl_state_remove_dir(dir, err))
 		return -1;
-	if (rmdir(dir) < 0 && errno != ENOENT)
-		return skl_errf(err, SKL_CNI_INTERNAL, "cannot remove %s: %s", dir,
-				strerror(errno));
 	return remove_empty_parents(dir, err);
 }
