@@ -65,6 +65,9 @@ int skl_ctl_print_json(cJSON *doc, struct skl_err *err);
 /* Reads a JSON file ("-": stdin). */
 cJSON *skl_ctl_read_json(const char *path, struct skl_err *err);
 
+/* A whole decimal number min..max, nothing else: 0, or -1. */
+int skl_ctl_parse_long(const char *s, long min, long max, long *out);
+
 /* Matches "--name VALUE" or "--name=VALUE" at argv[*i] (advancing *i past
  * the value): 1 if it did, 0 if argv[*i] is something else, -1 (usage
  * error naming the command, argv[0]) if the value is missing. */

@@ -290,3 +290,12 @@ int skl_ctl_take_value(int argc, char **argv, int *i, const char *name, const ch
 	*value = argv[++*i];
 	return 1;
 }
+
+int skl_ctl_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return (!*s || *end || errno || *out < min || *out > max) ? -1 : 0;
+}

@@ -1,7 +1,7 @@
 /*
- * sklookup-ctl register, unregister and exec: put sockets into the pod's
- * socket map under a label, take them out, or create them and run a
- * socket-activated server with them. Every socket meets the same checks, in
+ * sklookup-ctl register and unregister: put sockets into the pod's socket
+ * map under a label, or take them out (exec, which creates them, is in
+ * ctl_exec.c). Every socket meets the same checks, in
  * the order a user can act on them: the label exists, its bindings take the
  * socket's protocol and a family the socket serves, then what
  * skl_socket_check refuses (another netns, not listening, not bound,
@@ -22,11 +22,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ctl_sources.h"
 #include "ctl_view.h"
 #include "rules.h"
 #include "sockets.h"
 
-#define LISTEN_FDS_START 3 /* sd_listen_fds(3) */
 
 static const char register_help[] =
 	"usage: sklookup-ctl [OPTIONS] register LABEL [--fd N]...\n"
@@ -85,59 +85,6 @@ static const char unregister_help[] =
 	"Example:\n"
 	"  sklookup-ctl unregister web --protocol udp\n";
 
-static const char exec_help[] =
-	"usage: sklookup-ctl [OPTIONS] exec --label LABEL --listen URL [--listen URL]...\n"
-	"                    [--reuseport] -- CMD [ARGS]...\n"
-	"\n"
-	"Creates the sockets, registers them for LABEL (with register's checks, all\n"
-	"at once), and runs CMD in place of sklookup-ctl with them passed the systemd\n"
-	"way: fds 3, 4, ... in --listen order, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES\n"
-	"(LABEL for each). A socket-activated server needs no change. The sockets\n"
-	"belong to CMD: when it exits they close and leave the dispatcher. If anything\n"
-	"fails before CMD runs, nothing stays registered.\n"
-	"\n"
-	"  --listen URL   tcp://ADDR:PORT (listen(SOMAXCONN)) or udp://ADDR:PORT. ADDR\n"
-	"                 is an IPv4 address, 0.0.0.0, [IPv6] (v6only), or [::]: one\n"
-	"                 dual-stack socket for IPv4 and IPv6 (IPV6_V6ONLY=0). PORT may\n"
-	"                 be 0. The bindings decide the traffic the socket gets; its\n"
-	"                 own address also takes ordinary traffic. At most one socket\n"
-	"                 per protocol and family.\n"
-	"  --reuseport    set SO_REUSEPORT, so that more workers can join the group\n"
-	"  --             required before CMD\n"
-	"\n"
-	"The sockets are created in the pod's network namespace; CMD runs where\n"
-	"sklookup-ctl runs (inside the pod, typically as its entrypoint). A UDP server\n"
-	"answers from its socket's port: bind UDP to the port the bindings serve, and\n"
-	"reply with IP_PKTINFO / IPV6_PKTINFO to answer from the address asked.\n"
-	"\n"
-	"Examples:\n"
-	"  sklookup-ctl exec --label web --listen tcp://[::]:8080 -- nginx -g 'daemon off;'\n"
-	"  sklookup-ctl exec --label dns --listen udp://0.0.0.0:53 --listen udp://[::1]:53 \\\n"
-	"      -- /usr/sbin/mydns\n";
-
-/* One socket to register, and how the user knows it. */
-struct source {
-	int fd;         /* in this process */
-	bool owned;     /* opened here (pidfd_getfd, exec): ours to close */
-	int user_fd;    /* the fd number the user gave (in the caller or in --pid's process) */
-	char name[96];  /* for messages and output: "fd 3", "pid 42 fd 7", "tcp://[::]:80" */
-	struct skl_socket_info info;
-	char local[64];
-};
-
-struct sources {
-	size_t n;
-	struct source v[SKL_SOCKET_SLOTS];
-};
-
-/* A label and the slots its bindings use (a binding of protocol P and
- * family F uses slot (P, F)). */
-struct target {
-	const char *name;
-	uint32_t id;
-	bool needs[SKL_SOCKET_SLOTS];
-};
-
 static int slot_of(int udp, int v6)
 {
 	return (int)skl_socket_slot(0, udp, v6);
@@ -151,23 +98,11 @@ static const char *protocol_name(int protocol)
 /* --- command lines --- */
 
 
-static int parse_number(const char *s, long min, long max, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return (!*s || *end || errno || *out < min || *out > max) ? -1 : 0;
-}
-
 /* --- where the sockets come from --- */
 
-static int add_source(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
-		      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* Takes fd into s (closing it on failure when owned). */
-static int add_source(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
-		      const char *fmt, ...)
+int skl_ctl_sources_add(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
+			const char *fmt, ...)
 {
 	struct source *src;
 	va_list ap;
@@ -191,7 +126,7 @@ static int add_source(struct sources *s, int fd, bool owned, int user_fd, struct
 	return 0;
 }
 
-static void sources_close(struct sources *s)
+void skl_ctl_sources_close(struct sources *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].owned && s->v[i].fd >= 0)
@@ -214,7 +149,7 @@ static int from_caller(const int *fds, size_t n, struct sources *s, struct skl_e
 {
 	for (size_t i = 0; i < n; i++)
 		if (check_passed(fds[i], "", err) ||
-		    add_source(s, fds[i], false, fds[i], err, "fd %d", fds[i]))
+		    skl_ctl_sources_add(s, fds[i], false, fds[i], err, "fd %d", fds[i]))
 			return -1;
 	return 0;
 }
@@ -250,7 +185,7 @@ static int from_process(pid_t pid, const int *fds, size_t n, struct sources *s,
 			close(pidfd);
 			return -1;
 		}
-		if (add_source(s, fd, true, fds[i], err, "pid %d fd %d", (int)pid, fds[i])) {
+		if (skl_ctl_sources_add(s, fd, true, fds[i], err, "pid %d fd %d", (int)pid, fds[i])) {
 			close(pidfd);
 			return -1;
 		}
@@ -268,7 +203,7 @@ static bool listen_fds_are_ours(void)
 
 	if (!getenv("LISTEN_FDS"))
 		return false;
-	return !pid || (!parse_number(pid, 1, INT32_MAX, &value) && value == (long)getpid());
+	return !pid || (!skl_ctl_parse_long(pid, 1, INT32_MAX, &value) && value == (long)getpid());
 }
 
 /* True if field i of the colon-separated list is want. */
@@ -288,7 +223,7 @@ static int from_listen_fds(const char *label, struct sources *s, struct skl_err 
 	const char *count = getenv("LISTEN_FDS"), *names = getenv("LISTEN_FDNAMES");
 	long n;
 
-	if (parse_number(count, 1, INT32_MAX - LISTEN_FDS_START, &n))
+	if (skl_ctl_parse_long(count, 1, INT32_MAX - LISTEN_FDS_START, &n))
 		return skl_errf(err, SKL_EXIT_ERROR,
 				"LISTEN_FDS=\"%.32s\" is not a positive number of fds", count);
 	for (long i = 0; i < n; i++) {
@@ -297,7 +232,7 @@ static int from_listen_fds(const char *label, struct sources *s, struct skl_err 
 		if (names && !field_is(names, i, label))
 			continue;
 		if (check_passed(fd, " (LISTEN_FDS)", err) ||
-		    add_source(s, fd, false, fd, err, "fd %d", fd))
+		    skl_ctl_sources_add(s, fd, false, fd, err, "fd %d", fd))
 			return -1;
 	}
 	if (s->n == 0)
@@ -312,8 +247,8 @@ static int from_listen_fds(const char *label, struct sources *s, struct skl_err 
 /* --- the checks --- */
 
 /* Reads which slots the label's bindings use. */
-static int target_open(struct skl_ctl *ctl, const char *label, struct target *t,
-		       struct skl_err *err)
+int skl_ctl_target_open(struct skl_ctl *ctl, const char *label, struct target *t,
+			struct skl_err *err)
 {
 	struct skl_binding_set set;
 	uint32_t *ids;
@@ -400,8 +335,8 @@ static int check_source(struct skl_ctl *ctl, const struct target *t, struct sour
 	return 0;
 }
 
-static int check_sources(struct skl_ctl *ctl, const struct target *t, struct sources *s,
-			 struct skl_err *err)
+int skl_ctl_sources_check(struct skl_ctl *ctl, const struct target *t, struct sources *s,
+			  struct skl_err *err)
 {
 	struct skl_socket_info infos[SKL_SOCKET_SLOTS];
 	size_t a, b;
@@ -423,8 +358,8 @@ static int check_sources(struct skl_ctl *ctl, const struct target *t, struct sou
 	return 0;
 }
 
-static int handover(struct skl_ctl *ctl, const struct target *t, const struct sources *s,
-		    uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
+int skl_ctl_handover(struct skl_ctl *ctl, const struct target *t, const struct sources *s,
+		     uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
 {
 	int fds[SKL_SOCKET_SLOTS];
 
@@ -564,7 +499,7 @@ static int parse_register(int argc, char **argv, struct register_args *a, struct
 		if ((got = skl_ctl_take_value(argc, argv, &i, "--fd", &value, err)) < 0)
 			return -1;
 		if (got) {
-			if (parse_number(value, 0, INT32_MAX, &n))
+			if (skl_ctl_parse_long(value, 0, INT32_MAX, &n))
 				return skl_errf(err, SKL_EXIT_USAGE,
 						"register: --fd \"%s\" is not an fd number", value);
 			if (a->n_fds == SKL_SOCKET_SLOTS)
@@ -578,7 +513,7 @@ static int parse_register(int argc, char **argv, struct register_args *a, struct
 		if ((got = skl_ctl_take_value(argc, argv, &i, "--pid", &value, err)) < 0)
 			return -1;
 		if (got) {
-			if (parse_number(value, 1, INT32_MAX, &a->pid))
+			if (skl_ctl_parse_long(value, 1, INT32_MAX, &a->pid))
 				return skl_errf(err, SKL_EXIT_USAGE,
 						"register: --pid \"%s\" is not a process id",
 						value);
@@ -617,8 +552,8 @@ static int collect(const struct register_args *a, struct sources *s, struct skl_
 
 /* The client side through the node agent (ctl->agent): the agent checks,
  * registers and says what register would. */
-static int via_agent(struct skl_ctl *ctl, const char *label, const struct sources *s, long pid,
-		     bool quiet, struct skl_err *err)
+int skl_ctl_via_agent(struct skl_ctl *ctl, const char *label, const struct sources *s, long pid,
+		      bool quiet, struct skl_err *err)
 {
 	struct skl_ctl_passed p[SKL_SOCKET_SLOTS];
 
@@ -642,16 +577,16 @@ static int run_register(struct skl_ctl *ctl, int argc, char **argv, struct skl_e
 		return -1;
 	if (ctl->agent) {
 		if (!collect(&a, &s, err))
-			ret = via_agent(ctl, a.label, &s, a.pid, false, err);
-		sources_close(&s);
+			ret = skl_ctl_via_agent(ctl, a.label, &s, a.pid, false, err);
+		skl_ctl_sources_close(&s);
 		return ret;
 	}
-	if (target_open(ctl, a.label, &t, err))
+	if (skl_ctl_target_open(ctl, a.label, &t, err))
 		return -1;
-	if (!collect(&a, &s, err) && !check_sources(ctl, &t, &s, err) &&
-	    !handover(ctl, &t, &s, cleared, err))
+	if (!collect(&a, &s, err) && !skl_ctl_sources_check(ctl, &t, &s, err) &&
+	    !skl_ctl_handover(ctl, &t, &s, cleared, err))
 		ret = report_registered(ctl, &t, &s, (pid_t)a.pid, cleared, err);
-	sources_close(&s);
+	skl_ctl_sources_close(&s);
 	return ret;
 }
 
@@ -662,12 +597,12 @@ int skl_ctl_register_passed(struct skl_ctl *ctl, const char *label, const struct
 	struct sources s = { .n = 0 };
 	struct target t;
 
-	if (target_open(ctl, label, &t, err))
+	if (skl_ctl_target_open(ctl, label, &t, err))
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (add_source(&s, p[i].fd, false, p[i].user_fd, err, "%s", p[i].name))
+		if (skl_ctl_sources_add(&s, p[i].fd, false, p[i].user_fd, err, "%s", p[i].name))
 			return -1;
-	if (check_sources(ctl, &t, &s, err) || handover(ctl, &t, &s, cleared, err))
+	if (skl_ctl_sources_check(ctl, &t, &s, err) || skl_ctl_handover(ctl, &t, &s, cleared, err))
 		return -1;
 	return report_registered(ctl, &t, &s, (pid_t)pid, cleared, err);
 }
@@ -764,298 +699,6 @@ static int run_unregister(struct skl_ctl *ctl, int argc, char **argv, struct skl
 	return report_removed(ctl, label, protocol, before, err);
 }
 
-/* --- exec --- */
-
-struct listen_spec {
-	const char *url;
-	int type; /* SOCK_STREAM or SOCK_DGRAM */
-	struct sockaddr_storage addr;
-	socklen_t len;
-	bool dual_stack; /* [::]: IPV6_V6ONLY=0 */
-};
-
-struct exec_args {
-	const char *label;
-	struct listen_spec listen[SKL_SOCKET_SLOTS];
-	size_t n_listen;
-	bool reuseport;
-	char **cmd;
-};
-
-static int bad_url(const char *url, struct skl_err *err)
-{
-	return skl_errf(err, SKL_EXIT_USAGE,
-			"exec: --listen \"%s\": expected tcp://ADDR:PORT or udp://ADDR:PORT with "
-			"ADDR an IPv4 address or [IPv6] and PORT 0..65535",
-			url);
-}
-
-static int parse_url(const char *url, struct listen_spec *l, struct skl_err *err)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&l->addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&l->addr;
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *rest = url + 6, *colon;
-	size_t host_len;
-	long port;
-
-	memset(l, 0, sizeof(*l));
-	l->url = url;
-	if (strncmp(url, "tcp://", 6) && strncmp(url, "udp://", 6))
-		return bad_url(url, err);
-	l->type = url[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
-	colon = strrchr(rest, ':');
-	if (!colon || parse_number(colon + 1, 0, 65535, &port))
-		return bad_url(url, err);
-	host_len = (size_t)(colon - rest);
-	if (rest[0] == '[') {
-		if (host_len < 3 || rest[host_len - 1] != ']' || host_len - 2 >= sizeof(host))
-			return bad_url(url, err);
-		memcpy(host, rest + 1, host_len - 2);
-		host[host_len - 2] = 0;
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			return bad_url(url, err);
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		l->len = sizeof(*in6);
-		l->dual_stack = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
-		return 0;
-	}
-	if (host_len >= sizeof(host))
-		return bad_url(url, err);
-	memcpy(host, rest, host_len);
-	host[host_len] = 0;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
-		return bad_url(url, err);
-	in4->sin_family = AF_INET;
-	in4->sin_port = htons((uint16_t)port);
-	l->len = sizeof(*in4);
-	return 0;
-}
-
-static int parse_exec(int argc, char **argv, struct exec_args *a, struct skl_err *err)
-{
-	int i;
-
-	memset(a, 0, sizeof(*a));
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		const char *value = NULL;
-		int got;
-
-		if (!strcmp(argv[i], "--reuseport")) {
-			a->reuseport = true;
-			continue;
-		}
-		if ((got = skl_ctl_take_value(argc, argv, &i, "--label", &value, err)) < 0)
-			return -1;
-		if (got) {
-			a->label = value;
-			continue;
-		}
-		if ((got = skl_ctl_take_value(argc, argv, &i, "--listen", &value, err)) < 0)
-			return -1;
-		if (!got)
-			return skl_errf(err, SKL_EXIT_USAGE,
-					"exec: unexpected \"%s\"; put -- before the command "
-					"(sklookup-ctl exec --label L --listen URL -- CMD ...)",
-					argv[i]);
-		if (a->n_listen == SKL_SOCKET_SLOTS)
-			return skl_errf(err, SKL_EXIT_USAGE,
-					"exec: at most %d --listen: a label holds one socket per "
-					"protocol and family", SKL_SOCKET_SLOTS);
-		if (parse_url(value, &a->listen[a->n_listen++], err))
-			return -1;
-	}
-	if (!a->label)
-		return skl_errf(err, SKL_EXIT_USAGE, "exec: give --label LABEL; see exec --help");
-	if (!a->n_listen)
-		return skl_errf(err, SKL_EXIT_USAGE,
-				"exec: give --listen tcp://ADDR:PORT or udp://ADDR:PORT; see "
-				"exec --help");
-	if (i + 1 >= argc)
-		return skl_errf(err, SKL_EXIT_USAGE,
-				"exec: give the command after --: sklookup-ctl exec --label L "
-				"--listen URL -- CMD [ARGS]");
-	a->cmd = argv + i + 1;
-	return 0;
-}
-
-/* Finds cmd as execvp will, so that a typo fails before anything is
- * registered. */
-static int check_command(const char *cmd, struct skl_err *err)
-{
-	const char *path = getenv("PATH");
-	char full[PATH_MAX];
-
-	if (strchr(cmd, '/')) {
-		if (access(cmd, X_OK))
-			return skl_errf(err, SKL_EXIT_ERROR, "%s: %s", cmd, strerror(errno));
-		return 0;
-	}
-	if (!path)
-		path = "/bin:/usr/bin"; /* execvp's default */
-	for (const char *dir = path; dir; dir = strchr(dir, ':') ? strchr(dir, ':') + 1 : NULL) {
-		int len = (int)strcspn(dir, ":");
-
-		snprintf(full, sizeof(full), "%.*s/%s", len ? len : 1, len ? dir : ".", cmd);
-		if (!access(full, X_OK))
-			return 0;
-	}
-	return skl_errf(err, SKL_EXIT_ERROR, "%s: command not found in PATH", cmd);
-}
-
-static const char *bind_hint(int error)
-{
-	switch (error) {
-	case EADDRNOTAVAIL:
-		return " (not an address of the pod; 0.0.0.0 or [::] will do: the bindings "
-		       "decide the traffic)";
-	case EADDRINUSE:
-		return " (another socket has it; use another port, port 0, or --reuseport "
-		       "with a group that has SO_REUSEPORT)";
-	default:
-		return "";
-	}
-}
-
-static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
-		       struct skl_err *err)
-{
-	int one = 1, v6only = !l->dual_stack;
-	int fd = socket(l->addr.ss_family, l->type | SOCK_CLOEXEC, 0);
-	const char *step = "socket";
-
-	if (fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "%s: socket: %s", l->url, strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
-		step = "SO_REUSEADDR";
-	else if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
-		step = "SO_REUSEPORT";
-	else if (l->addr.ss_family == AF_INET6 &&
-		 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
-		step = "IPV6_V6ONLY";
-	else if (bind(fd, (const struct sockaddr *)&l->addr, l->len))
-		step = "bind";
-	else if (l->type == SOCK_STREAM && listen(fd, SOMAXCONN))
-		step = "listen";
-	else
-		step = NULL;
-	if (step) {
-		int error = errno;
-
-		close(fd);
-		return skl_errf(err, SKL_EXIT_ERROR, "%s: %s: %s%s", l->url, step, strerror(error),
-				!strcmp(step, "bind") ? bind_hint(error) : "");
-	}
-	*out = fd;
-	return 0;
-}
-
-struct opening {
-	const struct exec_args *a;
-	struct sources *s;
-};
-
-/* Runs in the pod's netns: the sockets belong to it. */
-static int open_sockets(void *arg, struct skl_err *err)
-{
-	const struct opening *o = arg;
-
-	for (size_t i = 0; i < o->a->n_listen; i++) {
-		const struct listen_spec *l = &o->a->listen[i];
-		int fd = -1;
-
-		if (open_socket(l, o->a->reuseport, &fd, err) ||
-		    add_source(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
-			return -1;
-	}
-	return 0;
-}
-
-/* Moves the sockets to fds 3.. (without close-on-exec) in order. The ctl's
- * own fds may sit there, so its state is closed first and opened again
- * above them. */
-static int place_sockets(struct skl_ctl *ctl, struct sources *s, struct skl_err *err)
-{
-	int first_free = LISTEN_FDS_START + (int)s->n;
-
-	skl_ctl_close(ctl);
-	/* Out of the way first, so that no dup2 below closes another of them. */
-	for (size_t i = 0; i < s->n; i++) {
-		int fd = fcntl(s->v[i].fd, F_DUPFD_CLOEXEC, first_free);
-
-		if (fd < 0)
-			return skl_errf(err, SKL_EXIT_ERROR, "moving a socket: %s",
-					strerror(errno));
-		close(s->v[i].fd);
-		s->v[i].fd = fd;
-	}
-	for (size_t i = 0; i < s->n; i++) {
-		int target = LISTEN_FDS_START + (int)i;
-
-		if (dup2(s->v[i].fd, target) < 0)
-			return skl_errf(err, SKL_EXIT_ERROR, "moving a socket to fd %d: %s", target,
-					strerror(errno));
-		close(s->v[i].fd);
-		s->v[i].fd = target;
-	}
-	return ctl->agent ? 0 : skl_dispatcher_open(&ctl->d, ctl->state_dir, err);
-}
-
-static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *err)
-{
-	char count[16], pid[16], names[SKL_SOCKET_SLOTS * (SKL_LABEL_MAX + 1) + 1] = "";
-
-	snprintf(count, sizeof(count), "%zu", n);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	for (size_t i = 0; i < n; i++)
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%.*s",
-			 i ? ":" : "", SKL_LABEL_MAX, a->label);
-	if (setenv("LISTEN_FDS", count, 1) || setenv("LISTEN_PID", pid, 1) ||
-	    setenv("LISTEN_FDNAMES", names, 1))
-		return skl_errf(err, SKL_EXIT_ERROR, "setting LISTEN_FDS: %s", strerror(errno));
-	return 0;
-}
-
-static void withdraw(struct skl_ctl *ctl, const struct target *t, const struct sources *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		skl_socket_withdraw(&ctl->d, t->id, s->v[i].info.cookie, NULL);
-}
-
-static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
-{
-	uint64_t cleared[SKL_SOCKET_SLOTS];
-	struct sources s = { .n = 0 };
-	struct opening o = { .s = &s };
-	struct exec_args a;
-	struct target t;
-
-	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
-	    (!ctl->agent && target_open(ctl, a.label, &t, err)))
-		return -1;
-	o.a = &a;
-	/* Through the agent we run in the pod already; if exec fails below,
-	 * the sockets close and so leave the dispatcher by themselves. */
-	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, err) ||
-				 via_agent(ctl, a.label, &s, 0, true, err)
-		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
-				 check_sources(ctl, &t, &s, err) || place_sockets(ctl, &s, err) ||
-				 handover(ctl, &t, &s, cleared, err)) {
-		sources_close(&s);
-		return -1;
-	}
-	if (!set_listen_env(&a, s.n, err)) {
-		fflush(NULL);
-		execvp(a.cmd[0], a.cmd);
-		skl_errf(err, SKL_EXIT_ERROR, "%s: exec: %s", a.cmd[0], strerror(errno));
-	}
-	if (!ctl->agent)
-		withdraw(ctl, &t, &s);
-	sources_close(&s);
-	return -1;
-}
-
 const struct skl_ctl_command skl_ctl_register_cmd = {
 	.name = "register",
 	.run = run_register,
@@ -1070,12 +713,4 @@ const struct skl_ctl_command skl_ctl_unregister_cmd = {
 	.needs_state = true,
 	.synopsis = "take a label's sockets out of the dispatcher",
 	.help = unregister_help,
-};
-
-const struct skl_ctl_command skl_ctl_exec_cmd = {
-	.name = "exec",
-	.run = run_exec,
-	.needs_state = true,
-	.synopsis = "create sockets, register them, run a server with them",
-	.help = exec_help,
 };
