@@ -38,8 +38,13 @@ int skl_spare_make(const char *root, const struct skl_limits *l, struct skl_err 
 	if (spare_dir(dir, sizeof(dir), root) || name_prefix(prefix, sizeof(prefix), l) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/:new-XXXXXX", dir) >= sizeof(tmp))
 		return skl_errf(err, SKL_CNI_INTERNAL, "spare path under %s too long", root);
-	if (skl_bpffs_ensure(dir, err))
+	/* As ADD does for root (it mounts bpffs at root's parent if need be),
+	 * then the spare directory in it. */
+	if (skl_bpffs_ensure(root, err))
 		return -1;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot create %s: %s", dir,
+				strerror(errno));
 	if (!mkdtemp(tmp))
 		return skl_errf(err, SKL_CNI_INTERNAL, "cannot create a directory in %s: %s", dir,
 				strerror(errno));
