@@ -430,10 +430,9 @@ struct rate {
 	double received; /* served / sent */
 };
 
-/* Runs one case for ms milliseconds. A warm-up may serve nothing (a CPU
- * still busy with something else); a measured phase that does means the
- * case is broken. */
-static struct rate run_phase(struct netcase *c, bool udp, int ms, bool warm_up)
+/* Runs one case for ms milliseconds; *served_any says whether the server
+ * got anything. */
+static struct rate run_phase_once(struct netcase *c, bool udp, int ms, bool *served_any)
 {
 	struct phase ph = { .c = c, .udp = udp };
 	pthread_t client, server;
@@ -453,15 +452,33 @@ static struct rate run_phase(struct netcase *c, bool udp, int ms, bool warm_up)
 	if (ph.error)
 		bench_fail("%s, %s: %s failed: %s", case_defs[c - cases].name, udp ? "UDP" : "TCP",
 			   ph.error, strerror(errno));
-	if ((ph.served == 0 || ph.client_cpu_ns == 0) && !warm_up)
-		bench_fail("%s, %s: the server received nothing (%llu sent): check the "
-			   "dispatcher", case_defs[c - cases].name, udp ? "UDP" : "TCP",
-			   (unsigned long long)ph.sent);
+	*served_any = ph.served && ph.client_cpu_ns;
 	return (struct rate){
 		.wall = (double)ph.served * 1e9 / (double)(t1 - t0),
 		.cpu = ph.client_cpu_ns ? (double)ph.served * 1e9 / (double)ph.client_cpu_ns : 0,
 		.received = ph.sent ? (double)ph.served / (double)ph.sent : 0,
 	};
+}
+
+/* One case for ms milliseconds. A warm-up may serve nothing (a CPU still
+ * busy with something else); so may a phase on a machine busy enough to
+ * keep the server thread off its CPU for the whole phase, which is run
+ * again; three in a row that serve nothing mean the case is broken. */
+static struct rate run_phase(struct netcase *c, bool udp, int ms, bool warm_up)
+{
+	for (int attempt = 0;; attempt++) {
+		bool served_any;
+		struct rate r = run_phase_once(c, udp, ms, &served_any);
+
+		if (served_any || warm_up)
+			return r;
+		if (attempt == 2)
+			bench_fail("%s, %s: the server received nothing in three phases in a row: "
+				   "check the dispatcher", case_defs[c - cases].name,
+				   udp ? "UDP" : "TCP");
+		fprintf(stderr, "traffic: %s, %s: the server received nothing (machine busy?); "
+			"running the phase again\n", case_defs[c - cases].name, udp ? "UDP" : "TCP");
+	}
 }
 
 /* rate[case][round]; for C_DIRECT, the mean of the round's direct phases. */
