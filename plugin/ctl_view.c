@@ -26,30 +26,6 @@ const char *const skl_counter_names[SKL_C_COUNT] = {
 };
 
 /* Sums a per-CPU value of n u64 counters. */
-static int read_totals(const struct skl_dispatcher *d, uint64_t out[SKL_T_COUNT],
-		       struct skl_err *err)
-{
-	int cpus = libbpf_num_possible_cpus();
-	struct skl_totals *all;
-	uint32_t zero = 0;
-
-	if (cpus < 1)
-		return skl_errf(err, SKL_EXIT_ERROR, "counting CPUs: %s", strerror(-cpus));
-	all = calloc((size_t)cpus, sizeof(*all));
-	if (!all)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
-	if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_TOTALS], &zero, all)) {
-		free(all);
-		return skl_errf(err, SKL_EXIT_ERROR, "reading counters: %s", strerror(errno));
-	}
-	memset(out, 0, SKL_T_COUNT * sizeof(uint64_t));
-	for (int c = 0; c < cpus; c++)
-		for (int i = 0; i < SKL_T_COUNT; i++)
-			out[i] += all[c].t[i];
-	free(all);
-	return 0;
-}
-
 static int load_labels(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
 {
 	const struct skl_dispatcher *d = &ctl->d;
@@ -103,7 +79,7 @@ int skl_view_load(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
 				      v->binding_counters[i], err))
 			return -1;
 	if (load_labels(ctl, v, err) ||
-	    read_totals(&ctl->d, v->totals, err))
+	    skl_counters_totals(&ctl->d, v->totals, err))
 		return -1;
 	if (!bpf_obj_get_info_by_fd(ctl->d.prog_fd, &info, &len))
 		v->prog_id = info.id;
