@@ -296,25 +296,25 @@ static int open_one(const char *dir, const char *name, int *fd, struct skl_err *
 	return 0;
 }
 
-int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_err *err)
+/* Opens the maps and program pinned in dir (and the link, when attached)
+ * of a dispatcher of this binary's map layout; *cfg gets its config. */
+static int open_pins(struct skl_dispatcher *d, const char *dir, bool attached,
+		     struct skl_config *cfg, struct skl_err *err)
 {
-	struct skl_config cfg;
-
 	skl_dispatcher_init(d);
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
 		if (open_one(dir, skl_map_pin_names[i], &d->map_fd[i], err))
 			goto fail;
 	if (open_one(dir, SKL_PIN_PROG, &d->prog_fd, err) ||
-	    open_one(dir, SKL_PIN_LINK, &d->link_fd, err))
+	    (attached && open_one(dir, SKL_PIN_LINK, &d->link_fd, err)))
 		goto fail;
-	if (read_limits(d, err) || skl_dispatcher_config(d, &cfg, err))
+	if (read_limits(d, err) || skl_dispatcher_config(d, cfg, err))
 		goto fail;
-	if (cfg.abi_version != SKL_ABI_VERSION) {
+	if (cfg->abi_version != SKL_ABI_VERSION) {
 		skl_errf(err, SKL_CNI_INTERNAL,
 			 "%s was made by a dispatcher with map layout %u, this binary uses %u; "
 			 "re-create the pod (or use the sklookup-ctl that matches it)", dir,
-			 cfg.abi_version,
-			 SKL_ABI_VERSION);
+			 cfg->abi_version, SKL_ABI_VERSION);
 		goto fail;
 	}
 	return 0;
@@ -323,35 +323,30 @@ fail:
 	return -1;
 }
 
+int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_err *err)
+{
+	struct skl_config cfg;
+
+	return open_pins(d, dir, true, &cfg, err);
+}
+
 int skl_dispatcher_open_spare(struct skl_dispatcher *d, const char *dir, uint64_t netns_cookie,
 			      struct skl_err *err)
 {
 	struct skl_config cfg;
 	uint32_t zero = 0;
 
-	skl_dispatcher_init(d);
-	for (int i = 0; i < SKL_MAP_COUNT; i++)
-		if (open_one(dir, skl_map_pin_names[i], &d->map_fd[i], err))
-			goto fail;
-	if (open_one(dir, SKL_PIN_PROG, &d->prog_fd, err) || read_limits(d, err) ||
-	    skl_dispatcher_config(d, &cfg, err))
-		goto fail;
-	if (cfg.abi_version != SKL_ABI_VERSION) {
-		skl_errf(err, SKL_CNI_INTERNAL, "the spare dispatcher %s has map layout %u, not %u",
-			 dir, cfg.abi_version, SKL_ABI_VERSION);
-		goto fail;
-	}
+	if (open_pins(d, dir, false, &cfg, err))
+		return -1;
 	cfg.netns_cookie = netns_cookie;
 	if (bpf_map_update_elem(d->map_fd[SKL_MAP_CONFIG], &zero, &cfg, BPF_ANY)) {
 		skl_errf(err, SKL_CNI_INTERNAL, "writing the dispatcher config: %s",
 			 strerror(errno));
-		goto fail;
+		skl_dispatcher_close(d);
+		return -1;
 	}
 	d->spare = true;
 	return 0;
-fail:
-	skl_dispatcher_close(d);
-	return -1;
 }
 
 int skl_dispatcher_link_netns(const struct skl_dispatcher *d, uint64_t *netns_ino,
