@@ -24,7 +24,6 @@
  *
  *   build/bench/cni_cost [rounds] [build dir] [static build dir]
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -428,23 +427,25 @@ static uint32_t prog_id_at(const char *path)
 	return info.id;
 }
 
+static int first_prog_id(const char *dir, void *arg)
+{
+	char path[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	*(uint32_t *)arg = prog_id_at(path);
+	return 1;
+}
+
 /* The program of the (only) spare. */
 static uint32_t spare_prog_id(void)
 {
-	char dir[PATH_MAX], path[PATH_MAX * 2];
-	struct dirent *e;
-	DIR *d;
+	struct skl_limits limits;
+	uint32_t id = 0;
 
-	snprintf(dir, sizeof(dir), "%s/" SKL_SPARE_DIR, bpffs_root);
-	d = opendir(dir);
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] == 'v')
-			break;
-	if (!d || !e)
-		bench_fail("no spare in %s", dir);
-	snprintf(path, sizeof(path), "%s/%s/prog", dir, e->d_name);
-	closedir(d);
-	return prog_id_at(path);
+	skl_limits_default(&limits);
+	if (!skl_spare_each(bpffs_root, &limits, first_prog_id, &id))
+		bench_fail("no spare under %s", bpffs_root);
+	return id;
 }
 
 static uint32_t pod_prog_id(void)

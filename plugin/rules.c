@@ -299,9 +299,6 @@ out:
 	return ret;
 }
 
-/* Writes b's port ranges as a chain through free entries of the ports
- * array; *first gets its head. Entries of a failed apply are reached by no
- * binding in use, so they are free again without a delete. */
 /* Links b's port ranges as a chain through free entries of the ports array
  * (written out by write_new_ports); *first gets its head. Entries of a
  * failed apply are reached by no binding in use, so they are free again

@@ -71,9 +71,7 @@ out:
 	return ret;
 }
 
-/* Calls fn on each spare for l (or every spare and leftover when l is
- * NULL) until it returns non-zero; returns that value, or 0. */
-static int each_spare(const char *root, const struct skl_limits *l,
+int skl_spare_each(const char *root, const struct skl_limits *l,
 		      int (*fn)(const char *path, void *arg), void *arg)
 {
 	char dir[PATH_MAX], prefix[64] = "";
@@ -111,7 +109,7 @@ int skl_spare_count(const char *root, const struct skl_limits *l)
 {
 	int n = 0;
 
-	each_spare(root, l, count_one, &n);
+	skl_spare_each(root, l, count_one, &n);
 	return n;
 }
 
@@ -137,7 +135,7 @@ int skl_spare_take(const char *root, const struct skl_limits *l, const char *int
 		   struct skl_err *err)
 {
 	struct take t = { .into = into };
-	int ret = each_spare(root, l, take_one, &t);
+	int ret = skl_spare_each(root, l, take_one, &t);
 
 	if (ret < 0)
 		return skl_errf(err, SKL_CNI_INTERNAL, "taking a spare dispatcher under %s: %s",
@@ -166,7 +164,7 @@ void skl_spare_clear(const char *root)
 {
 	char dir[PATH_MAX];
 
-	each_spare(root, NULL, remove_one, NULL);
+	skl_spare_each(root, NULL, remove_one, NULL);
 	if (!spare_dir(dir, sizeof(dir), root))
 		rmdir(dir);
 }

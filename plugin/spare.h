@@ -31,6 +31,12 @@ int skl_spare_count(const char *root, const struct skl_limits *l);
 int skl_spare_take(const char *root, const struct skl_limits *l, const char *into,
 		   struct skl_err *err);
 
+/* Calls fn with the path of each spare for limits l under root (or of
+ * every spare and leftover when l is NULL) until it returns non-zero;
+ * returns that value, or 0. */
+int skl_spare_each(const char *root, const struct skl_limits *l,
+		   int (*fn)(const char *path, void *arg), void *arg);
+
 /* Removes every spare under root (all limits and layouts). */
 void skl_spare_clear(const char *root);
 

@@ -14,7 +14,6 @@
  * one of other limits alone, and the node agent keeps them and removes them
  * when it stops.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -499,26 +498,27 @@ static uint32_t prog_id_at(const char *dir)
 	return info.id;
 }
 
+struct prog_ids {
+	uint32_t *ids;
+	int n, max;
+};
+
+static int note_prog_id(const char *dir, void *arg)
+{
+	struct prog_ids *p = arg;
+
+	if (p->n < p->max)
+		p->ids[p->n++] = prog_id_at(dir);
+	return 0;
+}
+
 /* The program ids of the spares of limits l under root (at most max). */
 static int spare_prog_ids(const char *root, const struct skl_limits *l, uint32_t *ids, int max)
 {
-	char dir[PATH_MAX], prefix[64], path[PATH_MAX * 2];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
+	struct prog_ids p = { .ids = ids, .max = max };
 
-	snprintf(dir, sizeof(dir), "%s/" SKL_SPARE_DIR, root);
-	snprintf(prefix, sizeof(prefix), "v%u-%u-%u-%u-", SKL_ABI_VERSION, l->bindings, l->labels,
-		 l->port_ranges);
-	d = opendir(dir);
-	while (d && n < max && (e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, strlen(prefix))) {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			ids[n++] = prog_id_at(path);
-		}
-	if (d)
-		closedir(d);
-	return n;
+	skl_spare_each(root, l, note_prog_id, &p);
+	return p.n;
 }
 
 static void make_spare(const char *root, const struct skl_limits *l)
