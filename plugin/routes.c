@@ -128,8 +128,9 @@ static int nl_transact(const struct nl_request *req, nl_each_fn each, void *ctx)
 			e = (int)-n;
 			break;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !done && NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
+		/* len >= 0 first: NLMSG_OK compares it with the unsigned nlmsg_len. */
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		     !done && len >= 0 && NLMSG_OK(h, (__u32)len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != NL_SEQ)
 				continue;
 			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) {
