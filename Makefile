@@ -2,25 +2,39 @@
 #   bpf/*.bpf.c --clang -target bpf--> build/*.bpf.o --bpftool gen skeleton--> build/*.skel.h
 #   plugin/*.c (the shared code) -> build/libsklookup.a; the binaries embed the BPF object.
 #
-#   make            build everything
-#   make test       install missing dependencies, then run every suite (root)
-#   make install    sklookup -> $(CNI_BIN_DIR), sklookup-ctl -> $(PREFIX)/sbin
-#   make clean
+#   make            build everything (build/)
+#   make tests      the test binaries
+#   make test       build (plain, ASan+UBSan, static) and run every suite, as root; it
+#                   installs nothing: scripts/test runs scripts/install-deps.sh, then this
+#   make install    sklookup -> $(CNI_BIN_DIR), sklookup-ctl -> $(SBINDIR), man pages -> $(MANDIR)
+#   make clean      build/, build-san/, build-static/, build-fuzz/ and $(BUILD)
 #   make SANITIZE=1 an ASan+UBSan build in build-san/
+#   make static     static PIE binaries in build-static/
+#
+# Settings: CC (gcc or clang), CLANG, CPPFLAGS, CFLAGS, LDFLAGS, BPF_CFLAGS, BUILD,
+# WERROR=0 (warnings stay warnings), PREFIX, SBINDIR, MANDIR, CNI_BIN_DIR, DESTDIR.
+# Hardening (stack protector, _FORTIFY_SOURCE, PIE, full RELRO) and the flags that
+# make builds reproducible are added to CFLAGS and LDFLAGS, not replaced by them.
 
 CC ?= cc
 CLANG ?= clang
 LLVM_STRIP ?= llvm-strip
-BPFTOOL ?= bpftool
+# Debian puts bpftool in /usr/sbin, which a normal user's PATH does not have.
+ifeq ($(origin BPFTOOL),undefined)
+BPFTOOL := $(firstword $(shell PATH="$$PATH:/usr/sbin:/sbin" command -v bpftool) bpftool)
+endif
 PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
 CNI_BIN_DIR ?= /opt/cni/bin
+WERROR ?= 1
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-MULTIARCH := $(shell $(CC) -dumpmachine)
 
 # make static (STATIC=1): build-static/, see "Static build" below.
+STATIC_BUILD := build-static
 ifeq ($(STATIC),1)
-BUILD ?= build-static
+BUILD ?= $(STATIC_BUILD)
 endif
 
 ifeq ($(SANITIZE),1)
@@ -30,34 +44,90 @@ else
 BUILD ?= build
 SANFLAGS :=
 endif
-
-CFLAGS ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS) -I$(BUILD) -Iplugin
-override LDFLAGS += $(SANFLAGS)
-LDLIBS := -lbpf -lcjson -lelf -lz
-ifeq ($(STATIC),1)
-override LDFLAGS += -static
-LDLIBS := -lbpf $(BUILD)/libcjson.a -lelf -lz
+ifneq ($(words $(BUILD)),1)
+$(error BUILD must be one directory name, not "$(BUILD)")
+endif
+ifneq ($(filter . ./ .. ../ / $(CURDIR) $(CURDIR)/ bpf plugin test man,$(BUILD)),)
+$(error BUILD=$(BUILD) is a source directory; make clean would remove it)
 endif
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Iplugin \
-	-Wall -Werror
+# The version: the release (VERSION) and the commit, from git describe in a git
+# checkout, "unknown" in a tarball (a packager may set SKL_COMMIT). Nothing that
+# differs between two builds of one commit (no date, no path).
+SKL_RELEASE := $(shell cat VERSION)
+ifeq ($(origin SKL_COMMIT),undefined)
+SKL_COMMIT := $(or $(shell test -e .git && git describe --always --dirty --abbrev=12 2>/dev/null),unknown)
+endif
+
+ifeq ($(WERROR),1)
+WERROR_FLAGS := -Werror
+else
+WERROR_FLAGS :=
+endif
+
+# Hardening: canaries in every function with a local array or address-taken
+# local, guard-page probes for large stack frames, position-independent code
+# (the binaries are PIE, the static ones static-pie), x86's CET markers.
+HARDEN_CFLAGS := -fstack-protector-strong -fstack-clash-protection -fPIE
+ifeq ($(ARCH),x86)
+HARDEN_CFLAGS += -fcf-protection
+endif
+# glibc's checked string and stdio functions, unless CPPFLAGS chose a level or
+# CFLAGS turn off the optimizer they need. Not in the sanitized build: its
+# checked variants would bypass ASan's interceptors, which check every access.
+ifeq ($(SANITIZE)$(findstring _FORTIFY_SOURCE,$(CPPFLAGS))$(filter -O0,$(CFLAGS)),)
+HARDEN_CPPFLAGS := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+else
+HARDEN_CPPFLAGS :=
+endif
+# Full RELRO: the GOT and the other relocated data read-only after start-up.
+HARDEN_LDFLAGS := -Wl,-z,relro,-z,now
+
+# Reproducible: no absolute source path in debug info, __FILE__ or BTF line
+# info, so builds of one commit in two directories are byte-identical.
+REPRO_FLAGS := -ffile-prefix-map=$(CURDIR)=.
+
+# Header dependencies, written by the compiler into $(BUILD)/dep/ (one file per target).
+DEPFLAGS = -MMD -MP -MT $@ -MF $(BUILD)/dep/$(subst /,.,$(patsubst $(BUILD)/%,%,$@)).d
+
+CFLAGS ?= -O2 -g
+override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin
+override CFLAGS += -std=c11 -Wall -Wextra $(WERROR_FLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
+	$(SANFLAGS)
+LDLIBS := -lbpf -lcjson -lelf -lz -lm
+ifeq ($(STATIC),1)
+override LDFLAGS += -static-pie $(HARDEN_LDFLAGS)
+LDLIBS := -lbpf $(BUILD)/libcjson.a -lelf -lz -lm
+else
+override LDFLAGS += -pie $(HARDEN_LDFLAGS) $(SANFLAGS)
+endif
+
+# clang -target bpf knows no system include directories: give it the host's,
+# taken from clang itself as libbpf-bootstrap does (asm/types.h is under the
+# multiarch one), whatever CC is. -g makes the BTF libbpf needs (llvm-strip -g
+# drops the DWARF, not the BTF).
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS ?= -O2 -Wall
+BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Iplugin $(CLANG_BPF_SYS_INCLUDES) \
+	$(REPRO_FLAGS) $(BPF_CFLAGS) $(WERROR_FLAGS)
 
 # Entry points of the binaries are plugin/main_*.c; everything else is the shared library.
-MAIN_SRCS := $(wildcard plugin/main_*.c)
-LIB_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard plugin/*.c))
+MAIN_SRCS := $(sort $(wildcard plugin/main_*.c))
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c)))
 LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BINS := $(patsubst plugin/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
+VERSION_H := $(BUILD)/build_version.h
 
-TESTLIB_SRCS := $(wildcard test/lib/*.c)
+TESTLIB_SRCS := $(sort $(wildcard test/lib/*.c))
 TESTLIB_OBJS := $(patsubst test/lib/%.c,$(BUILD)/obj/testlib/%.o,$(TESTLIB_SRCS))
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 ROOT_TESTS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/test_*.c))
 TEST_HELPERS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/helper_*.c))
 
-.PHONY: all tests test deps install clean bench soak static demo
+.PHONY: all tests test install clean bench soak static demo check-hardening FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -72,16 +142,25 @@ $(CNICLIENT): test/cniclient/main.go
 	@mkdir -p $(@D)
 	GO111MODULE=off GOPATH=/usr/share/gocode go build -o $@ ./test/cniclient
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c plugin/dispatch_abi.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	@mkdir -p $(BUILD)/dep
+	$(CLANG) $(BPF_FLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/obj/%.o: plugin/%.c $(wildcard plugin/*.h) $(SKELS) | $(BUILD)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+# Rewritten only when the text changes: then only what includes it is rebuilt.
+$(VERSION_H): FORCE | $(BUILD)
+	@printf '#define SKL_RELEASE "%s"\n#define SKL_COMMIT "%s"\n' \
+		'$(SKL_RELEASE)' '$(SKL_COMMIT)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# The generated headers come first (order-only); after the first build the
+# dependency files name the headers each object really includes.
+$(BUILD)/obj/%.o: plugin/%.c | $(SKELS) $(VERSION_H)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libsklookup.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
@@ -89,37 +168,35 @@ $(BUILD)/libsklookup.a: $(LIB_OBJS)
 $(BUILD)/%: $(BUILD)/obj/main_%.o $(BUILD)/libsklookup.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/obj/testlib/%.o: test/lib/%.c $(wildcard test/lib/*.h) $(wildcard plugin/*.h) $(SKELS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itest/lib -c $< -o $@
+$(BUILD)/obj/testlib/%.o: test/lib/%.c | $(SKELS) $(VERSION_H)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup.a $(wildcard test/lib/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itest/lib $(LDFLAGS) $< $(TESTLIB_OBJS) $(BUILD)/libsklookup.a \
-		$(LDLIBS) -lcmocka -o $@
+$(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup.a
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(TESTLIB_OBJS) \
+		$(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
 
 $(BUILD):
 	mkdir -p $@
 
-deps:
-	./scripts/install-deps.sh
-
-# The one test command: dependencies, bpffs, build (plain and sanitized), every suite.
-test: deps
-	$(MAKE) all tests
-	$(MAKE) SANITIZE=1 all tests
+# Runs every suite (as root) after building what they need. Dependencies come
+# from scripts/install-deps.sh (scripts/test runs it first); run-all.sh reads
+# build/, build-san/ and build-static/.
+test:
+	$(MAKE) BUILD=build all tests
+	$(MAKE) SANITIZE=1 BUILD=build-san all tests
 	$(MAKE) static
 	./test/run-all.sh
 
 install: all
-	install -d $(DESTDIR)$(CNI_BIN_DIR) $(DESTDIR)$(PREFIX)/sbin
-	$(foreach b,$(filter $(BUILD)/sklookup,$(BINS)),install -m 0755 $(b) $(DESTDIR)$(CNI_BIN_DIR)/;)
-	$(foreach b,$(filter $(BUILD)/sklookup-ctl,$(BINS)),install -m 0755 $(b) $(DESTDIR)$(PREFIX)/sbin/;)
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0644 man/sklookup.8 man/sklookup-ctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(CNI_BIN_DIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/sklookup $(DESTDIR)$(CNI_BIN_DIR)/
+	install -m 0755 $(BUILD)/sklookup-ctl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/sklookup.8 man/sklookup-ctl.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf build build-san build-static
+	rm -rf build build-san $(STATIC_BUILD) $(BUILD)
 
 # The end-to-end demo (scripts/demo): installs what it needs, builds, runs
 # the real chain in throwaway network namespaces, and cleans up.
@@ -128,8 +205,13 @@ demo:
 
 # The demo's socket-activated server (only libc).
 $(BUILD)/examples/lfd-echo: examples/lfd-echo.c | $(BUILD)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< -o $@
+
+# The shipped binaries are PIE with full RELRO, stack protector and
+# _FORTIFY_SOURCE (scripts/check-hardening.sh says what it reads).
+check-hardening: all
+	scripts/check-hardening.sh $(BINS)
 
 # Static build: binaries that run on any x86_64 node whatever its libraries,
 # for the DaemonSet (examples/daemonset.yaml) and minimal container images. libbpf.a,
@@ -137,25 +219,28 @@ $(BUILD)/examples/lfd-echo: examples/lfd-echo.c | $(BUILD)
 # libcjson.a, so cJSON is compiled from Debian's own source package of the
 # installed libcjson-dev (same version and patches as the shared library,
 # fetched with apt-get source by scripts/cjson-source.sh into
-# build-static/cjson/, once). The check at the end proves the binaries are
-# static and run.
-STATIC_BINS := $(patsubst plugin/main_%.c,build-static/%,$(MAIN_SRCS)) build-static/examples/lfd-echo
+# build-static/cjson/, once). They are static-pie: glibc relocates them at
+# start, so ASLR and RELRO protect them as they do the dynamic ones. The check
+# at the end proves they are static, hardened, and run.
+STATIC_BINS := $(patsubst plugin/main_%.c,$(STATIC_BUILD)/%,$(MAIN_SRCS)) \
+	$(STATIC_BUILD)/examples/lfd-echo
 
 static:
-	$(MAKE) STATIC=1 all build-static/examples/lfd-echo
-	@for b in $(STATIC_BINS); do \
-		if ldd $$b >/dev/null 2>&1; then echo "static: $$b is dynamic" >&2; exit 1; fi; \
-	done
-	build-static/sklookup-ctl --help >/dev/null
-	CNI_COMMAND=VERSION build-static/sklookup </dev/null >/dev/null
+	$(MAKE) STATIC=1 BUILD=$(STATIC_BUILD) all $(STATIC_BUILD)/examples/lfd-echo
+	scripts/check-hardening.sh --static $(STATIC_BINS)
+	$(STATIC_BUILD)/sklookup-ctl --version
+	$(STATIC_BUILD)/sklookup --version
+	CNI_COMMAND=VERSION $(STATIC_BUILD)/sklookup </dev/null >/dev/null
 	@echo "static: $(STATIC_BINS) are static executables"
 
 $(BUILD)/cjson/cJSON.c: scripts/cjson-source.sh
 	./scripts/cjson-source.sh $(BUILD)/cjson
 
-# Third-party code: its own warnings are not ours to fix (no -Werror).
+# Third-party code: its own warnings are not ours to fix (no -Werror, no
+# -Wall); hardened and reproducible like ours.
 $(BUILD)/libcjson.a: $(BUILD)/cjson/cJSON.c
-	$(CC) -O2 -g -std=c89 -c $(BUILD)/cjson/cJSON.c -o $(BUILD)/cjson/cJSON.o
+	$(CC) -O2 -g -std=c89 $(HARDEN_CPPFLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
+		-c $(BUILD)/cjson/cJSON.c -o $(BUILD)/cjson/cJSON.o
 	$(AR) rcs $@ $(BUILD)/cjson/cJSON.o
 
 ifeq ($(STATIC),1)
@@ -164,17 +249,13 @@ endif
 
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libsklookup.a
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsklookup.a $(LDLIBS) -o $@
-
 # Performance figures: every figure beside its baseline, measured side by side
 # in one run; bench/run.sh prints the summary table (bench/RESULTS.md).
 # ADD and DEL are measured with the static binaries the DaemonSet ships
 # (make static) and, beside them, with the dynamically linked ones.
 bench: $(BENCHES) $(BUILD)/sklookup
 	@if $(MAKE) --no-print-directory static >/dev/null; then \
-		bench/run.sh $(BUILD) build-static; \
+		bench/run.sh $(BUILD) $(STATIC_BUILD); \
 	else \
 		echo "bench: make static failed; ADD and DEL measured dynamically linked only" >&2; \
 		bench/run.sh $(BUILD); \
@@ -183,33 +264,34 @@ bench: $(BENCHES) $(BUILD)/sklookup
 # Below: bench-only rules. bench/lib/*.c is linked into every benchmark;
 # bench/bpf/*.bpf.c are comparison programs (not the product's), embedded as
 # skeletons like bpf/*.bpf.c.
-BENCH_LIB_OBJS := $(patsubst bench/lib/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/lib/*.c))
+BENCH_LIB_OBJS := $(patsubst bench/lib/%.c,$(BUILD)/bench/obj/%.o,$(sort $(wildcard bench/lib/*.c)))
 BENCH_SKELS := $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
-BENCH_CFLAGS := -Ibench/lib -Ibench/bpf -I$(BUILD)/bench
+BENCH_CPPFLAGS := -Ibench/lib -Ibench/bpf -I$(BUILD)/bench
 
-$(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h)
-	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -Ibench/bpf -c $< -o $@
+$(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c | $(BUILD)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CLANG) $(BPF_FLAGS) -Ibench/bpf $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/bench/obj/%.o: bench/lib/%.c $(wildcard bench/lib/*.h bench/bpf/*.h plugin/*.h) \
-		$(BENCH_SKELS) $(SKELS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -c $< -o $@
+$(BUILD)/bench/obj/%.o: bench/lib/%.c | $(BENCH_SKELS) $(SKELS) $(VERSION_H)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) $(BENCH_CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
-		$(wildcard bench/lib/*.h bench/bpf/*.h) $(BENCH_SKELS) $(SKELS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
-		$(LDLIBS) -pthread -o $@
+		| $(BENCH_SKELS) $(SKELS)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) $(BENCH_CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJS) \
+		$(BUILD)/libsklookup.a $(LDLIBS) -pthread -o $@
 
 # The full load test: 1000 ADD/DEL cycles and 32 concurrent pods through libcni
 # (make test runs a short form).
 soak: all tests
 	SOAK_CYCLES=1000 $(BUILD)/test/root/test_soak
+
+-include $(wildcard $(BUILD)/dep/*.d)
 
 # Fuzzing (fuzz/): libFuzzer targets for every parser of outside input,
 # built with clang's libFuzzer, ASan and UBSan into build-fuzz/.

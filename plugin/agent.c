@@ -29,6 +29,7 @@
 #include "ctl.h"
 #include "netns.h"
 #include "spare.h"
+#include "version.h"
 
 #define SKL_AGENT_MAX_CLIENTS 64
 #define SKL_AGENT_SPARE_CHECK_MS 500 /* how soon a taken spare is replaced */
@@ -548,9 +549,9 @@ int skl_agent_run(const struct skl_agent_options *o, struct skl_err *err)
 	for (int i = 0; i < SKL_AGENT_MAX_CLIENTS; i++)
 		a->clients[i].fd = -1;
 	if (!open_std_fds(err) && !open_signals(a, err) && !open_listener(a, err)) {
-		skl_agent_log("listening on %s for the pods under %s (reconcile every %u s, "
-			      "grace %u s, %u spare dispatchers)",
-			      o->socket_path, o->bpffs_root, o->interval_s, o->grace_s, o->spares);
+		skl_agent_log("sklookup-ctl %s listening on %s for the pods under %s (reconcile "
+			      "every %u s, grace %u s, %u spare dispatchers)",
+			      skl_version, o->socket_path, o->bpffs_root, o->interval_s, o->grace_s, o->spares);
 		/* Spares of an earlier agent may be of another layout. */
 		skl_spare_clear(o->bpffs_root);
 		while (serve_once(a, &next_reconcile))

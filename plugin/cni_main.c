@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "version.h"
 
 int (*skl_cni_fault_hook)(int step);
 
 static const char usage[] =
 	"usage: sklookup (run by a container runtime: CNI_COMMAND and the network\n"
 	"       configuration on stdin)\n"
+	"       sklookup --help | --version\n"
 	"\n"
 	"A chained CNI plugin that attaches a BPF sk_lookup dispatcher to the pod's\n"
 	"network namespace and fills its bindings (protocol, prefix, ports -> label).\n"
@@ -187,6 +189,10 @@ int skl_cni_main(int argc, char **argv)
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		printf("sklookup %s\n", skl_version);
 		return 0;
 	}
 	if (!command) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "version.h"
 
 static const struct skl_ctl_command *const commands[] = {
 	&skl_ctl_register_cmd, &skl_ctl_unregister_cmd, &skl_ctl_exec_cmd,
@@ -35,6 +36,7 @@ static void usage(FILE *out)
 	      "                     use /run/sklookup/agent.sock when it exists\n"
 	      "  --json             machine-readable output\n"
 	      "  -h, --help         this text; COMMAND --help for a command\n"
+	      "  --version          the release and the commit this was built from\n"
 	      "\n"
 	      "Commands:\n",
 	      out);
@@ -57,7 +59,8 @@ static const struct {
 
 /* Takes the global options out of argv (up to a "--"), wherever they are;
  * returns the new argc, or -1 on a missing value. */
-static int take_global_options(struct skl_ctl *ctl, int argc, char **argv, bool *help)
+static int take_global_options(struct skl_ctl *ctl, int argc, char **argv, bool *help,
+			       bool *version)
 {
 	int out = 1, i;
 
@@ -92,6 +95,10 @@ static int take_global_options(struct skl_ctl *ctl, int argc, char **argv, bool 
 			*help = true;
 			taken = true;
 		}
+		if (!strcmp(argv[i], "--version") && out == 1) {
+			*version = true;
+			taken = true;
+		}
 		if (!taken)
 			argv[out++] = argv[i];
 	}
@@ -106,12 +113,16 @@ int main(int argc, char **argv)
 	struct skl_ctl ctl = { .netns_fd = -1 };
 	struct skl_err err = { 0 };
 	const struct skl_ctl_command *cmd = NULL;
-	bool help = false;
+	bool help = false, version = false;
 	int status;
 
-	argc = take_global_options(&ctl, argc, argv, &help);
+	argc = take_global_options(&ctl, argc, argv, &help, &version);
 	if (argc < 0)
 		return SKL_EXIT_USAGE;
+	if (version) {
+		printf("sklookup-ctl %s\n", skl_version);
+		return SKL_EXIT_OK;
+	}
 	if (argc < 2) {
 		usage(help ? stdout : stderr);
 		return help ? SKL_EXIT_OK : SKL_EXIT_USAGE;
