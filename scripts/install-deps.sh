@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages needed to build and test sklookup, and only
-# those that are missing (so it is cheap to run on every `make test`).
+# those that are missing (so it is cheap to run on every `scripts/test`).
 set -euo pipefail
 
 PACKAGES=(

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test suite after `make all tests` and `make SANITIZE=1 tests`:
+# Runs every test suite after `make all tests`, `make SANITIZE=1 tests` and `make static`:
 # unit tests plain, with ASan+UBSan and under valgrind, the fuzz targets
 # briefly (make fuzz-ci), then the root tests plain and again with ASan+UBSan
-# (the tests and every binary they run), then checks that no test left
-# network namespaces, bpffs entries or sk_lookup links behind. Prints "N passed, N failed" last; exits non-zero
+# (the tests and every binary they run), then checks that the shipped
+# binaries are hardened and that no test left network namespaces, bpffs
+# entries or sk_lookup links behind. Prints "N passed, N failed" last; exits non-zero
 # if anything failed.
 set -u
 
@@ -163,7 +164,23 @@ check_leaks() {
 	fi
 }
 
+# Counted as one test: the shipped binaries, dynamic (build/) and static
+# (build-static/, from make static), are PIE with full RELRO, stack protector
+# and _FORTIFY_SOURCE.
+check_hardening() {
+	echo "==== [hardening] the shipped binaries ===="
+	if scripts/check-hardening.sh build/sklookup build/sklookup-ctl &&
+		scripts/check-hardening.sh --static build-static/sklookup build-static/sklookup-ctl \
+			build-static/examples/lfd-echo; then
+		echo "---- [hardening] PIE, full RELRO, stack protector, FORTIFY ----"
+		passed=$((passed + 1))
+	else
+		fail_one "hardening check (see above)"
+	fi
+}
+
 mount_bpffs
+check_hardening
 run_each unit 'build/test/unit/test_*'
 # verify_asan_link_order=0: stdbuf preloads a library ahead of the ASan runtime.
 run_each asan+ubsan 'build-san/test/unit/test_*' env \
