@@ -219,9 +219,11 @@ check-hardening: all
 # libcjson.a, so cJSON is compiled from Debian's own source package of the
 # installed libcjson-dev (same version and patches as the shared library,
 # fetched with apt-get source by scripts/cjson-source.sh into
-# build-static/cjson/, once). They are static-pie: glibc relocates them at
-# start, so ASLR and RELRO protect them as they do the dynamic ones. The check
-# at the end proves they are static, hardened, and run.
+# build-static/cjson-source/, once; not cjson/, where -I$(BUILD) would make
+# <cjson/cJSON.h> resolve there or to /usr/include depending on which rule ran
+# first, and the debug info differ). They are static-pie: glibc relocates them
+# at start, so ASLR and RELRO protect them as they do the dynamic ones. The
+# check at the end proves they are static, hardened, and run.
 STATIC_BINS := $(patsubst plugin/main_%.c,$(STATIC_BUILD)/%,$(MAIN_SRCS)) \
 	$(STATIC_BUILD)/examples/lfd-echo
 
@@ -233,15 +235,16 @@ static:
 	CNI_COMMAND=VERSION $(STATIC_BUILD)/sklookup </dev/null >/dev/null
 	@echo "static: $(STATIC_BINS) are static executables"
 
-$(BUILD)/cjson/cJSON.c: scripts/cjson-source.sh
-	./scripts/cjson-source.sh $(BUILD)/cjson
+$(BUILD)/cjson-source/cJSON.c: scripts/cjson-source.sh
+	rm -rf $(BUILD)/cjson # where earlier builds put it
+	./scripts/cjson-source.sh $(BUILD)/cjson-source
 
 # Third-party code: its own warnings are not ours to fix (no -Werror, no
 # -Wall); hardened and reproducible like ours.
-$(BUILD)/libcjson.a: $(BUILD)/cjson/cJSON.c
+$(BUILD)/libcjson.a: $(BUILD)/cjson-source/cJSON.c
 	$(CC) -O2 -g -std=c89 $(HARDEN_CPPFLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
-		-c $(BUILD)/cjson/cJSON.c -o $(BUILD)/cjson/cJSON.o
-	$(AR) rcs $@ $(BUILD)/cjson/cJSON.o
+		-c $< -o $(BUILD)/cjson-source/cJSON.o
+	$(AR) rcs $@ $(BUILD)/cjson-source/cJSON.o
 
 ifeq ($(STATIC),1)
 $(BINS): $(BUILD)/libcjson.a
