@@ -4,19 +4,23 @@
 #   PIE          ELF type DYN with the PIE flag (DF_1_PIE), so ASLR moves it;
 #   full RELRO   a GNU_RELRO segment and BIND_NOW (every relocation done at
 #                start, then the GOT is made read-only);
-#   stack protector  functions of our own (those the debug info defines)
-#                call __stack_chk_fail (-fstack-protector-strong): the symbol
-#                alone proves nothing in a static binary, libc.a brings it;
-#   FORTIFY      it calls glibc's checked functions (__*_chk, -D_FORTIFY_SOURCE),
-#                which libc.a itself does not;
+#   stack protector  functions of its own (those its debug info defines) call
+#                __stack_chk_fail (-fstack-protector-strong);
+#   FORTIFY      functions of its own call glibc's checked functions (__*_chk,
+#                -D_FORTIFY_SOURCE);
 # and with --static, that it loads nothing: no interpreter, no NEEDED library.
+# "Of its own": in a static binary libc.a brings __stack_chk_fail and Debian's
+# libbpf.a calls __*_chk, so the symbols alone prove nothing there. Without
+# debug info only a dynamic binary's imports are checked.
 set -uo pipefail
 
-# The functions that call __stack_chk_fail.
-protected_functions() {
+# callers BINARY REGEX: the functions that call (or tail-call) a function
+# whose name matches REGEX.
+callers() {
 	objdump -d --no-show-raw-insn "$1" |
-		awk '/^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
-		     /call.*<__stack_chk_fail/ { print fn }' | sort -u
+		awk -v callee="$2" '/^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
+		     /(call|jmp)/ && match($0, /<[^>+]+/) && substr($0, RSTART + 1, RLENGTH - 1) ~ callee { print fn }' |
+		sort -u
 }
 
 # The functions the debug info defines (not those it only declares): ours and
@@ -54,6 +58,7 @@ for bin in "$@"; do
 	fi
 	dynamic=$(LC_ALL=C readelf -dW "$bin")
 	segments=$(LC_ALL=C readelf -lW "$bin")
+	sections=$(LC_ALL=C readelf -SW "$bin")
 	# .symtab of a static binary, .dynsym of a dynamic one.
 	symbols=$(LC_ALL=C readelf -sW "$bin" | awk '{ print $8 }' | sed 's/@.*//' | sort -u)
 
@@ -65,17 +70,20 @@ for bin in "$@"; do
 		fail "$bin" "no RELRO: no GNU_RELRO segment (link with -Wl,-z,relro)"
 	grep -Eq '\(FLAGS\) +.*BIND_NOW|\(BIND_NOW\)|\(FLAGS_1\) +Flags:.* NOW' <<<"$dynamic" ||
 		fail "$bin" "partial RELRO: no BIND_NOW (link with -Wl,-z,now)"
-	if LC_ALL=C readelf -SW "$bin" | grep -q '\.debug_info'; then
-		[ -n "$(comm -12 <(protected_functions "$bin") <(own_functions "$bin"))" ] ||
+	if grep -q '\.debug_info' <<<"$sections"; then
+		own=$(own_functions "$bin")
+		[ -n "$(comm -12 <(callers "$bin" '^__stack_chk_fail(@plt)?$') - <<<"$own")" ] ||
 			fail "$bin" "no stack protector: none of its functions calls __stack_chk_fail (-fstack-protector-strong)"
+		[ -n "$(comm -12 <(callers "$bin" '^__[a-z_]+_chk(@plt)?$') - <<<"$own")" ] ||
+			fail "$bin" "not fortified: none of its functions calls a __*_chk function (-D_FORTIFY_SOURCE=2 with -O)"
 	elif [ "$static" -eq 0 ]; then
 		grep -qx '__stack_chk_fail' <<<"$symbols" ||
 			fail "$bin" "no stack protector: __stack_chk_fail is not called (-fstack-protector-strong)"
+		grep -Eqx '__[a-z_]+_chk' <<<"$symbols" ||
+			fail "$bin" "not fortified: no __*_chk function is called (-D_FORTIFY_SOURCE=2 with -O)"
 	else
-		echo "check-hardening: $bin: no debug info, the stack protector is not checked" >&2
+		echo "check-hardening: $bin: no debug info; stack protector and FORTIFY not checked" >&2
 	fi
-	grep -Eqx '__[a-z_]+_chk' <<<"$symbols" ||
-		fail "$bin" "not fortified: no __*_chk function is called (-D_FORTIFY_SOURCE=2 with -O)"
 	if [ "$static" -eq 1 ]; then
 		grep -q 'INTERP' <<<"$segments" && fail "$bin" "not static: it has an ELF interpreter"
 		grep -q '(NEEDED)' <<<"$dynamic" && fail "$bin" "not static: it needs shared libraries"
