@@ -47,8 +47,12 @@ endif
 ifneq ($(words $(BUILD)),1)
 $(error BUILD must be one directory name, not "$(BUILD)")
 endif
-ifneq ($(filter . ./ .. ../ / $(CURDIR) $(CURDIR)/ bpf plugin test man,$(BUILD)),)
-$(error BUILD=$(BUILD) is a source directory; make clean would remove it)
+# make clean removes $(BUILD): never the tree, a directory above it, or a
+# source directory in it.
+BUILD_ABS := $(patsubst %/,%,$(abspath $(BUILD)))
+ifneq ($(filter $(BUILD_ABS)/%,$(CURDIR)/)$(filter $(BUILD_ABS)/,\
+	$(addprefix $(CURDIR)/,$(filter-out build%,$(wildcard */)))),)
+$(error BUILD=$(BUILD) holds the sources; make clean would remove them)
 endif
 
 # The version: the release (VERSION) and the commit, from git describe in a git
