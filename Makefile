@@ -10,6 +10,7 @@
 #   make clean      build/, build-san/, build-static/, build-fuzz/ and $(BUILD)
 #   make SANITIZE=1 an ASan+UBSan build in build-san/
 #   make static     static PIE binaries in build-static/
+#   make check-hardening  scripts/check-hardening.sh on build/'s binaries
 #
 # Settings: CC (gcc or clang), CLANG, CPPFLAGS, CFLAGS, LDFLAGS, BPF_CFLAGS, BUILD,
 # WERROR=0 (warnings stay warnings), PREFIX, SBINDIR, MANDIR, CNI_BIN_DIR, DESTDIR.
@@ -146,7 +147,7 @@ $(CNICLIENT): test/cniclient/main.go
 	@mkdir -p $(@D)
 	GO111MODULE=off GOPATH=/usr/share/gocode go build -o $@ ./test/cniclient
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(FLAGS_STAMP) | $(BUILD)
 	@mkdir -p $(BUILD)/dep
 	$(CLANG) $(BPF_FLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
@@ -154,25 +155,36 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-# Rewritten only when the text changes: then only what includes it is rebuilt.
-$(VERSION_H): FORCE | $(BUILD)
-	@printf '#define SKL_RELEASE "%s"\n#define SKL_COMMIT "%s"\n' \
-		'$(SKL_RELEASE)' '$(SKL_COMMIT)' >$@.tmp
+# $(call write_if_changed,TEXT): the recipe of a file that is rewritten only
+# when TEXT (printf %b: \n is a newline) changes, so that only what depends on
+# it is rebuilt then.
+define write_if_changed
+	@printf '%b\n' '$(subst ','\'',$(1))' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+endef
+
+$(VERSION_H): FORCE | $(BUILD)
+	$(call write_if_changed,#define SKL_RELEASE "$(SKL_RELEASE)"\n#define SKL_COMMIT "$(SKL_COMMIT)")
+
+# The compilers and flags: another CC, CFLAGS, WERROR=... (or a build
+# directory from before this file) rebuilds everything.
+FLAGS_STAMP := $(BUILD)/build_flags
+$(FLAGS_STAMP): FORCE | $(BUILD)
+	$(call write_if_changed,$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS) / $(CLANG) $(BPF_FLAGS))
 
 # The generated headers come first (order-only); after the first build the
 # dependency files name the headers each object really includes.
-$(BUILD)/obj/%.o: plugin/%.c | $(SKELS) $(VERSION_H)
+$(BUILD)/obj/%.o: plugin/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libsklookup.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/%: $(BUILD)/obj/main_%.o $(BUILD)/libsklookup.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/%: $(BUILD)/obj/main_%.o $(BUILD)/libsklookup.a $(FLAGS_STAMP)
+	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
-$(BUILD)/obj/testlib/%.o: test/lib/%.c | $(SKELS) $(VERSION_H)
+$(BUILD)/obj/testlib/%.o: test/lib/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -208,7 +220,7 @@ demo:
 	./scripts/demo
 
 # The demo's socket-activated server (only libc).
-$(BUILD)/examples/lfd-echo: examples/lfd-echo.c | $(BUILD)
+$(BUILD)/examples/lfd-echo: examples/lfd-echo.c $(FLAGS_STAMP) | $(BUILD)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< -o $@
 
@@ -245,7 +257,7 @@ $(BUILD)/cjson-source/cJSON.c: scripts/cjson-source.sh
 
 # Third-party code: its own warnings are not ours to fix (no -Werror, no
 # -Wall); hardened and reproducible like ours.
-$(BUILD)/libcjson.a: $(BUILD)/cjson-source/cJSON.c
+$(BUILD)/libcjson.a: $(BUILD)/cjson-source/cJSON.c $(FLAGS_STAMP)
 	$(CC) -O2 -g -std=c89 $(HARDEN_CPPFLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
 		-c $< -o $(BUILD)/cjson-source/cJSON.o
 	$(AR) rcs $@ $(BUILD)/cjson-source/cJSON.o
@@ -275,7 +287,7 @@ BENCH_LIB_OBJS := $(patsubst bench/lib/%.c,$(BUILD)/bench/obj/%.o,$(sort $(wildc
 BENCH_SKELS := $(patsubst bench/bpf/%.bpf.c,$(BUILD)/bench/%.skel.h,$(wildcard bench/bpf/*.bpf.c))
 BENCH_CPPFLAGS := -Ibench/lib -Ibench/bpf -I$(BUILD)/bench
 
-$(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c | $(BUILD)
+$(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c $(FLAGS_STAMP) | $(BUILD)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CLANG) $(BPF_FLAGS) -Ibench/bpf $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
@@ -283,11 +295,11 @@ $(BUILD)/bench/%.bpf.o: bench/bpf/%.bpf.c | $(BUILD)
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/bench/obj/%.o: bench/lib/%.c | $(BENCH_SKELS) $(SKELS) $(VERSION_H)
+$(BUILD)/bench/obj/%.o: bench/lib/%.c $(FLAGS_STAMP) | $(BENCH_SKELS) $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(BENCH_CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a \
+$(BENCHES): $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJS) $(BUILD)/libsklookup.a $(FLAGS_STAMP) \
 		| $(BENCH_SKELS) $(SKELS)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(BENCH_CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(BENCH_LIB_OBJS) \
