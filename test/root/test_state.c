@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dispatcher.h"
 #include "netns.h"
 #include "record.h"
 #include "state.h"
@@ -932,6 +933,39 @@ static void test_record_saves_in_place_until_it_grows(void **state)
 	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
 }
 
+/* A state directory of another release: its "config" holds 4 KiB values,
+ * far more than this binary's struct skl_config. Opening it must say so
+ * without reading a value into that struct (ASan sees any overflow). */
+static void test_dispatcher_open_refuses_another_layout(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_dispatcher d, opened;
+	struct skl_limits limits;
+	struct skl_err err = { 0 };
+	char dir[PATH_MAX], pin[PATH_MAX];
+	int big;
+
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	join(dir, fx->root, "pod");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	skl_limits_default(&limits);
+	assert_ok(skl_dispatcher_load(&d, &limits, 0, &err), err);
+	assert_ok(skl_dispatcher_attach(&d, fx->other_netns, &err), err);
+	assert_ok(skl_dispatcher_pin(&d, dir, &err), err);
+	skl_dispatcher_close(&d);
+	join(pin, dir, "config");
+	assert_int_equal(unlink(pin), 0);
+	big = bpf_map_create(BPF_MAP_TYPE_ARRAY, "skl_test_big", 4, 4096, 1, NULL);
+	assert_true(big >= 0);
+	assert_int_equal(bpf_obj_pin(big, pin), 0);
+	close(big);
+
+	assert_int_equal(skl_dispatcher_open(&opened, dir, &err), -1);
+	assert_non_null(strstr(err.msg, "made by another release"));
+	assert_non_null(strstr(err.msg, "map \"config\" has value size 4096"));
+	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -954,6 +988,7 @@ int main(void)
 		T(test_state_lock_is_exclusive),
 		T(test_state_lock_follows_a_removed_container),
 		T(test_record_saves_in_place_until_it_grows),
+		T(test_dispatcher_open_refuses_another_layout),
 		T(test_netns_open_accepts_a_netns),
 		T(test_netns_open_refuses_another_namespace_type),
 		T(test_netns_open_refuses_a_plain_file),
