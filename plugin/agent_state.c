@@ -60,8 +60,9 @@ int skl_agent_state_cookie(const char *dir, uint64_t *cookie)
 
 	if (fd < 0)
 		return -1;
-	/* A map of another layout would be read past cfg. */
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size == sizeof(cfg) &&
+	/* A map of another layout (or per-CPU) would be read past cfg. */
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_MAP_TYPE_ARRAY &&
+	    info.value_size == sizeof(cfg) &&
 	    !bpf_map_lookup_elem(fd, &zero, &cfg)) {
 		*cookie = cfg.netns_cookie;
 		ret = 0;

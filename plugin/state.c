@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef BPF_FS_MAGIC
@@ -34,6 +35,7 @@
 #define SKL_TMP_PREFIX ":tmp-"
 #define SKL_DIR_MODE 0700
 #define SKL_LOCK_ATTEMPTS 100
+#define SKL_LOCK_POLL_MS 10
 #define SKL_SHOWN_BYTES 64 /* how much of a bad value a message quotes */
 
 /* ---- checking names ---- */
@@ -348,7 +350,7 @@ int skl_bpffs_ensure(const char *root, struct skl_err *err)
 
 /* ---- locking ---- */
 
-enum lock_attempt { LOCK_TAKEN, LOCK_FAILED, LOCK_RETRY };
+enum lock_attempt { LOCK_TAKEN, LOCK_FAILED, LOCK_RETRY, LOCK_GONE, LOCK_BUSY };
 
 /* True if fd still is the directory at path (not removed while we waited). */
 static bool still_at_path(int fd, const char *path)
@@ -359,10 +361,40 @@ static bool still_at_path(int fd, const char *path)
 	       held.st_dev == current.st_dev && held.st_ino == current.st_ino;
 }
 
-static enum lock_attempt lock_once(const char *container, int *lock_fd, struct skl_err *err)
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* The exclusive flock on fd: waits for ever (wait_ms < 0), or polls with
+ * LOCK_NB until wait_ms passed (then EWOULDBLOCK), so that a caller serving
+ * others (the agent) is never stuck behind a lock. */
+static int take_flock(int fd, int wait_ms)
+{
+	const struct timespec pause = { .tv_nsec = SKL_LOCK_POLL_MS * 1000000L };
+	long deadline = now_ms() + wait_ms;
+
+	for (;;) {
+		if (flock(fd, wait_ms < 0 ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || now_ms() >= deadline)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* One try at locking container: created first when create is set, else it
+ * must exist (LOCK_GONE). */
+static enum lock_attempt lock_once(const char *container, bool create, int wait_ms,
+				   int *lock_fd, struct skl_err *err)
 {
 	char failed[PATH_MAX];
-	int errnum = make_dirs(container, failed, sizeof(failed));
+	int errnum = create ? make_dirs(container, failed, sizeof(failed)) : 0;
 	int fd;
 
 	/* ENOENT: a concurrent remove took away the network directory. */
@@ -372,24 +404,26 @@ static enum lock_attempt lock_once(const char *container, int *lock_fd, struct s
 		mkdir_error(failed, errnum, err);
 		return LOCK_FAILED;
 	}
-	fd = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(container, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return LOCK_RETRY;
+		return create ? LOCK_RETRY : LOCK_GONE;
 	if (fd < 0) {
 		skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s", container, strerror(errno));
 		return LOCK_FAILED;
 	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			skl_errf(err, SKL_CNI_INTERNAL, "cannot lock %s: %s", container,
-				 strerror(errno));
-			close(fd);
-			return LOCK_FAILED;
-		}
+	if (take_flock(fd, wait_ms) < 0) {
+		int errnum = errno;
+
+		close(fd);
+		if (errnum == EWOULDBLOCK)
+			return LOCK_BUSY;
+		skl_errf(err, SKL_CNI_INTERNAL, "cannot lock %s: %s", container,
+			 strerror(errnum));
+		return LOCK_FAILED;
 	}
 	if (!still_at_path(fd, container)) {
 		close(fd);
-		return LOCK_RETRY;
+		return create ? LOCK_RETRY : LOCK_GONE;
 	}
 	*lock_fd = fd;
 	return LOCK_TAKEN;
@@ -403,18 +437,47 @@ int skl_state_lock(const char *dir, int *lock_fd, struct skl_err *err)
 	if (parent_of(dir, container, sizeof(container), err) < 0)
 		return -1;
 	for (attempt = 0; attempt < SKL_LOCK_ATTEMPTS; attempt++) {
-		switch (lock_once(container, lock_fd, err)) {
+		switch (lock_once(container, true, -1, lock_fd, err)) {
 		case LOCK_TAKEN:
 			return 0;
-		case LOCK_FAILED:
-			return -1;
 		case LOCK_RETRY:
 			break;
+		default:
+			return -1;
 		}
 	}
 	return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER,
 			"cannot lock %s: it was removed %d times while waiting; try again",
 			container, SKL_LOCK_ATTEMPTS);
+}
+
+int skl_state_lock_existing(const char *dir, int wait_ms, int *lock_fd, struct skl_err *err)
+{
+	char container[PATH_MAX];
+
+	if (parent_of(dir, container, sizeof(container), err) < 0)
+		return -1;
+	switch (lock_once(container, false, wait_ms, lock_fd, err)) {
+	case LOCK_TAKEN:
+		break;
+	case LOCK_GONE:
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+				"the pod's state %s is gone (was the pod deleted?)", dir);
+	case LOCK_BUSY:
+		return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER,
+				"the pod's state %s is busy: another change to this pod (the "
+				"plugin, sklookup-ctl or the node agent) has held its lock for "
+				"%d ms; try again", dir, wait_ms);
+	default:
+		return -1;
+	}
+	if (!skl_state_exists(dir)) {
+		skl_state_unlock(*lock_fd);
+		*lock_fd = -1;
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+				"the pod's state %s is gone (was the pod deleted?)", dir);
+	}
+	return 0;
 }
 
 void skl_state_unlock(int lock_fd)

@@ -37,6 +37,14 @@ bool skl_bpffs_is_mounted(const char *path);
 int skl_state_lock(const char *dir, int *lock_fd, struct skl_err *err);
 void skl_state_unlock(int lock_fd);
 
+/* The same lock on an existing pod, creating nothing: every writer of a
+ * pod's maps (ADD, DEL, GC, sklookup-ctl, the node agent) holds this one
+ * lock, so two never interleave. Waits up to wait_ms (LOCK_NB polls; < 0:
+ * for ever), then fails with SKL_CNI_TRY_AGAIN_LATER ("busy, try again").
+ * Fails with SKL_CNI_UNKNOWN_CONTAINER when dir is gone. */
+#define SKL_STATE_LOCK_WAIT_MS 5000 /* for writers that serve others (the agent) */
+int skl_state_lock_existing(const char *dir, int wait_ms, int *lock_fd, struct skl_err *err);
+
 /* Creates an empty temporary directory next to dir (":tmp-<ifname>-XXXXXX":
  * bpffs refuses names with a dot, and no state name holds a colon;
  * mode 0700) and writes its path to tmp. */
