@@ -32,6 +32,10 @@ struct skl_record {
 int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,
 			 struct skl_err *err);
 
+/* The record as JSON text (malloc'd), or NULL when memory ran out: never
+ * a record that lacks part of it. */
+char *skl_record_text(const struct skl_record *r);
+
 /* Pins the record as dir/record, replacing an earlier one atomically. */
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err);
 
