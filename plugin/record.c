@@ -180,6 +180,25 @@ out:
 	return ret;
 }
 
+int skl_record_bind(const char *dir, int prog_fd, struct skl_err *err)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD) >= sizeof(path))
+		return skl_errf(err, SKL_CNI_INTERNAL, "state path too long: %s", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "opening %s: %s", path,
+						       strerror(errno));
+	/* Binding a map the program holds already changes nothing. */
+	if (bpf_prog_bind_map(prog_fd, fd, NULL))
+		ret = skl_errf(err, SKL_CNI_INTERNAL, "binding %s to the dispatcher: %s", path,
+			       strerror(errno));
+	close(fd);
+	return ret;
+}
+
 static char *read_text(int fd, const char *what, struct skl_err *err)
 {
 	struct bpf_map_info info = { 0 };

@@ -966,6 +966,56 @@ static void test_dispatcher_open_refuses_another_layout(void **state)
 	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
 }
 
+/* DEL trusts a record found through the kernel only when its link's
+ * program holds that map: a map merely named "record" that names a state
+ * directory and a real link is not used. */
+static void test_record_find_trusts_only_a_bound_record(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_record rec = { .netns_ino = 4026531840u }, found;
+	struct skl_dispatcher d;
+	struct skl_limits limits;
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info), id;
+	struct skl_err err = { 0 };
+	char vouched_dir[PATH_MAX], forged_dir[PATH_MAX], vouched[64], forged[64];
+	int fd;
+
+	snprintf(vouched, sizeof(vouched), "/sklt/vouched-%d", (int)getpid());
+	snprintf(forged, sizeof(forged), "/sklt/forged-%d", (int)getpid());
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	join(vouched_dir, fx->root, "a");
+	join(forged_dir, fx->root, "b");
+	assert_int_equal(mkdir(vouched_dir, 0700), 0);
+	assert_int_equal(mkdir(forged_dir, 0700), 0);
+	skl_limits_default(&limits);
+	assert_ok(skl_dispatcher_load(&d, &limits, 0, &err), err);
+	assert_ok(skl_dispatcher_attach(&d, fx->other_netns, &err), err);
+	assert_int_equal(bpf_obj_get_info_by_fd(d.link_fd, &info, &len), 0);
+	rec.link_id = info.id;
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", vouched);
+	assert_ok(skl_record_save(&rec, vouched_dir, &err), err);
+	assert_ok(skl_record_bind(vouched_dir, d.prog_fd, &err), err);
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", forged);
+	assert_ok(skl_record_save(&rec, forged_dir, &err), err);
+
+	id = 0;
+	fd = skl_record_find(vouched, &id, &found);
+	assert_true(fd >= 0);
+	assert_string_equal(found.state_dir, vouched);
+	skl_record_free(&found);
+	close(fd);
+	id = 0;
+	fd = skl_record_find(forged, &id, &found);
+	if (fd >= 0) {
+		skl_record_free(&found);
+		close(fd);
+	}
+	skl_dispatcher_close(&d);
+	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
+	assert_int_equal(fd, -1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -989,6 +1039,7 @@ int main(void)
 		T(test_state_lock_follows_a_removed_container),
 		T(test_record_saves_in_place_until_it_grows),
 		T(test_dispatcher_open_refuses_another_layout),
+		T(test_record_find_trusts_only_a_bound_record),
 		T(test_netns_open_accepts_a_netns),
 		T(test_netns_open_refuses_another_namespace_type),
 		T(test_netns_open_refuses_a_plain_file),
