@@ -87,7 +87,13 @@ void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned 
 			 uint64_t now_ms)
 {
 	struct round rd = { .r = r, .now_ms = now_ms };
+	struct skl_err untrusted = { 0 };
 	int reaped = 0;
+
+	if (skl_bpffs_check_root(root, &untrusted)) {
+		skl_agent_log("reconcile: %s", untrusted.msg);
+		return;
+	}
 
 	for (size_t i = 0; i < r->n; i++)
 		r->v[i].seen = 0;

@@ -15,12 +15,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,17 @@
 #define SKL_LOCK_ATTEMPTS 100
 #define SKL_LOCK_POLL_MS 10
 #define SKL_SHOWN_BYTES 64 /* how much of a bad value a message quotes */
+
+/* Opens the directory at path without following a symbolic link anywhere
+ * on the way (bpffsRoot has none, skl_bpffs_check_root, and nothing below
+ * it is one): a link swapped in cannot send a removal elsewhere. */
+static int open_dir_nofollow(const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}
 
 /* ---- checking names ---- */
 
@@ -325,6 +338,96 @@ static int mount_bpffs(const char *dir, struct skl_err *err)
 	return rc;
 }
 
+/* ---- trusting bpffsRoot ---- */
+
+static int untrusted(const char *root, const char *path, const struct stat *st,
+		     const char *why, const char *fix, struct skl_err *err)
+{
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			"bpffsRoot %s cannot be trusted: %s %s (owner uid %u, mode %04o); %s",
+			root, path, why, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), fix);
+}
+
+/* One component, opened from its parent without following a symlink:
+ * a directory owned by root that no one else may write to (a parent of
+ * bpffsRoot may be, when sticky, as bpffs' own root and /tmp are: no one
+ * else can then rename or remove what root made there). *next: its fd,
+ * or -1 when it does not exist. */
+static int check_component_dir(const char *root, int dir, const char *name, const char *path,
+			       bool is_root, int *next, struct skl_err *err)
+{
+	struct stat st;
+	int fd;
+
+	*next = -1;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "cannot inspect %s: %s",
+						      path, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return untrusted(root, path, &st, "is a symbolic link",
+				 "give bpffsRoot as a path without symbolic links", err);
+	if (!S_ISDIR(st.st_mode))
+		return untrusted(root, path, &st, "is not a directory",
+				 "remove it or choose another bpffsRoot", err);
+	fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s",
+						      path, strerror(errno));
+	/* What was opened, not what was looked at: it may have been swapped. */
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot inspect %s: %s", path,
+				strerror(errno));
+	}
+	if (st.st_uid != 0) {
+		close(fd);
+		return untrusted(root, path, &st, "is not owned by root",
+				 "someone else made it: remove it (the plugin creates bpffsRoot "
+				 "itself, mode 0700) or chown root", err);
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (is_root || !(st.st_mode & S_ISVTX))) {
+		close(fd);
+		return untrusted(root, path, &st, "is writable by group or others",
+				 is_root ? "chmod 0700 it" : "chmod go-w it (or make it sticky, +t)",
+				 err);
+	}
+	*next = fd;
+	return 0;
+}
+
+int skl_bpffs_check_root(const char *root, struct skl_err *err)
+{
+	char path[PATH_MAX], trimmed[PATH_MAX];
+	size_t len;
+	int dir, next = -1, rc = 0;
+
+	if (check_root(root, err) < 0)
+		return -1;
+	len = root_length(root);
+	if (len >= sizeof(trimmed))
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "bpffsRoot is longer than %d bytes",
+				PATH_MAX - 1);
+	snprintf(trimmed, sizeof(trimmed), "%.*s", (int)len, root);
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot open /: %s", strerror(errno));
+	for (const char *name = trimmed + 1; *name;) {
+		const char *end = strchrnul(name, '/');
+		char component[NAME_MAX + 1];
+
+		snprintf(component, sizeof(component), "%.*s", (int)(end - name), name);
+		snprintf(path, sizeof(path), "%.*s", (int)(end - trimmed), trimmed);
+		rc = check_component_dir(trimmed, dir, component, path, !*end, &next, err);
+		if (rc < 0 || next < 0) /* an error, or the rest does not exist yet */
+			break;
+		close(dir);
+		dir = next;
+		name = *end ? end + 1 : end;
+	}
+	close(dir);
+	return rc;
+}
+
 int skl_bpffs_ensure(const char *root, struct skl_err *err)
 {
 	char parent[PATH_MAX];
@@ -336,7 +439,9 @@ int skl_bpffs_ensure(const char *root, struct skl_err *err)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "bpffsRoot is longer than %d bytes",
 				PATH_MAX - 1);
 	snprintf(trimmed, sizeof(trimmed), "%.*s", (int)root_length(root), root);
-	if (parent_of(trimmed, parent, sizeof(parent), err) < 0)
+	/* Before creating anything along a path someone else prepared. */
+	if (skl_bpffs_check_root(trimmed, err) < 0 ||
+	    parent_of(trimmed, parent, sizeof(parent), err) < 0)
 		return -1;
 	if (!nearest_existing_is_bpffs(parent) && mount_bpffs(parent, err) < 0)
 		return -1;
@@ -345,7 +450,7 @@ int skl_bpffs_ensure(const char *root, struct skl_err *err)
 	if (!skl_state_exists(trimmed))
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"bpffsRoot %s exists but is not a directory", trimmed);
-	return 0;
+	return skl_bpffs_check_root(trimmed, err);
 }
 
 /* ---- locking ---- */
@@ -404,7 +509,7 @@ static enum lock_attempt lock_once(const char *container, bool create, int wait_
 		mkdir_error(failed, errnum, err);
 		return LOCK_FAILED;
 	}
-	fd = open(container, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_dir_nofollow(container);
 	if (fd < 0 && errno == ENOENT)
 		return create ? LOCK_RETRY : LOCK_GONE;
 	if (fd < 0) {
@@ -551,9 +656,16 @@ static int unlink_entries(DIR *d, const char *dir, struct skl_err *err)
 
 static int unpin_all(const char *dir, struct skl_err *err)
 {
-	DIR *d = opendir(dir);
+	int fd = open_dir_nofollow(dir);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	int rc;
 
+	if (!d && fd >= 0)
+		close(fd);
+	if (!d && errno == ELOOP)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"%s is (or lies below) a symbolic link, which no state directory "
+				"is: not removing what it leads to; remove the link", dir);
 	if (!d)
 		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s",
 						      dir, strerror(errno));

@@ -25,8 +25,17 @@ int skl_state_path(char *out, size_t len, const char *root, const char *network,
 		   const char *container, const char *ifname, struct skl_err *err);
 
 /* Makes sure bpffs is mounted at the parent of root (mounts it if the parent
- * is not on bpffs) and that root exists, mode 0700. */
+ * is not on bpffs, mode 0700) and that root exists, mode 0700, and can be
+ * trusted (skl_bpffs_check_root). */
 int skl_bpffs_ensure(const char *root, struct skl_err *err);
+
+/* Refuses a bpffsRoot someone other than root could have prepared: each
+ * existing directory on the way to it (and it) must be no symbolic link,
+ * owned by root and not writable by group or others (a parent may be if
+ * sticky, as bpffs' own root is). A part that does not exist yet is fine:
+ * skl_bpffs_ensure creates it as root (and then checks again). The
+ * message names the directory, its owner and mode, and the fix. */
+int skl_bpffs_check_root(const char *root, struct skl_err *err);
 
 /* True if path is on a bpffs mount. */
 bool skl_bpffs_is_mounted(const char *path);

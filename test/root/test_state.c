@@ -1016,6 +1016,44 @@ static void test_record_find_trusts_only_a_bound_record(void **state)
 	assert_int_equal(fd, -1);
 }
 
+/* bpffsRoot must be root's alone: not writable by others, no symlink; a
+ * root that does not exist yet is fine (ADD creates it). */
+static void test_bpffs_check_root_refuses_what_others_could_prepare(void **state)
+{
+	struct fixture *fx = *state;
+	char link[PATH_MAX], below[PATH_MAX];
+	struct skl_err err = { 0 };
+
+	assert_ok(skl_bpffs_check_root(fx->root, &err), err);
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	assert_ok(skl_bpffs_check_root(fx->root, &err), err);
+	assert_int_equal(chmod(fx->root, 0773), 0);
+	assert_int_equal(skl_bpffs_check_root(fx->root, &err), -1);
+	assert_int_equal(err.code, SKL_CNI_INVALID_CONFIG);
+	assert_msg_contains(&err, "is writable by group or others");
+	assert_msg_contains(&err, "mode 0773");
+	assert_msg_contains(&err, "chmod 0700");
+	/* Sticky does not make bpffsRoot itself safe. */
+	assert_int_equal(chmod(fx->root, 01777), 0);
+	assert_int_equal(skl_bpffs_check_root(fx->root, &err), -1);
+	/* A parent may be group/other writable when sticky, not otherwise. */
+	assert_int_equal(chmod(fx->root, 0700), 0);
+	join(below, fx->root, "below");
+	assert_int_equal(chmod(fx->root, 01777), 0);
+	assert_ok(skl_bpffs_check_root(below, &err), err);
+	assert_int_equal(chmod(fx->root, 0777), 0);
+	assert_int_equal(skl_bpffs_check_root(below, &err), -1);
+	assert_msg_contains(&err, "chmod go-w");
+	assert_int_equal(chmod(fx->root, 0700), 0);
+
+	snprintf(link, sizeof(link), "%.4000s-link", fx->root);
+	assert_int_equal(symlink(fx->root, link), 0);
+	assert_int_equal(skl_bpffs_check_root(link, &err), -1);
+	assert_msg_contains(&err, "is a symbolic link");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rmdir(fx->root), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1026,6 +1064,7 @@ int main(void)
 		T(test_bpffs_ensure_explains_dotted_names),
 		T(test_bpffs_ensure_refuses_a_relative_root),
 		T(test_bpffs_ensure_mounts_bpffs_when_missing),
+		T(test_bpffs_check_root_refuses_what_others_could_prepare),
 		T(test_state_lifecycle),
 		T(test_state_commit_refuses_existing_state),
 		T(test_state_commit_refuses_an_empty_existing_dir),
