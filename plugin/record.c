@@ -129,6 +129,12 @@ static int save_in_place(const char *final, const char *text, size_t len)
 
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err)
 {
+	return skl_record_save_bound(r, dir, -1, err);
+}
+
+int skl_record_save_bound(const struct skl_record *r, const char *dir, int prog_fd,
+			  struct skl_err *err)
+{
 	char *text = skl_record_text(r), path[PATH_MAX], final[PATH_MAX], chunk[CHUNK];
 	size_t len, chunks;
 	int fd = -1, ret = -1;
@@ -151,6 +157,12 @@ int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err 
 			    (uint32_t)chunks, NULL);
 	if (fd < 0) {
 		skl_errf(err, SKL_CNI_INTERNAL, "creating the state record: %s", strerror(errno));
+		goto out;
+	}
+	/* A record updated in place stays bound; a new map is bound here. */
+	if (prog_fd >= 0 && bpf_prog_bind_map(prog_fd, fd, NULL)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "binding the state record to the dispatcher: %s",
+			 strerror(errno));
 		goto out;
 	}
 	for (uint32_t i = 0; i < chunks; i++) {

@@ -39,6 +39,11 @@ char *skl_record_text(const struct skl_record *r);
 /* Pins the record as dir/record, replacing an earlier one atomically. */
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err);
 
+/* The same, the record bound to the dispatcher program prog_fd (see
+ * skl_record_bind) whenever a new record map is made. */
+int skl_record_save_bound(const struct skl_record *r, const char *dir, int prog_fd,
+			  struct skl_err *err);
+
 /* Adds dir/record to the maps of the dispatcher program prog_fd
  * (BPF_PROG_BIND_MAP; the program never reads it): the program, and so its
  * link, then vouch for the record when DEL finds it through the kernel
