@@ -272,14 +272,6 @@ static int mkdir_error(const char *path, int errnum, struct skl_err *err)
 			strerror(errnum), hint);
 }
 
-static int make_dirs_or_fail(const char *path, struct skl_err *err)
-{
-	char failed[PATH_MAX];
-	int errnum = make_dirs(path, failed, sizeof(failed));
-
-	return errnum ? mkdir_error(errnum == ENAMETOOLONG ? path : failed, errnum, err) : 0;
-}
-
 /* ---- bpffs mount ---- */
 
 bool skl_bpffs_is_mounted(const char *path)
@@ -320,11 +312,13 @@ static int mount_bpffs_locked(const char *dir, struct skl_err *err)
 	return 0;
 }
 
+static int walk_root(const char *root, bool create, struct skl_err *err);
+
 static int mount_bpffs(const char *dir, struct skl_err *err)
 {
 	int fd, rc;
 
-	if (make_dirs_or_fail(dir, err) < 0)
+	if (walk_root(dir, true, err) < 0)
 		return -1;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -395,7 +389,10 @@ static int check_component_dir(const char *root, int dir, const char *name, cons
 	return 0;
 }
 
-int skl_bpffs_check_root(const char *root, struct skl_err *err)
+/* Checks each directory of root from / down, without following a symlink;
+ * with create, makes a missing one (mode 0700) from its checked parent's
+ * fd, so that nothing planted meanwhile can redirect the creation. */
+static int walk_root(const char *root, bool create, struct skl_err *err)
 {
 	char path[PATH_MAX], trimmed[PATH_MAX];
 	size_t len;
@@ -417,7 +414,14 @@ int skl_bpffs_check_root(const char *root, struct skl_err *err)
 
 		snprintf(component, sizeof(component), "%.*s", (int)(end - name), name);
 		snprintf(path, sizeof(path), "%.*s", (int)(end - trimmed), trimmed);
+		if (create && mkdirat(dir, component, SKL_DIR_MODE) < 0 && errno != EEXIST) {
+			rc = mkdir_error(path, errno, err);
+			break;
+		}
 		rc = check_component_dir(trimmed, dir, component, path, !*end, &next, err);
+		if (rc == 0 && next < 0 && create)
+			rc = skl_errf(err, SKL_CNI_INTERNAL, "%s vanished while being created",
+				      path);
 		if (rc < 0 || next < 0) /* an error, or the rest does not exist yet */
 			break;
 		close(dir);
@@ -426,6 +430,11 @@ int skl_bpffs_check_root(const char *root, struct skl_err *err)
 	}
 	close(dir);
 	return rc;
+}
+
+int skl_bpffs_check_root(const char *root, struct skl_err *err)
+{
+	return walk_root(root, false, err);
 }
 
 int skl_bpffs_ensure(const char *root, struct skl_err *err)
@@ -445,12 +454,7 @@ int skl_bpffs_ensure(const char *root, struct skl_err *err)
 		return -1;
 	if (!nearest_existing_is_bpffs(parent) && mount_bpffs(parent, err) < 0)
 		return -1;
-	if (make_dirs_or_fail(trimmed, err) < 0)
-		return -1;
-	if (!skl_state_exists(trimmed))
-		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-				"bpffsRoot %s exists but is not a directory", trimmed);
-	return skl_bpffs_check_root(trimmed, err);
+	return walk_root(trimmed, true, err);
 }
 
 /* ---- locking ---- */

@@ -1050,6 +1050,12 @@ static void test_bpffs_check_root_refuses_what_others_could_prepare(void **state
 	assert_int_equal(symlink(fx->root, link), 0);
 	assert_int_equal(skl_bpffs_check_root(link, &err), -1);
 	assert_msg_contains(&err, "is a symbolic link");
+	/* ensure creates nothing through it. */
+	join(below, link, "below");
+	assert_int_equal(skl_bpffs_ensure(below, &err), -1);
+	assert_msg_contains(&err, "is a symbolic link");
+	join(below, fx->root, "below");
+	assert_false(exists(below));
 	assert_int_equal(unlink(link), 0);
 	assert_int_equal(rmdir(fx->root), 0);
 }
