@@ -155,9 +155,11 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	ctl->netns_fd = -1;
 	if (build_filter(ctl, &f, err))
 		return -1;
-	/* An untrusted root is refused; one this process may not even look
-	 * at (a pod without privileges) holds nothing it can use: NO_STATE. */
-	if (skl_bpffs_check_root(root, err) && err->code == SKL_CNI_INVALID_CONFIG) {
+	/* An untrusted root is refused. One not on bpffs (a pod's own /sys)
+	 * or that this process may not even look at (a pod without
+	 * privileges) holds nothing it can use: NO_STATE, and the agent. */
+	if (skl_bpffs_is_mounted(root) && skl_bpffs_check_root(root, err) &&
+	    err->code == SKL_CNI_INVALID_CONFIG) {
 		err->code = SKL_EXIT_ERROR;
 		return -1;
 	}
