@@ -10,6 +10,7 @@
 
 #include "dispatch_abi.h"
 #include "dispatcher.h"
+#include "state.h"
 
 /* Temporary directories of an ADD in progress start with ':' (state.h). */
 static bool is_state_name(const char *name)
@@ -40,6 +41,10 @@ static int walk(const char *dir, int depth, int (*fn)(const char *dir, void *arg
 
 void skl_agent_each_state(const char *root, int (*fn)(const char *dir, void *arg), void *arg)
 {
+	/* Nothing under a root someone else could have prepared is a pod's
+	 * (the reaper logs why, skl_agent_reconcile). */
+	if (skl_bpffs_check_root(root, NULL))
+		return;
 	walk(root, 2, fn, arg); /* NETWORK / CONTAINER / IFNAME */
 }
 
