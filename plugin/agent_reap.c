@@ -63,10 +63,9 @@ static int reap(const char *dir, struct skl_err *err)
 	*strrchr(container, '/') = 0;
 	snprintf(network, sizeof(network), "%s", container);
 	*strrchr(network, '/') = 0;
-	if (!skl_state_exists(dir))
-		return 0;
-	if (skl_state_lock(dir, &lock_fd, err))
-		return -1;
+	/* Bounded: the agent serves pods meanwhile; a busy pod waits a round. */
+	if (skl_state_lock_existing(dir, SKL_STATE_LOCK_WAIT_MS, &lock_fd, err))
+		return err->code == SKL_CNI_UNKNOWN_CONTAINER ? 0 : -1;
 	if (skl_state_exists(dir) && !skl_agent_state_netns_ino(dir, &ino) && !ino) {
 		/* No netns path: what ADD changed inside the pod went with it. */
 		skl_cni_remove_stale_tmp(dir, NULL, NULL);
@@ -88,7 +87,13 @@ void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned 
 			 uint64_t now_ms)
 {
 	struct round rd = { .r = r, .now_ms = now_ms };
+	struct skl_err untrusted = { 0 };
 	int reaped = 0;
+
+	if (skl_bpffs_check_root(root, &untrusted)) {
+		skl_agent_log("reconcile: %s", untrusted.msg);
+		return;
+	}
 
 	for (size_t i = 0; i < r->n; i++)
 		r->v[i].seen = 0;

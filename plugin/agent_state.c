@@ -10,6 +10,7 @@
 
 #include "dispatch_abi.h"
 #include "dispatcher.h"
+#include "state.h"
 
 /* Temporary directories of an ADD in progress start with ':' (state.h). */
 static bool is_state_name(const char *name)
@@ -40,6 +41,10 @@ static int walk(const char *dir, int depth, int (*fn)(const char *dir, void *arg
 
 void skl_agent_each_state(const char *root, int (*fn)(const char *dir, void *arg), void *arg)
 {
+	/* Nothing under a root someone else could have prepared is a pod's
+	 * (the reaper logs why, skl_agent_reconcile). */
+	if (skl_bpffs_check_root(root, NULL))
+		return;
 	walk(root, 2, fn, arg); /* NETWORK / CONTAINER / IFNAME */
 }
 
@@ -60,8 +65,9 @@ int skl_agent_state_cookie(const char *dir, uint64_t *cookie)
 
 	if (fd < 0)
 		return -1;
-	/* A map of another layout would be read past cfg. */
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size == sizeof(cfg) &&
+	/* A map of another layout (or per-CPU) would be read past cfg. */
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_MAP_TYPE_ARRAY &&
+	    info.value_size == sizeof(cfg) &&
 	    !bpf_map_lookup_elem(fd, &zero, &cfg)) {
 		*cookie = cfg.netns_cookie;
 		ret = 0;

@@ -44,7 +44,7 @@ static int step_done(int step, struct skl_err *err)
  * was killed can undo exactly that (skl_cni_remove_stale_tmp). */
 static int journal(struct add *a, struct skl_err *err)
 {
-	return skl_record_save(&a->rec, a->tmp, err);
+	return skl_record_save_bound(&a->rec, a->tmp, a->d.prog_fd, err);
 }
 
 static int link_id(struct add *a, struct skl_err *err)

@@ -169,7 +169,9 @@ static int run(const struct verb *v, const char *input, struct skl_cni_req *req,
 		return skl_errf(err, SKL_CNI_INCOMPATIBLE_VERSION,
 				"cniVersion %s does not have %s; it needs %s or later",
 				req->conf.cni_version, v->name, v->min_version);
-	if (check_env(v, req, err))
+	/* Every verb touches state under bpffsRoot: none where another user
+	 * could have placed directories or symlinks. */
+	if (check_env(v, req, err) || skl_bpffs_check_root(req->conf.bpffs_root, err))
 		return -1;
 	if (v->needs_attachment &&
 	    skl_state_path(req->state_dir, sizeof(req->state_dir), req->conf.bpffs_root,

@@ -54,6 +54,12 @@ struct skl_ctl_command {
 int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err);
 void skl_ctl_close(struct skl_ctl *ctl);
 
+/* Every command that changes the pod's maps holds the pod's lock
+ * (skl_state_lock_existing, waiting at most SKL_STATE_LOCK_WAIT_MS: the
+ * agent runs these commands too) from reading what is there until its
+ * change is done, and checks the state is still the one it opened. */
+int skl_ctl_lock(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err);
+
 /* Runs fn inside the pod's netns (ctl->netns_fd), or where we are when the
  * pod's netns is where we run anyway. */
 int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err), void *arg,

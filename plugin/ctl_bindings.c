@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "state.h"
 
 static const char help[] =
 	"usage: sklookup-ctl [OPTIONS] bindings [list]\n"
@@ -130,7 +131,7 @@ static int change(struct skl_ctl *ctl, const char *op, const char *path, struct 
 	struct skl_binding_set now = { 0 }, file = { 0 }, next = { 0 };
 	cJSON *doc = skl_ctl_read_json(path, err);
 	uint32_t *ids = NULL;
-	int ret = -1;
+	int lock_fd = -1, ret = -1;
 
 	if (!doc)
 		return -1;
@@ -138,13 +139,17 @@ static int change(struct skl_ctl *ctl, const char *op, const char *path, struct 
 		skl_errf(err, SKL_EXIT_ERROR, "%s: must hold a JSON array of bindings", path);
 		goto out;
 	}
-	if (skl_bindings_parse(doc, path, &file, err) || check_concrete(&file, err) ||
-	    skl_rules_read(&ctl->d, &now, &ids, err) || compose(op, &now, &file, &next, err) ||
-	    skl_rules_apply(&ctl->d, &next, err))
+	if (skl_bindings_parse(doc, path, &file, err) || check_concrete(&file, err))
+		goto out;
+	/* From reading the set in force to applying the next one: another
+	 * writer in between would be lost, or clear the generation in use. */
+	if (skl_ctl_lock(ctl, &lock_fd, err) || skl_rules_read(&ctl->d, &now, &ids, err) ||
+	    compose(op, &now, &file, &next, err) || skl_rules_apply(&ctl->d, &next, err))
 		goto out;
 	printf("%zu bindings in force (were %zu)\n", next.n, now.n);
 	ret = 0;
 out:
+	skl_state_unlock(lock_fd);
 	cJSON_Delete(doc);
 	free(ids);
 	skl_bindings_free(&now);

@@ -155,6 +155,14 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	ctl->netns_fd = -1;
 	if (build_filter(ctl, &f, err))
 		return -1;
+	/* An untrusted root is refused. One not on bpffs (a pod's own /sys)
+	 * or that this process may not even look at (a pod without
+	 * privileges) holds nothing it can use: NO_STATE, and the agent. */
+	if (skl_bpffs_is_mounted(root) && skl_bpffs_check_root(root, err) &&
+	    err->code == SKL_CNI_INVALID_CONFIG) {
+		err->code = SKL_EXIT_ERROR;
+		return -1;
+	}
 	walk(root, &f, &out);
 	if (out.count == 0) {
 		skl_errf(err, SKL_EXIT_NO_STATE,
@@ -173,6 +181,50 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	if (skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
 	    skl_dispatcher_link_netns(&ctl->d, &ctl->netns_ino, err))
 		return -1;
+	return 0;
+}
+
+static int link_id(int fd, uint32_t *id)
+{
+	struct bpf_link_info info = {};
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -1;
+	*id = info.id;
+	return 0;
+}
+
+/* True if the state directory still holds the link we opened: not deleted
+ * or re-created since skl_ctl_open. */
+static bool still_ours(const struct skl_ctl *ctl)
+{
+	char path[PATH_MAX + 8];
+	uint32_t opened, pinned;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, SKL_PIN_LINK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	ret = link_id(fd, &pinned);
+	close(fd);
+	return !ret && !link_id(ctl->d.link_fd, &opened) && opened == pinned;
+}
+
+int skl_ctl_lock(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
+{
+	if (skl_state_lock_existing(ctl->state_dir, SKL_STATE_LOCK_WAIT_MS, lock_fd, err)) {
+		err->code = SKL_EXIT_ERROR;
+		return -1;
+	}
+	if (!still_ours(ctl)) {
+		skl_state_unlock(*lock_fd);
+		*lock_fd = -1;
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"the pod's state %s was deleted or re-created meanwhile; run the "
+				"command again", ctl->state_dir);
+	}
 	return 0;
 }
 

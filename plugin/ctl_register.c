@@ -26,6 +26,7 @@
 #include "ctl_view.h"
 #include "rules.h"
 #include "sockets.h"
+#include "state.h"
 
 
 static const char register_help[] =
@@ -358,18 +359,38 @@ int skl_ctl_sources_check(struct skl_ctl *ctl, const struct target *t, struct so
 	return 0;
 }
 
-int skl_ctl_handover(struct skl_ctl *ctl, const struct target *t, const struct sources *s,
-		     uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
+/* Under the pod's lock: a bindings change since skl_ctl_target_open may
+ * have moved or removed the label, so it is read and checked again. */
+static int handover_locked(struct skl_ctl *ctl, const struct target *t, const struct sources *s,
+			   uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
 {
 	int fds[SKL_SOCKET_SLOTS];
+	struct target now;
 
-	for (size_t i = 0; i < s->n; i++)
+	if (skl_ctl_target_open(ctl, t->name, &now, err))
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		if (check_protocol(&now, &s->v[i], err) || check_family(&now, &s->v[i], err))
+			return -1;
 		fds[i] = s->v[i].fd;
-	if (skl_socket_handover(&ctl->d, t->id, fds, s->n, cleared, err)) {
+	}
+	if (skl_socket_handover(&ctl->d, now.id, fds, s->n, cleared, err)) {
 		err->code = SKL_EXIT_ERROR;
 		return -1;
 	}
 	return 0;
+}
+
+int skl_ctl_handover(struct skl_ctl *ctl, const struct target *t, const struct sources *s,
+		     uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
+{
+	int lock_fd = -1, ret;
+
+	if (skl_ctl_lock(ctl, &lock_fd, err))
+		return -1;
+	ret = handover_locked(ctl, t, s, cleared, err);
+	skl_state_unlock(lock_fd);
+	return ret;
 }
 
 /* --- output --- */
@@ -685,13 +706,19 @@ static int run_unregister(struct skl_ctl *ctl, int argc, char **argv, struct skl
 	int protocol;
 	uint32_t id;
 
+	int lock_fd = -1, ret;
+
 	if (parse_unregister(argc, argv, &label, &protocol, err))
 		return -1;
 	if (ctl->agent)
 		return skl_ctl_agent_unregister(ctl, label, protocol, err);
-	if (skl_label_lookup(&ctl->d, label, &id, err) ||
-	    skl_socket_label_cookies(&ctl->d, id, before, err) ||
-	    skl_socket_unregister(&ctl->d, id, protocol, err))
+	if (skl_ctl_lock(ctl, &lock_fd, err))
+		return -1;
+	ret = skl_label_lookup(&ctl->d, label, &id, err) ||
+	      skl_socket_label_cookies(&ctl->d, id, before, err) ||
+	      skl_socket_unregister(&ctl->d, id, protocol, err);
+	skl_state_unlock(lock_fd);
+	if (ret)
 		return -1;
 	for (int s = 0; s < SKL_SOCKET_SLOTS; s++)
 		if (protocol && (protocol == IPPROTO_UDP) != (s >> 1))

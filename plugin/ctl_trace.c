@@ -119,78 +119,103 @@ static const char *explain(int verdict, uint64_t cookie, uint32_t bi, int reason
 	}
 }
 
+/* What trace found, for either output. */
+struct outcome {
+	const char *protocol, *destination, *reason;
+	int verdict;
+	const struct skl_binding_spec *b; /* NULL: no binding */
+	uint32_t binding_id;
+	char prefix[64];
+	uint64_t cookie; /* 0: no socket */
+	char local[96];  /* "" when the socket is not found */
+};
+
+/* The JSON shape, or NULL when memory ran out (every cJSON call can fail). */
+static cJSON *outcome_json(const struct outcome *o)
+{
+	cJSON *doc = cJSON_CreateObject(), *jb = NULL, *js = NULL;
+	bool ok = doc && cJSON_AddStringToObject(doc, "protocol", o->protocol) &&
+		  cJSON_AddStringToObject(doc, "destination", o->destination) &&
+		  cJSON_AddStringToObject(doc, "verdict", o->verdict ? "pass" : "drop");
+
+	if (ok && o->b) {
+		ok = (jb = cJSON_AddObjectToObject(doc, "binding")) &&
+		     cJSON_AddNumberToObject(jb, "id", o->binding_id) &&
+		     cJSON_AddStringToObject(jb, "label", o->b->label) &&
+		     cJSON_AddStringToObject(jb, "prefix", o->prefix);
+	} else if (ok) {
+		ok = cJSON_AddNullToObject(doc, "binding") != NULL;
+	}
+	if (ok && o->cookie) {
+		ok = (js = cJSON_AddObjectToObject(doc, "socket")) &&
+		     cJSON_AddNumberToObject(js, "cookie", (double)o->cookie) &&
+		     (!o->local[0] || cJSON_AddStringToObject(js, "local", o->local));
+	} else if (ok) {
+		ok = cJSON_AddNullToObject(doc, "socket") != NULL;
+	}
+	ok = ok && cJSON_AddStringToObject(doc, "reason", o->reason);
+	if (!ok) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static void print_outcome(const struct outcome *o)
+{
+	printf("%s %s: %s", o->protocol, o->destination, o->verdict ? "SK_PASS" : "SK_DROP");
+	if (o->b)
+		printf(", binding %u (label %s, %s)", o->binding_id, o->b->label, o->prefix);
+	if (o->cookie)
+		printf(", socket cookie %llu%s%s", (unsigned long long)o->cookie,
+		       o->local[0] ? " " : "", o->local);
+	printf("\n  %s\n", o->reason);
+}
+
 static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
-	uint64_t before[SKL_C_COUNT] = { 0 }, cookie = 0;
-	const struct skl_binding_spec *b = NULL;
+	uint64_t before[SKL_C_COUNT] = { 0 };
+	struct outcome o = { 0 };
 	struct skl_view v, after;
 	struct packet p;
 	uint32_t bi;
-	int verdict = 0, reason = -1, ret = -1;
-	cJSON *doc;
+	int reason = -1, ret = -1;
 
 	if (argc != 3)
 		return skl_errf(err, SKL_EXIT_USAGE, "trace: give tcp|udp ADDR:PORT");
 	if (parse_packet(argv[1], argv[2], &p, err))
 		return -1;
+	o.protocol = argv[1];
+	o.destination = argv[2];
 	memset(&after, 0, sizeof(after));
 	if (skl_view_load(ctl, &v, err))
 		goto out;
 	bi = skl_bindings_resolve(&v.set, p.proto, p.family, p.addr, p.port);
 	if (bi != SKL_NONE) {
-		b = &v.set.v[bi];
+		o.b = &v.set.v[bi];
+		o.binding_id = v.ids[bi];
+		skl_prefix_format(o.b->family, o.b->plen, o.b->addr, o.prefix, sizeof(o.prefix));
 		memcpy(before, v.binding_counters[bi], sizeof(before));
 	}
-	if (test_run(ctl->d.prog_fd, &p, &verdict, &cookie, err) || skl_view_load(ctl, &after, err))
+	if (test_run(ctl->d.prog_fd, &p, &o.verdict, &o.cookie, err) ||
+	    skl_view_load(ctl, &after, err))
 		goto out;
-	if (b && bi < after.set.n)
+	if (o.b && bi < after.set.n)
 		reason = moved_counter(before, after.binding_counters[bi]);
+	if (o.cookie) {
+		const struct skl_sock_entry *e = skl_view_sock(&after, o.cookie);
 
-	doc = cJSON_CreateObject();
-	cJSON_AddStringToObject(doc, "protocol", argv[1]);
-	cJSON_AddStringToObject(doc, "destination", argv[2]);
-	cJSON_AddStringToObject(doc, "verdict", verdict ? "pass" : "drop");
-	if (b) {
-		cJSON *jb = cJSON_CreateObject();
-		char prefix[64];
-
-		skl_prefix_format(b->family, b->plen, b->addr, prefix, sizeof(prefix));
-		cJSON_AddNumberToObject(jb, "id", v.ids[bi]);
-		cJSON_AddStringToObject(jb, "label", b->label);
-		cJSON_AddStringToObject(jb, "prefix", prefix);
-		cJSON_AddItemToObject(doc, "binding", jb);
-	} else {
-		cJSON_AddNullToObject(doc, "binding");
+		if (e)
+			skl_sock_entry_format(e, o.local, sizeof(o.local));
 	}
-	if (cookie) {
-		const struct skl_sock_entry *e = skl_view_sock(&after, cookie);
-		cJSON *js = cJSON_AddObjectToObject(doc, "socket");
-		char local[96];
-
-		cJSON_AddNumberToObject(js, "cookie", (double)cookie);
-		if (e) {
-			skl_sock_entry_format(e, local, sizeof(local));
-			cJSON_AddStringToObject(js, "local", local);
-		}
-	} else {
-		cJSON_AddNullToObject(doc, "socket");
-	}
-	cJSON_AddStringToObject(doc, "reason", explain(verdict, cookie, bi, reason));
+	o.reason = explain(o.verdict, o.cookie, bi, reason);
 	if (ctl->json) {
-		ret = skl_ctl_print_json(doc, err);
-	} else {
-		cJSON *js = cJSON_GetObjectItem(doc, "socket");
-		const char *local = cJSON_GetStringValue(cJSON_GetObjectItem(js, "local"));
+		cJSON *doc = outcome_json(&o);
 
-		printf("%s %s: %s", argv[1], argv[2], verdict ? "SK_PASS" : "SK_DROP");
-		if (b)
-			printf(", binding %u (label %s, %s)", v.ids[bi], b->label,
-			       cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "binding"), "prefix")->valuestring);
-		if (cookie)
-			printf(", socket cookie %llu%s%s", (unsigned long long)cookie,
-			       local ? " " : "", local ? local : "");
-		printf("\n  %s\n", explain(verdict, cookie, bi, reason));
-		cJSON_Delete(doc);
+		ret = doc ? skl_ctl_print_json(doc, err)
+			  : skl_errf(err, SKL_EXIT_ERROR, "trace: out of memory");
+	} else {
+		print_outcome(&o);
 		ret = 0;
 	}
 out:

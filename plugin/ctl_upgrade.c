@@ -2,14 +2,7 @@
  * carries, keeping its maps, sockets and connections (see upgrade.h). */
 #include "ctl.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <bpf/bpf.h>
 
 #include "state.h"
 #include "upgrade.h"
@@ -30,65 +23,6 @@ static const char help[] =
 	"\"already up to date\" and exits 0.\n"
 	"\n"
 	"Options: --json ({\"stateDir\", \"oldProgramId\", \"newProgramId\", \"changed\"}).\n";
-
-static int link_id(int fd, uint32_t *id)
-{
-	struct bpf_link_info info = {};
-	uint32_t len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -1;
-	*id = info.id;
-	return 0;
-}
-
-/* True if dir still holds the link we opened: not deleted or re-created. */
-static bool still_ours(const struct skl_ctl *ctl)
-{
-	char path[PATH_MAX + 8];
-	uint32_t opened, pinned;
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, SKL_PIN_LINK);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	ret = link_id(fd, &pinned);
-	close(fd);
-	return !ret && !link_id(ctl->d.link_fd, &opened) && opened == pinned;
-}
-
-/* Serialises with the plugin's ADD and DEL of this pod: the flock on the
- * container directory that skl_state_lock takes, without creating it, so a
- * pod deleted meanwhile leaves nothing behind. */
-static int lock_state(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
-{
-	char container[PATH_MAX];
-	int fd;
-
-	snprintf(container, sizeof(container), "%s", ctl->state_dir);
-	*strrchr(container, '/') = 0;
-	fd = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "cannot open %s: %s (was the pod deleted?)",
-				container, strerror(errno));
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			skl_errf(err, SKL_EXIT_ERROR, "cannot lock %s: %s", container,
-				 strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	if (!still_ours(ctl)) {
-		close(fd);
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"the pod's state %s was deleted or re-created meanwhile; run upgrade "
-				"again", ctl->state_dir);
-	}
-	*lock_fd = fd;
-	return 0;
-}
 
 static int report(const struct skl_ctl *ctl, const struct skl_upgrade *up, struct skl_err *err)
 {
@@ -126,7 +60,7 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		return skl_errf(err, SKL_EXIT_ERROR,
 				"the pod's network namespace is gone (its link is detached): nothing "
 				"to upgrade; the plugin's DEL or GC removes %s", ctl->state_dir);
-	if (lock_state(ctl, &lock_fd, err))
+	if (skl_ctl_lock(ctl, &lock_fd, err))
 		return -1;
 	ret = skl_dispatcher_upgrade(&ctl->d, ctl->state_dir, &up, err);
 	skl_state_unlock(lock_fd);

@@ -296,6 +296,64 @@ static int open_one(const char *dir, const char *name, int *fd, struct skl_err *
 	return 0;
 }
 
+/* What this binary's program declares for each map (bpf/dispatcher.bpf.c);
+ * max_entries only where it is fixed. */
+static const struct map_layout {
+	uint32_t type, key_size, value_size, max_entries;
+} layouts[SKL_MAP_COUNT] = {
+	[SKL_MAP_CONFIG] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_config), 1 },
+	[SKL_MAP_PREFIXES] = { BPF_MAP_TYPE_HASH, sizeof(struct skl_prefix_key),
+			       sizeof(struct skl_prefix_val), 0 },
+	[SKL_MAP_SEARCH] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_search_node), 0 },
+	[SKL_MAP_SEGMENTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_segment), 0 },
+	[SKL_MAP_BINDINGS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_binding_value), 0 },
+	[SKL_MAP_PORTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_port_entry), 0 },
+	[SKL_MAP_LABELS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_label), 0 },
+	[SKL_MAP_SOCKETS] = { BPF_MAP_TYPE_SOCKMAP, 4, 8, 0 },
+	[SKL_MAP_BIND_COUNTERS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4,
+				    sizeof(struct skl_hot_counters), 0 },
+	[SKL_MAP_LABEL_COUNTERS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4,
+				     sizeof(struct skl_hot_counters), 0 },
+	[SKL_MAP_TOTALS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct skl_totals), 1 },
+	[SKL_MAP_EVENTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_counters), 0 },
+};
+
+static int layout_differs(const char *dir, int i, const char *what, uint32_t found,
+			  uint32_t expected, struct skl_err *err)
+{
+	return skl_errf(err, SKL_CNI_INTERNAL,
+			"%s was made by another release of sklookup: its map \"%s\" has %s %u "
+			"where this binary expects %u; re-create the pod (or use the sklookup-ctl "
+			"that matches it)", dir, skl_map_pin_names[i], what, found, expected);
+}
+
+/* Every pinned map must have this binary's type, key and value size before
+ * any of it is read: a lookup copies value_size bytes into our structs. */
+static int check_layouts(const struct skl_dispatcher *d, const char *dir, struct skl_err *err)
+{
+	for (int i = 0; i < SKL_MAP_COUNT; i++) {
+		const struct map_layout *want = &layouts[i];
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(d->map_fd[i], &info, &len))
+			return skl_errf(err, SKL_CNI_INTERNAL, "%s/%s: reading the map info: %s",
+					dir, skl_map_pin_names[i], strerror(errno));
+		if (info.type != want->type)
+			return layout_differs(dir, i, "type", info.type, want->type, err);
+		if (info.key_size != want->key_size)
+			return layout_differs(dir, i, "key size", info.key_size, want->key_size,
+					      err);
+		if (info.value_size != want->value_size)
+			return layout_differs(dir, i, "value size", info.value_size,
+					      want->value_size, err);
+		if (want->max_entries && info.max_entries != want->max_entries)
+			return layout_differs(dir, i, "max_entries", info.max_entries,
+					      want->max_entries, err);
+	}
+	return 0;
+}
+
 /* Opens the maps and program pinned in dir (and the link, when attached)
  * of a dispatcher of this binary's map layout; *cfg gets its config. */
 static int open_pins(struct skl_dispatcher *d, const char *dir, bool attached,
@@ -308,7 +366,8 @@ static int open_pins(struct skl_dispatcher *d, const char *dir, bool attached,
 	if (open_one(dir, SKL_PIN_PROG, &d->prog_fd, err) ||
 	    (attached && open_one(dir, SKL_PIN_LINK, &d->link_fd, err)))
 		goto fail;
-	if (read_limits(d, err) || skl_dispatcher_config(d, cfg, err))
+	if (check_layouts(d, dir, err) || read_limits(d, err) ||
+	    skl_dispatcher_config(d, cfg, err))
 		goto fail;
 	if (cfg->abi_version != SKL_ABI_VERSION) {
 		skl_errf(err, SKL_CNI_INTERNAL,

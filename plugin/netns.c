@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #ifndef SO_NETNS_COOKIE
@@ -60,14 +62,31 @@ static int check_is_netns(int fd, const char *path, struct skl_err *err)
 	return 0;
 }
 
+/* A namespace file lives on nsfs; anything else (a FIFO, a device, a
+ * regular file) is refused before it is used for anything. */
+static int check_on_nsfs(int fd, const char *path, struct skl_err *err)
+{
+	struct statfs fs;
+
+	if (fstatfs(fd, &fs) < 0)
+		return skl_errf(err, SKL_CNI_INVALID_ENV, "cannot inspect netns %s: %s", path,
+				strerror(errno));
+	if (fs.f_type != NSFS_MAGIC)
+		return skl_errf(err, SKL_CNI_INVALID_ENV,
+				"%s is not a namespace file: use a network namespace such as "
+				"/var/run/netns/NAME or /proc/PID/ns/net", path);
+	return 0;
+}
+
 int skl_netns_open(const char *path, int *fd, struct skl_err *err)
 {
-	int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	int nsfd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (nsfd < 0)
 		return skl_errf(err, SKL_CNI_INVALID_ENV, "cannot open netns %s: %s", path,
 				strerror(errno));
-	if (check_is_netns(nsfd, path, err) < 0) {
+	if (check_on_nsfs(nsfd, path, err) < 0 || check_is_netns(nsfd, path, err) < 0) {
 		close(nsfd);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,20 @@ int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route
 	return 0;
 }
 
+/* cJSON's Add and Create calls return NULL (or false) when an allocation
+ * fails: a record that silently lacks a route would make DEL leave that
+ * route behind, so every one of them is checked and any failure fails the
+ * whole record. add_item takes item (NULL when its creation failed). */
+static bool add_item(cJSON *o, const char *key, cJSON *item)
+{
+	bool ok = item && (key ? cJSON_AddItemToObject(o, key, item)
+			       : cJSON_AddItemToArray(o, item));
+
+	if (!ok)
+		cJSON_Delete(item);
+	return ok;
+}
+
 static cJSON *routes_json(const struct skl_route *v, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -34,44 +49,58 @@ static cJSON *routes_json(const struct skl_route *v, size_t n)
 	for (size_t i = 0; arr && i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 		char prefix[64], gw[INET6_ADDRSTRLEN];
+		bool ok;
 
 		skl_prefix_format(v[i].family, v[i].plen, v[i].addr, prefix, sizeof(prefix));
-		cJSON_AddItemToArray(arr, o);
-		cJSON_AddStringToObject(o, "kind", v[i].kind == SKL_ROUTE_LOCAL ? "local" : "via");
-		cJSON_AddStringToObject(o, "prefix", prefix);
-		if (v[i].kind == SKL_ROUTE_VIA) {
+		if (!add_item(arr, NULL, o))
+			goto fail;
+		ok = cJSON_AddStringToObject(o, "kind",
+					     v[i].kind == SKL_ROUTE_LOCAL ? "local" : "via") &&
+		     cJSON_AddStringToObject(o, "prefix", prefix);
+		if (ok && v[i].kind == SKL_ROUTE_VIA) {
 			inet_ntop(v[i].family == SKL_FAMILY_V4 ? AF_INET : AF_INET6, v[i].gw, gw,
 				  sizeof(gw));
-			cJSON_AddStringToObject(o, "via", gw);
+			ok = cJSON_AddStringToObject(o, "via", gw) != NULL;
+		}
+		if (!ok)
+			goto fail;
+	}
+	return arr;
+fail:
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+static cJSON *reserved_json(const struct skl_record *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < r->n_reserved; i++) {
+		char s[32];
+
+		snprintf(s, sizeof(s), "%u-%u", r->reserved[i].lo, r->reserved[i].hi);
+		if (!add_item(arr, NULL, cJSON_CreateString(s))) {
+			cJSON_Delete(arr);
+			return NULL;
 		}
 	}
 	return arr;
 }
 
-static char *record_text(const struct skl_record *r)
+char *skl_record_text(const struct skl_record *r)
 {
-	cJSON *o = cJSON_CreateObject(), *reserved;
+	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
 
-	if (!o)
-		return NULL;
-	cJSON_AddNumberToObject(o, "version", 1);
-	if (r->state_dir[0])
-		cJSON_AddStringToObject(o, "stateDir", r->state_dir);
-	if (r->link_id)
-		cJSON_AddNumberToObject(o, "linkId", r->link_id);
-	cJSON_AddNumberToObject(o, "netnsIno", (double)r->netns_ino);
-	cJSON_AddItemToObject(o, "podRoutes", routes_json(r->pod_routes, r->n_pod_routes));
-	cJSON_AddItemToObject(o, "hostRoutes", routes_json(r->host_routes, r->n_host_routes));
-	reserved = cJSON_AddArrayToObject(o, "reservedPorts");
-	for (size_t i = 0; reserved && i < r->n_reserved; i++) {
-		char s[16];
-
-		snprintf(s, sizeof(s), "%u-%u", r->reserved[i].lo, r->reserved[i].hi);
-		cJSON_AddItemToArray(reserved, cJSON_CreateString(s));
-	}
-	cJSON_AddNumberToObject(o, "unreservedRanges", (double)r->n_unreserved);
-	text = cJSON_PrintUnformatted(o);
+	if (o && cJSON_AddNumberToObject(o, "version", 1) &&
+	    (!r->state_dir[0] || cJSON_AddStringToObject(o, "stateDir", r->state_dir)) &&
+	    (!r->link_id || cJSON_AddNumberToObject(o, "linkId", r->link_id)) &&
+	    cJSON_AddNumberToObject(o, "netnsIno", (double)r->netns_ino) &&
+	    add_item(o, "podRoutes", routes_json(r->pod_routes, r->n_pod_routes)) &&
+	    add_item(o, "hostRoutes", routes_json(r->host_routes, r->n_host_routes)) &&
+	    add_item(o, "reservedPorts", reserved_json(r)) &&
+	    cJSON_AddNumberToObject(o, "unreservedRanges", (double)r->n_unreserved))
+		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
 }
@@ -100,7 +129,13 @@ static int save_in_place(const char *final, const char *text, size_t len)
 
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err)
 {
-	char *text = record_text(r), path[PATH_MAX], final[PATH_MAX], chunk[CHUNK];
+	return skl_record_save_bound(r, dir, -1, err);
+}
+
+int skl_record_save_bound(const struct skl_record *r, const char *dir, int prog_fd,
+			  struct skl_err *err)
+{
+	char *text = skl_record_text(r), path[PATH_MAX], final[PATH_MAX], chunk[CHUNK];
 	size_t len, chunks;
 	int fd = -1, ret = -1;
 
@@ -122,6 +157,12 @@ int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err 
 			    (uint32_t)chunks, NULL);
 	if (fd < 0) {
 		skl_errf(err, SKL_CNI_INTERNAL, "creating the state record: %s", strerror(errno));
+		goto out;
+	}
+	/* A record updated in place stays bound; a new map is bound here. */
+	if (prog_fd >= 0 && bpf_prog_bind_map(prog_fd, fd, NULL)) {
+		skl_errf(err, SKL_CNI_INTERNAL, "binding the state record to the dispatcher: %s",
+			 strerror(errno));
 		goto out;
 	}
 	for (uint32_t i = 0; i < chunks; i++) {
@@ -148,6 +189,25 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(text);
+	return ret;
+}
+
+int skl_record_bind(const char *dir, int prog_fd, struct skl_err *err)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD) >= sizeof(path))
+		return skl_errf(err, SKL_CNI_INTERNAL, "state path too long: %s", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "opening %s: %s", path,
+						       strerror(errno));
+	/* Binding a map the program holds already changes nothing. */
+	if (bpf_prog_bind_map(prog_fd, fd, NULL))
+		ret = skl_errf(err, SKL_CNI_INTERNAL, "binding %s to the dispatcher: %s", path,
+			       strerror(errno));
+	close(fd);
 	return ret;
 }
 

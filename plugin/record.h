@@ -32,8 +32,23 @@ struct skl_record {
 int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,
 			 struct skl_err *err);
 
+/* The record as JSON text (malloc'd), or NULL when memory ran out: never
+ * a record that lacks part of it. */
+char *skl_record_text(const struct skl_record *r);
+
 /* Pins the record as dir/record, replacing an earlier one atomically. */
 int skl_record_save(const struct skl_record *r, const char *dir, struct skl_err *err);
+
+/* The same, the record bound to the dispatcher program prog_fd (see
+ * skl_record_bind) whenever a new record map is made. */
+int skl_record_save_bound(const struct skl_record *r, const char *dir, int prog_fd,
+			  struct skl_err *err);
+
+/* Adds dir/record to the maps of the dispatcher program prog_fd
+ * (BPF_PROG_BIND_MAP; the program never reads it): the program, and so its
+ * link, then vouch for the record when DEL finds it through the kernel
+ * (skl_record_find). No record in dir: nothing to do. */
+int skl_record_bind(const char *dir, int prog_fd, struct skl_err *err);
 
 /* Reads dir/record. */
 int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err);
@@ -44,7 +59,9 @@ int skl_record_load_fd(int fd, const char *what, struct skl_record *r, struct sk
 /* For state out of reach under bpffsRoot (bpffs unmounted there while
  * another mount keeps the instance, and so its pins, alive): the next
  * record among all BPF maps of the host, after map id *id, that names
- * state_dir as its attachment's. Returns an fd of its map and fills r (free
+ * state_dir as its attachment's, and whose link's program holds that very
+ * map (skl_record_bind): any process with CAP_BPF can make a map named
+ * "record", and what a record names is what DEL removes. Returns an fd of its map and fills r (free
  * it with skl_record_free), or -1 when there is none; *id is where to go
  * on. In record_find.c, since it walks the kernel's maps. */
 int skl_record_find(const char *state_dir, uint32_t *id, struct skl_record *r);

@@ -15,13 +15,16 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef BPF_FS_MAGIC
@@ -34,7 +37,19 @@
 #define SKL_TMP_PREFIX ":tmp-"
 #define SKL_DIR_MODE 0700
 #define SKL_LOCK_ATTEMPTS 100
+#define SKL_LOCK_POLL_MS 10
 #define SKL_SHOWN_BYTES 64 /* how much of a bad value a message quotes */
+
+/* Opens the directory at path without following a symbolic link anywhere
+ * on the way (bpffsRoot has none, skl_bpffs_check_root, and nothing below
+ * it is one): a link swapped in cannot send a removal elsewhere. */
+static int open_dir_nofollow(const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}
 
 /* ---- checking names ---- */
 
@@ -257,14 +272,6 @@ static int mkdir_error(const char *path, int errnum, struct skl_err *err)
 			strerror(errnum), hint);
 }
 
-static int make_dirs_or_fail(const char *path, struct skl_err *err)
-{
-	char failed[PATH_MAX];
-	int errnum = make_dirs(path, failed, sizeof(failed));
-
-	return errnum ? mkdir_error(errnum == ENAMETOOLONG ? path : failed, errnum, err) : 0;
-}
-
 /* ---- bpffs mount ---- */
 
 bool skl_bpffs_is_mounted(const char *path)
@@ -305,11 +312,13 @@ static int mount_bpffs_locked(const char *dir, struct skl_err *err)
 	return 0;
 }
 
+static int walk_root(const char *root, bool create, struct skl_err *err);
+
 static int mount_bpffs(const char *dir, struct skl_err *err)
 {
 	int fd, rc;
 
-	if (make_dirs_or_fail(dir, err) < 0)
+	if (walk_root(dir, true, err) < 0)
 		return -1;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -323,6 +332,111 @@ static int mount_bpffs(const char *dir, struct skl_err *err)
 	return rc;
 }
 
+/* ---- trusting bpffsRoot ---- */
+
+static int untrusted(const char *root, const char *path, const struct stat *st,
+		     const char *why, const char *fix, struct skl_err *err)
+{
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			"bpffsRoot %s cannot be trusted: %s %s (owner uid %u, mode %04o); %s",
+			root, path, why, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), fix);
+}
+
+/* One component, opened from its parent without following a symlink:
+ * a directory owned by root that no one else may write to (a parent of
+ * bpffsRoot may be, when sticky, as bpffs' own root and /tmp are: no one
+ * else can then rename or remove what root made there). *next: its fd,
+ * or -1 when it does not exist. */
+static int check_component_dir(const char *root, int dir, const char *name, const char *path,
+			       bool is_root, int *next, struct skl_err *err)
+{
+	struct stat st;
+	int fd;
+
+	*next = -1;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "cannot inspect %s: %s",
+						      path, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return untrusted(root, path, &st, "is a symbolic link",
+				 "give bpffsRoot as a path without symbolic links", err);
+	if (!S_ISDIR(st.st_mode))
+		return untrusted(root, path, &st, "is not a directory",
+				 "remove it or choose another bpffsRoot", err);
+	fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s",
+						      path, strerror(errno));
+	/* What was opened, not what was looked at: it may have been swapped. */
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot inspect %s: %s", path,
+				strerror(errno));
+	}
+	if (st.st_uid != 0) {
+		close(fd);
+		return untrusted(root, path, &st, "is not owned by root",
+				 "someone else made it: remove it (the plugin creates bpffsRoot "
+				 "itself, mode 0700) or chown root", err);
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (is_root || !(st.st_mode & S_ISVTX))) {
+		close(fd);
+		return untrusted(root, path, &st, "is writable by group or others",
+				 is_root ? "chmod 0700 it" : "chmod go-w it (or make it sticky, +t)",
+				 err);
+	}
+	*next = fd;
+	return 0;
+}
+
+/* Checks each directory of root from / down, without following a symlink;
+ * with create, makes a missing one (mode 0700) from its checked parent's
+ * fd, so that nothing planted meanwhile can redirect the creation. */
+static int walk_root(const char *root, bool create, struct skl_err *err)
+{
+	char path[PATH_MAX], trimmed[PATH_MAX];
+	size_t len;
+	int dir, next = -1, rc = 0;
+
+	if (check_root(root, err) < 0)
+		return -1;
+	len = root_length(root);
+	if (len >= sizeof(trimmed))
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "bpffsRoot is longer than %d bytes",
+				PATH_MAX - 1);
+	snprintf(trimmed, sizeof(trimmed), "%.*s", (int)len, root);
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "cannot open /: %s", strerror(errno));
+	for (const char *name = trimmed + 1; *name;) {
+		const char *end = strchrnul(name, '/');
+		char component[NAME_MAX + 1];
+
+		snprintf(component, sizeof(component), "%.*s", (int)(end - name), name);
+		snprintf(path, sizeof(path), "%.*s", (int)(end - trimmed), trimmed);
+		if (create && mkdirat(dir, component, SKL_DIR_MODE) < 0 && errno != EEXIST) {
+			rc = mkdir_error(path, errno, err);
+			break;
+		}
+		rc = check_component_dir(trimmed, dir, component, path, !*end, &next, err);
+		if (rc == 0 && next < 0 && create)
+			rc = skl_errf(err, SKL_CNI_INTERNAL, "%s vanished while being created",
+				      path);
+		if (rc < 0 || next < 0) /* an error, or the rest does not exist yet */
+			break;
+		close(dir);
+		dir = next;
+		name = *end ? end + 1 : end;
+	}
+	close(dir);
+	return rc;
+}
+
+int skl_bpffs_check_root(const char *root, struct skl_err *err)
+{
+	return walk_root(root, false, err);
+}
+
 int skl_bpffs_ensure(const char *root, struct skl_err *err)
 {
 	char parent[PATH_MAX];
@@ -334,21 +448,18 @@ int skl_bpffs_ensure(const char *root, struct skl_err *err)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "bpffsRoot is longer than %d bytes",
 				PATH_MAX - 1);
 	snprintf(trimmed, sizeof(trimmed), "%.*s", (int)root_length(root), root);
-	if (parent_of(trimmed, parent, sizeof(parent), err) < 0)
+	/* Before creating anything along a path someone else prepared. */
+	if (skl_bpffs_check_root(trimmed, err) < 0 ||
+	    parent_of(trimmed, parent, sizeof(parent), err) < 0)
 		return -1;
 	if (!nearest_existing_is_bpffs(parent) && mount_bpffs(parent, err) < 0)
 		return -1;
-	if (make_dirs_or_fail(trimmed, err) < 0)
-		return -1;
-	if (!skl_state_exists(trimmed))
-		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-				"bpffsRoot %s exists but is not a directory", trimmed);
-	return 0;
+	return walk_root(trimmed, true, err);
 }
 
 /* ---- locking ---- */
 
-enum lock_attempt { LOCK_TAKEN, LOCK_FAILED, LOCK_RETRY };
+enum lock_attempt { LOCK_TAKEN, LOCK_FAILED, LOCK_RETRY, LOCK_GONE, LOCK_BUSY };
 
 /* True if fd still is the directory at path (not removed while we waited). */
 static bool still_at_path(int fd, const char *path)
@@ -359,10 +470,40 @@ static bool still_at_path(int fd, const char *path)
 	       held.st_dev == current.st_dev && held.st_ino == current.st_ino;
 }
 
-static enum lock_attempt lock_once(const char *container, int *lock_fd, struct skl_err *err)
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* The exclusive flock on fd: waits for ever (wait_ms < 0), or polls with
+ * LOCK_NB until wait_ms passed (then EWOULDBLOCK), so that a caller serving
+ * others (the agent) is never stuck behind a lock. */
+static int take_flock(int fd, int wait_ms)
+{
+	const struct timespec pause = { .tv_nsec = SKL_LOCK_POLL_MS * 1000000L };
+	long deadline = now_ms() + wait_ms;
+
+	for (;;) {
+		if (flock(fd, wait_ms < 0 ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || now_ms() >= deadline)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* One try at locking container: created first when create is set, else it
+ * must exist (LOCK_GONE). */
+static enum lock_attempt lock_once(const char *container, bool create, int wait_ms,
+				   int *lock_fd, struct skl_err *err)
 {
 	char failed[PATH_MAX];
-	int errnum = make_dirs(container, failed, sizeof(failed));
+	int errnum = create ? make_dirs(container, failed, sizeof(failed)) : 0;
 	int fd;
 
 	/* ENOENT: a concurrent remove took away the network directory. */
@@ -372,24 +513,26 @@ static enum lock_attempt lock_once(const char *container, int *lock_fd, struct s
 		mkdir_error(failed, errnum, err);
 		return LOCK_FAILED;
 	}
-	fd = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open_dir_nofollow(container);
 	if (fd < 0 && errno == ENOENT)
-		return LOCK_RETRY;
+		return create ? LOCK_RETRY : LOCK_GONE;
 	if (fd < 0) {
 		skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s", container, strerror(errno));
 		return LOCK_FAILED;
 	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			skl_errf(err, SKL_CNI_INTERNAL, "cannot lock %s: %s", container,
-				 strerror(errno));
-			close(fd);
-			return LOCK_FAILED;
-		}
+	if (take_flock(fd, wait_ms) < 0) {
+		int errnum = errno;
+
+		close(fd);
+		if (errnum == EWOULDBLOCK)
+			return LOCK_BUSY;
+		skl_errf(err, SKL_CNI_INTERNAL, "cannot lock %s: %s", container,
+			 strerror(errnum));
+		return LOCK_FAILED;
 	}
 	if (!still_at_path(fd, container)) {
 		close(fd);
-		return LOCK_RETRY;
+		return create ? LOCK_RETRY : LOCK_GONE;
 	}
 	*lock_fd = fd;
 	return LOCK_TAKEN;
@@ -403,18 +546,47 @@ int skl_state_lock(const char *dir, int *lock_fd, struct skl_err *err)
 	if (parent_of(dir, container, sizeof(container), err) < 0)
 		return -1;
 	for (attempt = 0; attempt < SKL_LOCK_ATTEMPTS; attempt++) {
-		switch (lock_once(container, lock_fd, err)) {
+		switch (lock_once(container, true, -1, lock_fd, err)) {
 		case LOCK_TAKEN:
 			return 0;
-		case LOCK_FAILED:
-			return -1;
 		case LOCK_RETRY:
 			break;
+		default:
+			return -1;
 		}
 	}
 	return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER,
 			"cannot lock %s: it was removed %d times while waiting; try again",
 			container, SKL_LOCK_ATTEMPTS);
+}
+
+int skl_state_lock_existing(const char *dir, int wait_ms, int *lock_fd, struct skl_err *err)
+{
+	char container[PATH_MAX];
+
+	if (parent_of(dir, container, sizeof(container), err) < 0)
+		return -1;
+	switch (lock_once(container, false, wait_ms, lock_fd, err)) {
+	case LOCK_TAKEN:
+		break;
+	case LOCK_GONE:
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+				"the pod's state %s is gone (was the pod deleted?)", dir);
+	case LOCK_BUSY:
+		return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER,
+				"the pod's state %s is busy: another change to this pod (the "
+				"plugin, sklookup-ctl or the node agent) has held its lock for "
+				"%d ms; try again", dir, wait_ms);
+	default:
+		return -1;
+	}
+	if (!skl_state_exists(dir)) {
+		skl_state_unlock(*lock_fd);
+		*lock_fd = -1;
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+				"the pod's state %s is gone (was the pod deleted?)", dir);
+	}
+	return 0;
 }
 
 void skl_state_unlock(int lock_fd)
@@ -488,9 +660,16 @@ static int unlink_entries(DIR *d, const char *dir, struct skl_err *err)
 
 static int unpin_all(const char *dir, struct skl_err *err)
 {
-	DIR *d = opendir(dir);
+	int fd = open_dir_nofollow(dir);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	int rc;
 
+	if (!d && fd >= 0)
+		close(fd);
+	if (!d && errno == ELOOP)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"%s is (or lies below) a symbolic link, which no state directory "
+				"is: not removing what it leads to; remove the link", dir);
 	if (!d)
 		return errno == ENOENT ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "cannot open %s: %s",
 						      dir, strerror(errno));

@@ -25,8 +25,17 @@ int skl_state_path(char *out, size_t len, const char *root, const char *network,
 		   const char *container, const char *ifname, struct skl_err *err);
 
 /* Makes sure bpffs is mounted at the parent of root (mounts it if the parent
- * is not on bpffs) and that root exists, mode 0700. */
+ * is not on bpffs, mode 0700) and that root exists, mode 0700, and can be
+ * trusted (skl_bpffs_check_root). */
 int skl_bpffs_ensure(const char *root, struct skl_err *err);
+
+/* Refuses a bpffsRoot someone other than root could have prepared: each
+ * existing directory on the way to it (and it) must be no symbolic link,
+ * owned by root and not writable by group or others (a parent may be if
+ * sticky, as bpffs' own root is). A part that does not exist yet is fine:
+ * skl_bpffs_ensure creates it as root (and then checks again). The
+ * message names the directory, its owner and mode, and the fix. */
+int skl_bpffs_check_root(const char *root, struct skl_err *err);
 
 /* True if path is on a bpffs mount. */
 bool skl_bpffs_is_mounted(const char *path);
@@ -36,6 +45,14 @@ bool skl_bpffs_is_mounted(const char *path);
  * skl_state_unlock. */
 int skl_state_lock(const char *dir, int *lock_fd, struct skl_err *err);
 void skl_state_unlock(int lock_fd);
+
+/* The same lock on an existing pod, creating nothing: every writer of a
+ * pod's maps (ADD, DEL, GC, sklookup-ctl, the node agent) holds this one
+ * lock, so two never interleave. Waits up to wait_ms (LOCK_NB polls; < 0:
+ * for ever), then fails with SKL_CNI_TRY_AGAIN_LATER ("busy, try again").
+ * Fails with SKL_CNI_UNKNOWN_CONTAINER when dir is gone. */
+#define SKL_STATE_LOCK_WAIT_MS 5000 /* for writers that serve others (the agent) */
+int skl_state_lock_existing(const char *dir, int wait_ms, int *lock_fd, struct skl_err *err);
 
 /* Creates an empty temporary directory next to dir (":tmp-<ifname>-XXXXXX":
  * bpffs refuses names with a dot, and no state name holds a colon;

@@ -13,6 +13,7 @@
 
 #include "dispatch_abi.h"
 #include "dispatcher.skel.h"
+#include "record.h"
 
 static int pinned_index(const char *map_name)
 {
@@ -253,8 +254,11 @@ int skl_dispatcher_upgrade(struct skl_dispatcher *d, const char *dir, struct skl
 	if (!skel)
 		return skl_errf(err, SKL_CNI_INTERNAL, "opening the embedded BPF object: %s",
 				strerror(errno));
+	/* The program in the link vouches for the pod's record (a pod made
+	 * before records were bound gets it here). */
 	if (check_layout(skel, d, err) || load_against(skel, d, err) ||
-	    linked_program(d->link_fd, &linked_fd, &linked, err))
+	    linked_program(d->link_fd, &linked_fd, &linked, err) ||
+	    skl_record_bind(dir, linked_fd, err))
 		goto out;
 	new_fd = bpf_program__fd(skel->progs.sklookup_dispatch);
 	if (prog_info(new_fd, &loaded, err) || prog_info(d->prog_fd, &pinned, err))
@@ -264,7 +268,8 @@ int skl_dispatcher_upgrade(struct skl_dispatcher *d, const char *dir, struct skl
 		ret = 0;
 		goto out;
 	}
-	if (swap_program(d, dir, linked_fd, new_fd, err))
+	/* The new program vouches for the pod's record as the old one did. */
+	if (skl_record_bind(dir, new_fd, err) || swap_program(d, dir, linked_fd, new_fd, err))
 		goto out;
 	out->new_prog_id = loaded.id;
 	out->changed = true;

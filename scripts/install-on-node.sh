@@ -94,7 +94,10 @@ step_bpffs() {
 		return
 	fi
 	mkdir -p "$BPFFS_DIR"
-	mount -t bpf bpf "$BPFFS_DIR" || die "cannot mount bpffs at $BPFFS_DIR (privileged?)"
+	# mode=0700: bpffs' default, 1777, lets anyone make directories in it
+	# (such as the plugin's bpffsRoot before its first ADD).
+	mount -t bpf -o mode=0700 bpf "$BPFFS_DIR" ||
+		die "cannot mount bpffs at $BPFFS_DIR (privileged?)"
 	log "mounted bpffs at $BPFFS_DIR"
 }
 

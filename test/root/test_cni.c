@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -363,6 +364,30 @@ static void del_without_add(void **state)
 	struct cni_fixture *f = *state;
 
 	plugin_ok(f, "DEL", CID, f->pods[0].path, cni_config(f, "1.1.0", 0));
+	assert_int_equal(cni_dir_entries(f->root), 0);
+	cni_assert_nothing_left(f, 0);
+}
+
+/* A FIFO as CNI_NETNS: opening it for reading would wait for a writer for
+ * ever. ADD and CHECK refuse it at once; DEL of an attachment never added
+ * succeeds, as DEL must. */
+static void fifo_netns_is_refused_promptly(void **state)
+{
+	struct cni_fixture *f = *state;
+	cJSON *conf = cni_config(f, "1.1.0", 0);
+	char fifo[64];
+	time_t start = time(NULL);
+
+	snprintf(fifo, sizeof(fifo), "/tmp/sklt-fifo-%d", (int)getpid());
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(60); /* without O_NONBLOCK the plugin would hang: fail instead */
+	plugin_fails(f, "ADD", CID, fifo, conf, 4, "is not a namespace file");
+	plugin_fails(f, "CHECK", CID, fifo, conf, 4, "is not a namespace file");
+	plugin_ok(f, "DEL", CID, fifo, conf);
+	alarm(0);
+	unlink(fifo);
+	assert_true(time(NULL) - start < 10);
 	assert_int_equal(cni_dir_entries(f->root), 0);
 	cni_assert_nothing_left(f, 0);
 }
@@ -1339,6 +1364,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	T(version_lists_supported),
 	T(help_prints_usage),
 	T(del_without_add),
+	T(fifo_netns_is_refused_promptly),
 	T(del_after_netns_deleted_empty_netns),
 	T(del_after_netns_deleted_stale_path),
 	T(del_without_prev_result),

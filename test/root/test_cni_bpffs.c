@@ -350,6 +350,128 @@ static void state_is_root_only(void **state)
 	assert_int_equal(cni_dir_entries(root), 0);
 }
 
+/* ---- a bpffsRoot someone else prepared ---- */
+
+/* keep/secret: root's alone, with two files that no DEL may touch. */
+static void make_secret(const char *keep, char *secret)
+{
+	char file[PATH_MAX + 8];
+
+	snprintf(secret, PATH_MAX, "%s/secret", keep);
+	assert_int_equal(mkdir(secret, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		int fd;
+
+		snprintf(file, sizeof(file), "%s/f%d", secret, i);
+		fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+}
+
+static void assert_secret_intact(const char *secret)
+{
+	assert_int_equal(cni_dir_entries(secret), 2);
+}
+
+/* As uid 65534: bpffsRoot (mode 0777) and the pod's network and container
+ * directories, with the pod's state directory a symlink to secret. */
+static int prepare_as_nobody(const char *root, const char *dir, const char *secret)
+{
+	char path[PATH_MAX];
+
+	umask(0);
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return 1;
+	if (mkdir(root, 0777))
+		return 2;
+	snprintf(path, sizeof(path), "%s", dir);
+	*strrchr(path, '/') = 0;
+	*strrchr(path, '/') = 0;
+	if (mkdir(path, 0777)) /* the network directory */
+		return 3;
+	snprintf(path, sizeof(path), "%s", dir);
+	*strrchr(path, '/') = 0;
+	if (mkdir(path, 0777) || symlink(secret, dir))
+		return 4;
+	return 0;
+}
+
+/* bpffs mounted with its default mode (1777, open to all), where an
+ * unprivileged user made bpffsRoot before the first ADD and a symlink to a
+ * directory of root's where the pod's state would be. ADD and DEL refuse
+ * bpffsRoot, naming it, its owner and the fix; nothing is attached and no
+ * file of that directory goes. */
+static void untrusted_root_is_refused(void **state)
+{
+	struct cni_fixture *f = *state;
+	char bpf[PATH_MAX], keep[PATH_MAX], root[PATH_MAX], dir[PATH_MAX], secret[PATH_MAX];
+	const char *needles[] = { root, "is not owned by root", "owner uid 65534", "remove it",
+				  NULL };
+	cJSON *conf;
+	pid_t pid;
+	int status;
+
+	private_base(bpf, keep, root);
+	assert_int_equal(mount("bpf", bpf, "bpf", 0, NULL), 0);
+	make_secret(keep, secret);
+	state_dir_at(root, "c1", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(prepare_as_nobody(root, dir, secret));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	conf = config_at(f, 0, root);
+
+	/* What the secret holds is checked first: DEL once removed it all. */
+	status = plugin_env(f, f->plugin, "DEL", "c1", 0, conf, NULL);
+	assert_secret_intact(secret);
+	assert_int_equal(status, 1);
+	plugin_fails(f, "DEL", "c1", 0, conf, SKL_CNI_INVALID_CONFIG, needles);
+	plugin_fails(f, "ADD", "c1", 0, conf, SKL_CNI_INVALID_CONFIG, needles);
+	assert_int_equal(cni_prog_count(f->pods[0].path), 0);
+	assert_secret_intact(secret);
+	assert_pod0_clean(f);
+}
+
+/* Under a trusted bpffsRoot only root makes entries; still, a symlink where
+ * the pod's state directory belongs is not followed by DEL. */
+static void del_never_follows_a_link_below_root(void **state)
+{
+	struct cni_fixture *f = *state;
+	char bpf[PATH_MAX], keep[PATH_MAX], root[PATH_MAX], dir[PATH_MAX], secret[PATH_MAX];
+	char container[PATH_MAX];
+	const char *needles[] = { dir, "symbolic link", NULL };
+	cJSON *conf;
+	int status;
+
+	private_base(bpf, keep, root);
+	make_secret(keep, secret);
+	conf = config_at(f, 0, root);
+	plugin_ok(f, "ADD", "c1", 0, conf);
+	plugin_ok(f, "DEL", "c1", 0, conf);
+	state_dir_at(root, "c1", dir);
+	snprintf(container, sizeof(container), "%s", dir);
+	*strrchr(container, '/') = 0;
+	*strrchr(container, '/') = 0;
+	assert_int_equal(mkdir(container, 0700), 0); /* the network's (DEL removed it) */
+	snprintf(container, sizeof(container), "%s", dir);
+	*strrchr(container, '/') = 0;
+	assert_int_equal(mkdir(container, 0700), 0);
+	assert_int_equal(symlink(secret, dir), 0);
+
+	status = plugin_env(f, f->plugin, "DEL", "c1", 0, conf, NULL);
+	assert_secret_intact(secret);
+	assert_int_equal(status, 1);
+	plugin_fails(f, "DEL", "c1", 0, conf, SKL_CNI_INTERNAL, needles);
+	assert_int_equal(unlink(dir), 0);
+	plugin_ok(f, "DEL", "c1", 0, conf);
+	assert_pod0_clean(f);
+}
+
 /* ---- bpffs unmounted under a running pod ---- */
 
 static void add_and_serve(struct cni_fixture *f, const cJSON *conf, const char *bpf,
@@ -659,6 +781,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(state_is_root_only, cni_fixture_setup,
 						mounts_teardown),
+		cmocka_unit_test_setup_teardown(untrusted_root_is_refused, cni_fixture_setup,
+						mounts_teardown),
+		cmocka_unit_test_setup_teardown(del_never_follows_a_link_below_root,
+						cni_fixture_setup, mounts_teardown),
 		cmocka_unit_test_setup_teardown(bpffs_unmounted_while_another_mount_keeps_it,
 						cni_fixture_setup, mounts_teardown),
 		cmocka_unit_test_setup_teardown(bpffs_unmounted_for_good, cni_fixture_setup,

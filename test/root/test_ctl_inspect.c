@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 
 #include "ctl_fixture.h"
 #include "dispatch_fixture.h"
+#include "testbin.h"
 
 #define OUT 65536
 
@@ -288,6 +291,149 @@ static void replace_under_steady_stream(void **state)
 	close(stop[1]);
 }
 
+/* One writer: `bindings add` of its own bindings one at a time (TCP port
+ * 7000 on 198.51.100.(first..first+n-1)); exits with how many failed. */
+static pid_t start_writer(const struct env *e, int first, int n)
+{
+	char ctl[PATH_MAX], file[96], cmd[PATH_MAX + 512];
+	int failed = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	testbin_path(ctl, sizeof(ctl), "sklookup-ctl");
+	snprintf(file, sizeof(file), "%s.%d", e->file, first);
+	for (int k = 0; k < n; k++) {
+		FILE *f = fopen(file, "w");
+
+		if (!f)
+			_exit(100);
+		fprintf(f, "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": "
+			   "\"198.51.100.%d\", \"ports\": [\"7000\"]}]", first + k);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "%s --bpffs-root %s bindings add %s >/dev/null",
+			 ctl, e->pod.root, file);
+		failed += system(cmd) != 0;
+	}
+	unlink(file);
+	_exit(failed);
+}
+
+/* Two writers changing one pod at once, while connections keep coming:
+ * the pod's lock serialises them, so no connection finds the generation in
+ * use cleared by the other writer, and no update is lost. */
+static void concurrent_writers_lose_nothing(void **state)
+{
+	struct env *e = *state;
+	enum { PER_WRITER = 12 };
+	int report[2], stop[2], status, accepted = 0, running = 2;
+	struct stream_report r = { -1, -1, -1, -1 };
+	pid_t writers[2];
+	cJSON *doc;
+
+	assert_int_equal(fcntl(e->web, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(listen(e->web, 4096), 0);
+	assert_int_equal(pipe(report), 0);
+	assert_int_equal(pipe(stop), 0);
+	e->client = start_stream(stop[0], report[1]);
+	writers[0] = start_writer(e, 1, PER_WRITER);
+	writers[1] = start_writer(e, 101, PER_WRITER);
+	while (running) {
+		accepted += accept_all(e->web);
+		for (int i = 0; i < 2; i++) {
+			if (writers[i] && waitpid(writers[i], &status, WNOHANG) == writers[i]) {
+				assert_true(WIFEXITED(status));
+				assert_int_equal(WEXITSTATUS(status), 0);
+				writers[i] = 0;
+				running--;
+			}
+		}
+		poll(NULL, 0, 10);
+	}
+	assert_int_equal(write(stop[1], "x", 1), 1);
+	for (;;) {
+		struct pollfd done = { .fd = report[0], .events = POLLIN };
+
+		accepted += accept_all(e->web);
+		if (poll(&done, 1, 10) == 1)
+			break;
+	}
+	accepted += accept_all(e->web);
+	assert_int_equal(read(report[0], &r, sizeof(r)), sizeof(r));
+	assert_int_equal(waitpid(e->client, &status, 0), e->client);
+	e->client = 0;
+	print_message("%d adds by 2 writers during %d connections: %d accepted, %d refused\n",
+		      2 * PER_WRITER, r.total, accepted, r.refused);
+	assert_int_equal(r.refused, 0);
+	assert_int_equal(r.other, 0);
+	doc = run_json(e, "bindings");
+	assert_int_equal(cJSON_GetArraySize(doc), 4 + 2 * PER_WRITER);
+	cJSON_Delete(doc);
+	close(report[0]);
+	close(report[1]);
+	close(stop[0]);
+	close(stop[1]);
+}
+
+/* A writer waits for the pod's lock (held here as the plugin's ADD or DEL
+ * holds it), and gives up after a bounded wait with "busy, try again". */
+static void writer_waits_for_the_pods_lock(void **state)
+{
+	struct env *e = *state;
+	char container[PATH_MAX], cmd[PATH_MAX + 512], ctl[PATH_MAX];
+	struct timespec t0, t1;
+	int lock, status;
+	cJSON *doc;
+	FILE *f;
+	pid_t pid;
+
+	snprintf(container, sizeof(container), "%s/net/" CTL_POD_CONTAINER, e->pod.root);
+	lock = open(container, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(lock >= 0);
+	assert_int_equal(flock(lock, LOCK_EX), 0);
+	write_file(e->file, "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"198.51.100.7\","
+			    " \"ports\": [\"9000\"]}]");
+	testbin_path(ctl, sizeof(ctl), "sklookup-ctl");
+	snprintf(cmd, sizeof(cmd), "%s --bpffs-root %s bindings add %s >/dev/null 2>&1", ctl,
+		 e->pod.root, e->file);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(system(cmd) == 0 ? 0 : 1);
+	poll(NULL, 0, 500);
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still waiting */
+	doc = run_json(e, "bindings");
+	assert_int_equal(cJSON_GetArraySize(doc), 4);
+	cJSON_Delete(doc);
+	assert_int_equal(flock(lock, LOCK_UN), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	doc = run_json(e, "bindings");
+	assert_int_equal(cJSON_GetArraySize(doc), 5);
+	cJSON_Delete(doc);
+
+	/* Held for longer than a writer waits: it gives up, changing nothing. */
+	assert_int_equal(flock(lock, LOCK_EX), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	snprintf(cmd, sizeof(cmd), "%s --bpffs-root %s bindings del %s 2>&1", ctl, e->pod.root,
+		 e->file);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	e->out[fread(e->out, 1, OUT - 1, f)] = 0;
+	status = pclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(lock);
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(e->out, "busy"));
+	assert_non_null(strstr(e->out, "try again"));
+	assert_true(t1.tv_sec - t0.tv_sec >= 4 && t1.tv_sec - t0.tv_sec <= 15);
+	doc = run_json(e, "bindings");
+	assert_int_equal(cJSON_GetArraySize(doc), 5);
+	cJSON_Delete(doc);
+}
+
 static void status_shows_sockets_counters_and_shadowed(void **state)
 {
 	struct env *e = *state;
@@ -433,6 +579,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bindings_add_del_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(bindings_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(replace_under_steady_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_writers_lose_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(writer_waits_for_the_pods_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(status_shows_sockets_counters_and_shadowed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(trace_agrees_with_real_traffic, setup, teardown),

@@ -26,6 +26,7 @@
 #include <bpf/bpf.h>
 
 #include "dispatch_fixture.h"
+#include "record.h"
 #include "rules.h"
 #include "sockets.h"
 #include "testbin.h"
@@ -279,15 +280,24 @@ static bool is_own_rodata(uint32_t map_id)
 	return rodata;
 }
 
-/* Every map the program uses is one of the pod's pinned maps (or its own
- * read-only data). */
+/* Every map the program uses is one of the pod's pinned maps (with its
+ * record, when it has one) or its own read-only data. */
 static void assert_uses_pod_maps(const struct env *e, uint32_t prog_id)
 {
 	uint32_t ids[SKL_MAP_COUNT + 4], n = prog_map_ids(prog_id, ids, SKL_MAP_COUNT + 4);
+	char record[PATH_MAX];
+	int record_fd;
+	uint32_t record_id = 0;
 
+	join(record, e->state_dir, SKL_PIN_RECORD);
+	record_fd = bpf_obj_get(record);
+	if (record_fd >= 0) {
+		record_id = map_id_of(record_fd);
+		close(record_fd);
+	}
 	assert_true(n > 0);
 	for (uint32_t k = 0; k < n; k++) {
-		bool found = false;
+		bool found = record_id && ids[k] == record_id;
 
 		for (int i = 0; i < SKL_MAP_COUNT && !found; i++)
 			found = map_id_of(e->d.map_fd[i]) == ids[k];
@@ -364,6 +374,35 @@ static void assert_contains(const char *text, const char *part)
 		fail_msg("<%s> lacks <%s>", text, part);
 }
 
+/* ADD's record of the pod, bound to the program the pod's link runs. */
+static void save_record(struct env *e)
+{
+	struct skl_record rec = { 0 };
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct skl_err err = { 0 };
+
+	assert_int_equal(bpf_obj_get_info_by_fd(e->d.link_fd, &info, &len), 0);
+	rec.link_id = info.id;
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", e->state_dir);
+	if (skl_record_save_bound(&rec, e->state_dir, e->d.prog_fd, &err))
+		fail_msg("record: %s", err.msg);
+}
+
+/* Whether DEL would trust the pod's record when its pins are out of reach. */
+static bool record_vouched(const struct env *e)
+{
+	struct skl_record rec;
+	uint32_t id = 0;
+	int fd = skl_record_find(e->state_dir, &id, &rec);
+
+	if (fd < 0)
+		return false;
+	skl_record_free(&rec);
+	close(fd);
+	return true;
+}
+
 /* ---- tests ---- */
 
 /* The link runs an older program (one that passes everything): upgrade puts
@@ -379,12 +418,16 @@ static void upgrade_replaces_the_program_and_keeps_maps_and_sockets(void **state
 	char expect[PATH_MAX + 128];
 
 	make_pod(e);
+	save_record(e);
+	assert_true(record_vouched(e));
 	original = prog_info_of(e->d.prog_fd);
 	assigned = assigned_count(e);
 	assert_int_equal(assigned, 1); /* the established connection */
 
 	e->pass_prog = load_pass_program();
 	assert_int_equal(bpf_link_update(e->d.link_fd, e->pass_prog, NULL), 0);
+	/* The program in the link no longer holds the record. */
+	assert_false(record_vouched(e));
 	pass_id = prog_info_of(e->pass_prog).id;
 	assert_int_equal(link_prog_id(e), pass_id);
 	/* Nothing dispatches now: nobody listens on the served address itself. */
@@ -407,6 +450,8 @@ static void upgrade_replaces_the_program_and_keeps_maps_and_sockets(void **state
 	assert_memory_equal(now.tag, original.tag, sizeof(now.tag));
 	assert_false(pinned(e, SKL_PIN_PROG_NEW));
 	assert_uses_pod_maps(e, new_id);
+	/* The new program vouches for the pod's record. */
+	assert_true(record_vouched(e));
 
 	assert_connection_works(e);
 	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
@@ -500,7 +545,9 @@ static void upgrade_refuses_an_incompatible_layout(void **state)
 	run_ctl(e, &r, "upgrade", NULL);
 	assert_int_equal(r.status, 1);
 	assert_string_equal(r.out, "");
-	assert_contains(r.err, "map \"bindings\" has value size 8 in the pod's state");
+	/* Opening the state refuses it before upgrade looks at it. */
+	assert_contains(r.err, "made by another release");
+	assert_contains(r.err, "map \"bindings\" has value size 8 where");
 	assert_contains(r.err, "re-create the pod");
 	assert_int_equal(link_prog_id(e), link_before);
 	assert_int_equal(pinned_prog_info(e, "prog").id, pinned_before);

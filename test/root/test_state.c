@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dispatcher.h"
 #include "netns.h"
 #include "record.h"
 #include "state.h"
@@ -932,6 +933,133 @@ static void test_record_saves_in_place_until_it_grows(void **state)
 	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
 }
 
+/* A state directory of another release: its "config" holds 4 KiB values,
+ * far more than this binary's struct skl_config. Opening it must say so
+ * without reading a value into that struct (ASan sees any overflow). */
+static void test_dispatcher_open_refuses_another_layout(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_dispatcher d, opened;
+	struct skl_limits limits;
+	struct skl_err err = { 0 };
+	char dir[PATH_MAX], pin[PATH_MAX];
+	int big;
+
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	join(dir, fx->root, "pod");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	skl_limits_default(&limits);
+	assert_ok(skl_dispatcher_load(&d, &limits, 0, &err), err);
+	assert_ok(skl_dispatcher_attach(&d, fx->other_netns, &err), err);
+	assert_ok(skl_dispatcher_pin(&d, dir, &err), err);
+	skl_dispatcher_close(&d);
+	join(pin, dir, "config");
+	assert_int_equal(unlink(pin), 0);
+	big = bpf_map_create(BPF_MAP_TYPE_ARRAY, "skl_test_big", 4, 4096, 1, NULL);
+	assert_true(big >= 0);
+	assert_int_equal(bpf_obj_pin(big, pin), 0);
+	close(big);
+
+	assert_int_equal(skl_dispatcher_open(&opened, dir, &err), -1);
+	assert_non_null(strstr(err.msg, "made by another release"));
+	assert_non_null(strstr(err.msg, "map \"config\" has value size 4096"));
+	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
+}
+
+/* DEL trusts a record found through the kernel only when its link's
+ * program holds that map: a map merely named "record" that names a state
+ * directory and a real link is not used. */
+static void test_record_find_trusts_only_a_bound_record(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_record rec = { .netns_ino = 4026531840u }, found;
+	struct skl_dispatcher d;
+	struct skl_limits limits;
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info), id;
+	struct skl_err err = { 0 };
+	char vouched_dir[PATH_MAX], forged_dir[PATH_MAX], vouched[64], forged[64];
+	int fd;
+
+	snprintf(vouched, sizeof(vouched), "/sklt/vouched-%d", (int)getpid());
+	snprintf(forged, sizeof(forged), "/sklt/forged-%d", (int)getpid());
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	join(vouched_dir, fx->root, "a");
+	join(forged_dir, fx->root, "b");
+	assert_int_equal(mkdir(vouched_dir, 0700), 0);
+	assert_int_equal(mkdir(forged_dir, 0700), 0);
+	skl_limits_default(&limits);
+	assert_ok(skl_dispatcher_load(&d, &limits, 0, &err), err);
+	assert_ok(skl_dispatcher_attach(&d, fx->other_netns, &err), err);
+	assert_int_equal(bpf_obj_get_info_by_fd(d.link_fd, &info, &len), 0);
+	rec.link_id = info.id;
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", vouched);
+	assert_ok(skl_record_save(&rec, vouched_dir, &err), err);
+	assert_ok(skl_record_bind(vouched_dir, d.prog_fd, &err), err);
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", forged);
+	assert_ok(skl_record_save(&rec, forged_dir, &err), err);
+
+	id = 0;
+	fd = skl_record_find(vouched, &id, &found);
+	assert_true(fd >= 0);
+	assert_string_equal(found.state_dir, vouched);
+	skl_record_free(&found);
+	close(fd);
+	id = 0;
+	fd = skl_record_find(forged, &id, &found);
+	if (fd >= 0) {
+		skl_record_free(&found);
+		close(fd);
+	}
+	skl_dispatcher_close(&d);
+	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
+	assert_int_equal(fd, -1);
+}
+
+/* bpffsRoot must be root's alone: not writable by others, no symlink; a
+ * root that does not exist yet is fine (ADD creates it). */
+static void test_bpffs_check_root_refuses_what_others_could_prepare(void **state)
+{
+	struct fixture *fx = *state;
+	char link[PATH_MAX], below[PATH_MAX];
+	struct skl_err err = { 0 };
+
+	assert_ok(skl_bpffs_check_root(fx->root, &err), err);
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	assert_ok(skl_bpffs_check_root(fx->root, &err), err);
+	assert_int_equal(chmod(fx->root, 0773), 0);
+	assert_int_equal(skl_bpffs_check_root(fx->root, &err), -1);
+	assert_int_equal(err.code, SKL_CNI_INVALID_CONFIG);
+	assert_msg_contains(&err, "is writable by group or others");
+	assert_msg_contains(&err, "mode 0773");
+	assert_msg_contains(&err, "chmod 0700");
+	/* Sticky does not make bpffsRoot itself safe. */
+	assert_int_equal(chmod(fx->root, 01777), 0);
+	assert_int_equal(skl_bpffs_check_root(fx->root, &err), -1);
+	/* A parent may be group/other writable when sticky, not otherwise. */
+	assert_int_equal(chmod(fx->root, 0700), 0);
+	join(below, fx->root, "below");
+	assert_int_equal(chmod(fx->root, 01777), 0);
+	assert_ok(skl_bpffs_check_root(below, &err), err);
+	assert_int_equal(chmod(fx->root, 0777), 0);
+	assert_int_equal(skl_bpffs_check_root(below, &err), -1);
+	assert_msg_contains(&err, "chmod go-w");
+	assert_int_equal(chmod(fx->root, 0700), 0);
+
+	snprintf(link, sizeof(link), "%.4000s-link", fx->root);
+	assert_int_equal(symlink(fx->root, link), 0);
+	assert_int_equal(skl_bpffs_check_root(link, &err), -1);
+	assert_msg_contains(&err, "is a symbolic link");
+	/* ensure creates nothing through it. */
+	join(below, link, "below");
+	assert_int_equal(skl_bpffs_ensure(below, &err), -1);
+	assert_msg_contains(&err, "is a symbolic link");
+	join(below, fx->root, "below");
+	assert_false(exists(below));
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rmdir(fx->root), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -942,6 +1070,7 @@ int main(void)
 		T(test_bpffs_ensure_explains_dotted_names),
 		T(test_bpffs_ensure_refuses_a_relative_root),
 		T(test_bpffs_ensure_mounts_bpffs_when_missing),
+		T(test_bpffs_check_root_refuses_what_others_could_prepare),
 		T(test_state_lifecycle),
 		T(test_state_commit_refuses_existing_state),
 		T(test_state_commit_refuses_an_empty_existing_dir),
@@ -954,6 +1083,8 @@ int main(void)
 		T(test_state_lock_is_exclusive),
 		T(test_state_lock_follows_a_removed_container),
 		T(test_record_saves_in_place_until_it_grows),
+		T(test_dispatcher_open_refuses_another_layout),
+		T(test_record_find_trusts_only_a_bound_record),
 		T(test_netns_open_accepts_a_netns),
 		T(test_netns_open_refuses_another_namespace_type),
 		T(test_netns_open_refuses_a_plain_file),

@@ -293,8 +293,9 @@ static void uninstall_undoes_it(void **state)
 	assert_int_equal(run("[ -z \"$(ls -A %s)\" ]", d->bin), 0);
 }
 
-/* bpffs step: mounts bpffs where there is none, in a private mount
- * namespace that takes the mount with it. Needs root. */
+/* bpffs step: mounts bpffs where there is none (root's alone: mode 0700,
+ * to which bpffs adds the sticky bit), in a private mount namespace that
+ * takes the mount with it. Needs root. */
 static void bpffs_mounted_when_missing(void **state)
 {
 	struct dirs *d = *state;
@@ -305,8 +306,9 @@ static void bpffs_mounted_when_missing(void **state)
 	}
 	assert_int_equal(run("unshare --mount --propagation private sh -c 'BPFFS_DIR=%s/bpf " SCRIPT
 			     " bpffs > %s/log && [ \"$(stat -f -c %%T %s/bpf)\" = bpf_fs ] &&"
+			     " [ \"$(stat -c %%a %s/bpf)\" = 1700 ] &&"
 			     " BPFFS_DIR=%s/bpf " SCRIPT " bpffs | grep -q \"is mounted\"'",
-			     d->top, d->top, d->top, d->top),
+			     d->top, d->top, d->top, d->top, d->top),
 			 0);
 	assert_int_equal(run("grep -q mounted %s/log", d->top), 0);
 	assert_int_not_equal(run("grep -q ' %s/bpf ' /proc/self/mounts", d->top), 0);
