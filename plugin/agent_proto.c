@@ -381,9 +381,8 @@ int skl_agent_send(int sock, const char *text, size_t len, const int *fds, size_
 			n < 0 ? strerror(errno) : "short write");
 }
 
-/* Takes the fds out of every SCM_RIGHTS message; those beyond max_fds are
- * closed and counted in *extra. */
-static void take_fds(struct msghdr *msg, int *fds, size_t max_fds, size_t *n_fds, size_t *extra)
+/* Takes the fds out of every SCM_RIGHTS message. */
+static void take_fds(struct msghdr *msg, int *fds, size_t *n_fds)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		size_t n;
@@ -391,32 +390,23 @@ static void take_fds(struct msghdr *msg, int *fds, size_t max_fds, size_t *n_fds
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*n_fds < max_fds) {
-				fds[(*n_fds)++] = fd;
-			} else {
-				close(fd);
-				(*extra)++;
-			}
-		}
+		for (size_t i = 0; i < n && *n_fds < SKL_AGENT_RECV_FDS; i++)
+			memcpy(&fds[(*n_fds)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
 	}
 }
 
-ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
-		       size_t *n_fds, int flags, struct skl_err *err)
+ssize_t skl_agent_recv_all(int sock, char *buf, size_t cap, int fds[SKL_AGENT_RECV_FDS],
+			   size_t *n_fds, int flags, struct skl_err *err)
 {
-	/* Room for one fd more than allowed, so that too many shows. */
+	/* Room for every fd a record can carry: fds that do not fit would be
+	 * released by the kernel here and now, in the caller's thread. */
 	union {
-		char buf[CMSG_SPACE((SKL_AGENT_MAX_FDS + 1) * sizeof(int))];
+		char buf[CMSG_SPACE(SKL_AGENT_RECV_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap - 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
-	size_t extra = 0;
 	ssize_t n;
 
 	*n_fds = 0;
@@ -426,17 +416,36 @@ ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds
 			return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER, "nothing to read yet");
 		return skl_errf(err, SKL_CNI_IO_FAILURE, "receiving: %s", strerror(errno));
 	}
-	take_fds(&msg, fds, max_fds, n_fds, &extra);
-	if (extra || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
-		for (size_t i = 0; i < *n_fds; i++)
-			close(fds[i]);
-		*n_fds = 0;
-		if (msg.msg_flags & MSG_TRUNC)
-			return skl_errf(err, SKL_CNI_DECODE_FAILURE,
-					"a record larger than %zu bytes", cap - 1);
-		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "more than %zu fds in one record",
-				max_fds);
-	}
+	take_fds(&msg, fds, n_fds);
+	if (msg.msg_flags & MSG_CTRUNC)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"the fds that came with the record could not all be received "
+				"(%zu were): out of file descriptors",
+				*n_fds);
+	if (msg.msg_flags & MSG_TRUNC)
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "a record larger than %zu bytes",
+				cap - 1);
 	buf[n] = 0;
+	return n;
+}
+
+ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
+		       size_t *n_fds, int flags, struct skl_err *err)
+{
+	int all[SKL_AGENT_RECV_FDS];
+	ssize_t n = skl_agent_recv_all(sock, buf, cap, all, n_fds, flags, err);
+
+	if (n >= 0 && *n_fds > max_fds)
+		n = skl_errf(err, SKL_CNI_DECODE_FAILURE, "more than %zu fds in one record",
+			     max_fds);
+	else if (n == 0 && *n_fds)
+		n = skl_errf(err, SKL_CNI_DECODE_FAILURE, "an empty record with %zu fds", *n_fds);
+	if (n < 0) {
+		for (size_t i = 0; i < *n_fds; i++)
+			close(all[i]);
+		*n_fds = 0;
+		return n;
+	}
+	memcpy(fds, all, *n_fds * sizeof(int));
 	return n;
 }
