@@ -8,8 +8,9 @@
  * request per connection, all of it within SKL_AGENT_DEADLINE_MS, and per
  * pod a burst of SKL_AGENT_RATE_BURST requests, then SKL_AGENT_RATE_PER_S a
  * second. This thread never closes what a client sent (its connection, its
- * fds): the releaser thread does (agent_release.c), and a client's slot,
- * counted in its limit, stays taken until that is done.
+ * fds): the releaser thread does (agent_release.c). A slot stays taken
+ * until that is done, and a client with SKL_AGENT_MAX_RELEASING_PER_PEER
+ * such slots waits before its next request is read.
  */
 #include "agent.h"
 
@@ -38,7 +39,9 @@
 #define SKL_AGENT_MAX_CLIENTS 64
 #define SKL_AGENT_SPARE_CHECK_MS 500 /* how soon a taken spare is replaced */
 #define SKL_AGENT_MAX_PER_PEER 4
-#define SKL_AGENT_MAX_RELEASING_PER_PEER 8 /* closed connections whose fds are not yet */
+/* A client with this many closed connections whose fds are not closed yet
+ * waits: its next request is not read until fewer are. */
+#define SKL_AGENT_MAX_RELEASING_PER_PEER 8
 #define SKL_AGENT_DEADLINE_MS 5000
 #define SKL_AGENT_BACKLOG 16
 #define SKL_AGENT_RATE_BURST 20
@@ -401,8 +404,7 @@ static void accept_clients(struct agent *a, uint64_t now)
 		if (stuck) {
 			refuse(c, "the node agent is busy closing what other clients sent it; "
 				  "try again later");
-		} else if (peer_connections(a, c->peer, false) > SKL_AGENT_MAX_PER_PEER ||
-			   peer_connections(a, c->peer, true) >= SKL_AGENT_MAX_RELEASING_PER_PEER) {
+		} else if (peer_connections(a, c->peer, false) > SKL_AGENT_MAX_PER_PEER) {
 			skl_agent_log("pid %d uid %u: refused: more than %d connections at once%s",
 				      (int)c->cred.pid, (unsigned)c->cred.uid,
 				      SKL_AGENT_MAX_PER_PEER,
@@ -634,6 +636,16 @@ static int poll_timeout(const struct agent *a, uint64_t now, uint64_t next_recon
 }
 
 /* Returns false once a signal asks to stop. */
+/* A client whose earlier connections' fds are still being closed is not
+ * read from (nor closed, but for its deadline) until they are: its fds in
+ * the releaser's hands stay bounded, and a client that only runs ahead of
+ * the releaser waits a moment instead of being refused. */
+static bool must_wait(const struct agent *a, const struct client *c)
+{
+	return !c->answering &&
+	       peer_connections(a, c->peer, true) >= SKL_AGENT_MAX_RELEASING_PER_PEER;
+}
+
 /* Slots whose fds the releaser has closed are free again. */
 static void collect_released(struct agent *a)
 {
@@ -661,7 +673,7 @@ static bool serve_once(struct agent *a, uint64_t *next_reconcile)
 	if (free_slot(a) && a->accept_paused_until <= now)
 		pfd[n++] = (struct pollfd){ .fd = a->listen_fd, .events = POLLIN };
 	for (int i = 0; i < SKL_AGENT_MAX_CLIENTS; i++) {
-		if (a->clients[i].fd < 0)
+		if (a->clients[i].fd < 0 || must_wait(a, &a->clients[i]))
 			continue;
 		slot[n] = i;
 		pfd[n++] = (struct pollfd){ .fd = a->clients[i].fd,

@@ -369,27 +369,43 @@ static int connect_and_exit(int via)
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
 }
 
+/* Receives one fd sent by connect_and_exit; -1 when none came. */
+static int receive_held(int via)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	int fd;
+
+	if (recvmsg(via, &msg, MSG_CMSG_CLOEXEC) != 1 || !CMSG_FIRSTHDR(&msg))
+		return -1;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	return fd;
+}
+
+/* 80 idle connections whose processes exited before the agent accepted
+ * them (it is stopped while a batch of 15 is made: its backlog is 16). */
 static void test_exited_clients_share_a_limit(void **state)
 {
 	struct env *e = *state;
 	int pair[2], held[80], n = 0;
-	char byte;
 
 	e->agent = agentfix_start(e->root, NULL);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair), 0);
-	for (int i = 0; i < 80; i++) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} control;
-		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = control.buf,
-				      .msg_controllen = sizeof(control.buf) };
-
-		if (connect_and_exit(pair[0]) || recvmsg(pair[1], &msg, MSG_CMSG_CLOEXEC) != 1)
-			break;
-		memcpy(&held[n++], CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	while (n < 80) {
+		assert_int_equal(kill(e->agent, SIGSTOP), 0);
+		for (int i = 0; i < 15 && n < 80; i++) {
+			assert_int_equal(connect_and_exit(pair[0]), 0);
+			held[n] = receive_held(pair[1]);
+			assert_true(held[n++] >= 0);
+		}
+		assert_int_equal(kill(e->agent, SIGCONT), 0);
+		agentfix_sleep_ms(50);
 	}
 	close(pair[0]);
 	close(pair[1]);
