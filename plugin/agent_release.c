@@ -177,6 +177,8 @@ int skl_agent_releaser_start(struct skl_agent_releaser **out, size_t slots, stru
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &saved);
 	ret = pthread_create(&r->thread, NULL, releaser_main, r);
+	/* The caller (the serving thread) never takes the release signal. */
+	sigaddset(&saved, release_signal());
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (ret) {
 		skl_agent_releaser_free(r);
