@@ -50,6 +50,7 @@ struct env {
 	char root[PATH_MAX];
 	struct netpod a, b;
 	pid_t agent;
+	pid_t traced; /* the agent under strace (e->agent is strace): not our child */
 	pid_t attacker;
 	int web_b;   /* pod B's listener, registered by its own sklookup-ctl */
 	int listen_a; /* pod A's listener that never accepts: lingering peers */
@@ -105,6 +106,8 @@ static int env_teardown(void **state)
 		kill(e->attacker, SIGKILL);
 		waitpid(e->attacker, NULL, 0);
 	}
+	if (e->traced > 0)
+		kill(e->traced, SIGKILL); /* strace would leave it running */
 	if (e->agent > 0)
 		agentfix_stop(e->agent, SIGKILL, 5000, NULL);
 	if (!e->done || getenv("SKL_TEST_AGENT_LOG"))
@@ -461,6 +464,23 @@ static void test_borrowed_proof_refused(void **state)
 
 /* ---- 6: the socket's mode ---- */
 
+/* The process strace runs (its only child). */
+static pid_t traced_child(pid_t strace)
+{
+	char path[64];
+	int pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)strace, (int)strace);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return pid;
+}
+
 /* The agent runs under strace with bind's return delayed by 300 ms; in
  * that window the socket file is replaced by a symlink to a file of mode
  * 0600. A chmod of the path after bind would make that file 0666. */
@@ -506,6 +526,8 @@ static void test_socket_mode_not_set_through_symlink(void **state)
 	     (lstat(AGENTFIX_SOCK, &st) || !S_ISSOCK(st.st_mode)) && agentfix_now_ms() < deadline;)
 		agentfix_sleep_ms(1);
 	assert_true(S_ISSOCK(st.st_mode));
+	e->traced = traced_child(e->agent);
+	assert_true(e->traced > 0);
 	assert_int_equal(symlink(target, tmp), 0);
 	assert_int_equal(rename(tmp, AGENTFIX_SOCK), 0);
 	agentfix_sleep_ms(800);
