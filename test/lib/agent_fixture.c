@@ -225,6 +225,7 @@ int agentfix_raw_send(int conn, const void *data, size_t len, const int *fds, si
 int agentfix_raw_answer(int conn, struct agentfix_answer *a)
 {
 	char *buf = malloc(SKL_AGENT_MAX_RECORD + 1);
+	bool reset_seen = false;
 	size_t used = 0;
 
 	a->out[0] = a->err[0] = 0;
@@ -235,9 +236,20 @@ int agentfix_raw_answer(int conn, struct agentfix_answer *a)
 		int fds[SKL_AGENT_MAX_FDS];
 		size_t n_fds;
 
-		if (skl_agent_recv(conn, buf, SKL_AGENT_MAX_RECORD + 1, fds, SKL_AGENT_MAX_FDS,
-				   &n_fds, 0, &err) <= 0)
+		ssize_t n = skl_agent_recv(conn, buf, SKL_AGENT_MAX_RECORD + 1, fds,
+					   SKL_AGENT_MAX_FDS, &n_fds, 0, &err);
+
+		/* The agent closed with a record of ours unread: the kernel reports
+		 * ECONNRESET once, ahead of the answer still queued. */
+		if (n < 0 && errno == ECONNRESET && !reset_seen) {
+			reset_seen = true;
+			continue;
+		}
+		if (n <= 0) {
+			snprintf(a->err, sizeof(a->err), "no answer: %s",
+				 n ? err.msg : "the agent closed the connection");
 			break;
+		}
 		for (size_t i = 0; i < n_fds; i++)
 			close(fds[i]);
 		if (skl_agent_answer_decode(buf, &ans, &err))
