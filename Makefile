@@ -321,7 +321,7 @@ soak: all tests
 FUZZ_BUILD := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 10
-FUZZ_TARGETS := netconf bindings strings record
+FUZZ_TARGETS := netconf bindings strings record agent
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -I$(BUILD)
 # Each target links the plugin sources it needs, not libsklookup.a (whose
@@ -333,6 +333,7 @@ FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree portreser
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
+FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto
 FUZZ_OWN_netconf := check_compiled
 FUZZ_OWN_bindings := check_compiled
 FUZZ_OWN_record := fake_bpf

@@ -194,11 +194,39 @@ def record_seeds():
     write("record", "two-chunks.json", compact(big))
 
 
+def agent_seeds():
+    # First byte: even, a request with (byte / 2) % 7 fds; odd, an answer.
+    sock = {"fd": 3, "name": "fd 3"}
+    requests = {
+        "register": (2, {"version": 1, "verb": "register", "json": False, "label": "web",
+                         "pid": 42, "sockets": [sock]}),
+        "register4": (5, {"version": 1, "verb": "register", "label": "web",
+                          "sockets": [dict(sock, fd=3 + i) for i in range(4)]}),
+        "unregister": (1, {"version": 1, "verb": "unregister", "label": "dns",
+                           "protocol": "udp"}),
+        "status": (1, {"version": 1, "verb": "status", "json": True}),
+    }
+    for name, (n_fds, req) in requests.items():
+        write("agent", f"req-{name}", bytes([n_fds * 2]) + compact(req).encode())
+    # The overflow: "sockets" repeated (each within its own limit).
+    head = '{"version":1,"verb":"register","label":"web"'
+    four = ',"sockets":' + compact([sock] * 4)
+    write("agent", "req-repeated-sockets", bytes([10]) + (head + four * 30 + "}").encode())
+    answers = {
+        "out": {"out": "line one\n\tline \"two\"\n"},
+        "end": {"exit": 0},
+        "error": {"exit": 3, "error": "no sklookup dispatcher"},
+    }
+    for name, ans in answers.items():
+        write("agent", f"ans-{name}", b"\x01" + compact(ans).encode())
+
+
 def main():
     found = netconf_seeds() + handmade_netconf()
     bindings_seeds(found)
     strings_seeds()
     record_seeds()
+    agent_seeds()
 
 
 if __name__ == "__main__":

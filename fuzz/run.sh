@@ -40,6 +40,7 @@ options() {
 	case $1 in
 	strings) echo "-max_len=512 -dict=fuzz/dict/strings.dict" ;;
 	record) echo "-max_len=12288 -dict=fuzz/dict/json.dict" ;;
+	agent) echo "-max_len=4200 -dict=fuzz/dict/agent.dict" ;;
 	*) echo "-max_len=8192 -dict=fuzz/dict/json.dict" ;;
 	esac
 }

@@ -71,20 +71,47 @@ static int bad(struct skl_err *err, const char *fmt, ...)
 	return skl_errf(err, SKL_CNI_DECODE_FAILURE, "bad request to the node agent: %s", what);
 }
 
-static bool field_allowed(enum skl_agent_verb verb, const char *name)
-{
-	static const char *const common[] = { "version", "verb", "json" };
+/* The fields a request may have; which verb takes which is field_allowed's. */
+enum field {
+	F_VERSION,
+	F_VERB,
+	F_JSON,
+	F_LABEL,
+	F_PROTOCOL,
+	F_PID,
+	F_SOCKETS,
+	N_FIELDS,
+};
 
-	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-		if (!strcmp(name, common[i]))
-			return true;
-	if (verb != SKL_AGENT_STATUS && !strcmp(name, "label"))
-		return true;
-	if (verb == SKL_AGENT_UNREGISTER)
-		return !strcmp(name, "protocol");
-	if (verb == SKL_AGENT_REGISTER)
-		return !strcmp(name, "pid") || !strcmp(name, "sockets");
-	return false;
+static const char *const field_names[N_FIELDS] = {
+	[F_VERSION] = "version", [F_VERB] = "verb", [F_JSON] = "json",
+	[F_LABEL] = "label",     [F_PROTOCOL] = "protocol", [F_PID] = "pid",
+	[F_SOCKETS] = "sockets",
+};
+
+/* The field's index, or N_FIELDS when the verb takes no such field. */
+static enum field field_allowed(enum skl_agent_verb verb, const char *name)
+{
+	enum field f;
+
+	for (f = 0; f < N_FIELDS; f++)
+		if (!strcmp(name, field_names[f]))
+			break;
+	switch (f) {
+	case F_VERSION:
+	case F_VERB:
+	case F_JSON:
+		return f;
+	case F_LABEL:
+		return verb != SKL_AGENT_STATUS ? f : N_FIELDS;
+	case F_PROTOCOL:
+		return verb == SKL_AGENT_UNREGISTER ? f : N_FIELDS;
+	case F_PID:
+	case F_SOCKETS:
+		return verb == SKL_AGENT_REGISTER ? f : N_FIELDS;
+	default:
+		return N_FIELDS;
+	}
 }
 
 /* A JSON number that is an integer in [min, max]. */
@@ -117,6 +144,9 @@ static int decode_sockets(const cJSON *arr, struct skl_agent_request *r, struct 
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
 		long user_fd;
 
+		/* Bounded here, where it is written, whatever was checked above. */
+		if (r->n_sockets >= SKL_SOCKET_SLOTS)
+			return bad(err, "\"sockets\" must be an array of 1 to 4 sockets");
 		if (!cJSON_IsObject(o) || cJSON_GetArraySize(o) != 2 ||
 		    !integer_in(fd, 0, INT32_MAX, &user_fd) || !cJSON_IsString(name) ||
 		    !name->valuestring[0] || strlen(name->valuestring) > SKL_AGENT_NAME_MAX ||
@@ -125,44 +155,61 @@ static int decode_sockets(const cJSON *arr, struct skl_agent_request *r, struct 
 				   "each of \"sockets\" must be {\"fd\": N, \"name\": TEXT} "
 				   "(1 to 95 printable characters)");
 		r->sockets[r->n_sockets].user_fd = (int)user_fd;
-		strcpy(r->sockets[r->n_sockets].name, name->valuestring);
+		snprintf(r->sockets[r->n_sockets].name, sizeof(r->sockets[0].name), "%s",
+			 name->valuestring);
 		r->n_sockets++;
 	}
 	return 0;
 }
 
+/* Every field at most once: JSON allows repeats, and each would be one more
+ * chance to overwrite, append or disagree with what was checked. */
 static int decode_fields(const cJSON *doc, struct skl_agent_request *r, struct skl_err *err)
 {
+	bool seen[N_FIELDS] = { false };
 	const cJSON *f;
 
 	cJSON_ArrayForEach(f, doc) {
 		const char *name = f->string;
+		enum field which = field_allowed(r->verb, name);
 
-		if (!field_allowed(r->verb, name))
+		if (which == N_FIELDS)
 			return bad(err,
 				   "unknown field \"%.64s\" for %s (a request names no pod: the "
 				   "agent finds it from the socket's network namespace)",
 				   name, verb_names[r->verb]);
-		if (!strcmp(name, "json")) {
+		if (seen[which])
+			return bad(err, "\"%s\" appears more than once; give each field once",
+				   name);
+		seen[which] = true;
+		switch (which) {
+		case F_JSON:
 			if (!cJSON_IsBool(f))
 				return bad(err, "\"json\" must be true or false");
 			r->json = cJSON_IsTrue(f);
-		} else if (!strcmp(name, "label")) {
+			break;
+		case F_LABEL:
 			if (!cJSON_IsString(f) || !skl_label_valid(f->valuestring))
 				return bad(err, "\"label\" must be a label (1 to 32 of "
 						"[A-Za-z0-9_.-], starting with a letter or digit)");
-			strcpy(r->label, f->valuestring);
-		} else if (!strcmp(name, "protocol")) {
+			snprintf(r->label, sizeof(r->label), "%s", f->valuestring);
+			break;
+		case F_PROTOCOL:
 			if (!cJSON_IsString(f) ||
 			    (strcmp(f->valuestring, "tcp") && strcmp(f->valuestring, "udp")))
 				return bad(err, "\"protocol\" must be \"tcp\" or \"udp\"");
 			r->protocol = f->valuestring[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
-		} else if (!strcmp(name, "pid")) {
+			break;
+		case F_PID:
 			if (!integer_in(f, 1, INT32_MAX, &r->pid))
 				return bad(err, "\"pid\" must be a process id");
-		} else if (!strcmp(name, "sockets")) {
+			break;
+		case F_SOCKETS:
 			if (decode_sockets(f, r, err))
 				return -1;
+			break;
+		default: /* version and verb: read before */
+			break;
 		}
 	}
 	return 0;
@@ -276,9 +323,12 @@ int skl_agent_answer_decode(const char *text, struct skl_agent_answer *a, struct
 	} else if (integer_in(ex, 0, 255, &status)) {
 		a->done = true;
 		a->exit_status = (int)status;
+		/* An empty message would leave the user with none at all. */
 		if (status)
 			skl_errf(err, (int)status, "%s",
-				 cJSON_IsString(msg) ? msg->valuestring : "the node agent failed");
+				 cJSON_IsString(msg) && msg->valuestring[0]
+					 ? msg->valuestring
+					 : "the node agent failed without saying why");
 		ret = 0;
 	} else {
 		skl_errf(err, SKL_CNI_DECODE_FAILURE,
@@ -331,9 +381,8 @@ int skl_agent_send(int sock, const char *text, size_t len, const int *fds, size_
 			n < 0 ? strerror(errno) : "short write");
 }
 
-/* Takes the fds out of every SCM_RIGHTS message; those beyond max_fds are
- * closed and counted in *extra. */
-static void take_fds(struct msghdr *msg, int *fds, size_t max_fds, size_t *n_fds, size_t *extra)
+/* Takes the fds out of every SCM_RIGHTS message. */
+static void take_fds(struct msghdr *msg, int *fds, size_t *n_fds)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		size_t n;
@@ -341,32 +390,23 @@ static void take_fds(struct msghdr *msg, int *fds, size_t max_fds, size_t *n_fds
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*n_fds < max_fds) {
-				fds[(*n_fds)++] = fd;
-			} else {
-				close(fd);
-				(*extra)++;
-			}
-		}
+		for (size_t i = 0; i < n && *n_fds < SKL_AGENT_RECV_FDS; i++)
+			memcpy(&fds[(*n_fds)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
 	}
 }
 
-ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
-		       size_t *n_fds, int flags, struct skl_err *err)
+ssize_t skl_agent_recv_all(int sock, char *buf, size_t cap, int fds[SKL_AGENT_RECV_FDS],
+			   size_t *n_fds, int flags, struct skl_err *err)
 {
-	/* Room for one fd more than allowed, so that too many shows. */
+	/* Room for every fd a record can carry: fds that do not fit would be
+	 * released by the kernel here and now, in the caller's thread. */
 	union {
-		char buf[CMSG_SPACE((SKL_AGENT_MAX_FDS + 1) * sizeof(int))];
+		char buf[CMSG_SPACE(SKL_AGENT_RECV_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap - 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
-	size_t extra = 0;
 	ssize_t n;
 
 	*n_fds = 0;
@@ -376,17 +416,36 @@ ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds
 			return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER, "nothing to read yet");
 		return skl_errf(err, SKL_CNI_IO_FAILURE, "receiving: %s", strerror(errno));
 	}
-	take_fds(&msg, fds, max_fds, n_fds, &extra);
-	if (extra || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
-		for (size_t i = 0; i < *n_fds; i++)
-			close(fds[i]);
-		*n_fds = 0;
-		if (msg.msg_flags & MSG_TRUNC)
-			return skl_errf(err, SKL_CNI_DECODE_FAILURE,
-					"a record larger than %zu bytes", cap - 1);
-		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "more than %zu fds in one record",
-				max_fds);
-	}
+	take_fds(&msg, fds, n_fds);
+	if (msg.msg_flags & MSG_CTRUNC)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"the fds that came with the record could not all be received "
+				"(%zu were): out of file descriptors",
+				*n_fds);
+	if (msg.msg_flags & MSG_TRUNC)
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "a record larger than %zu bytes",
+				cap - 1);
 	buf[n] = 0;
+	return n;
+}
+
+ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
+		       size_t *n_fds, int flags, struct skl_err *err)
+{
+	int all[SKL_AGENT_RECV_FDS];
+	ssize_t n = skl_agent_recv_all(sock, buf, cap, all, n_fds, flags, err);
+
+	if (n >= 0 && *n_fds > max_fds)
+		n = skl_errf(err, SKL_CNI_DECODE_FAILURE, "more than %zu fds in one record",
+			     max_fds);
+	else if (n == 0 && *n_fds)
+		n = skl_errf(err, SKL_CNI_DECODE_FAILURE, "an empty record with %zu fds", *n_fds);
+	if (n < 0) {
+		for (size_t i = 0; i < *n_fds; i++)
+			close(all[i]);
+		*n_fds = 0;
+		return n;
+	}
+	memcpy(fds, all, *n_fds * sizeof(int));
 	return n;
 }

@@ -34,6 +34,7 @@
 #define SKL_AGENT_MAX_OUTPUT (1 << 20)          /* stdout bytes per answer */
 #define SKL_AGENT_MAX_RECORD (6 * SKL_AGENT_MAX_CHUNK + 64) /* a chunk, JSON-escaped */
 #define SKL_AGENT_NAME_MAX 95                   /* a socket's display name */
+#define SKL_AGENT_RECV_FDS 253 /* SCM_MAX_FD: the most fds one record can bring */
 
 enum skl_agent_verb {
 	SKL_AGENT_REGISTER,
@@ -88,11 +89,25 @@ int skl_agent_send(int sock, const char *text, size_t len, const int *fds, size_
 
 /*
  * Receives one record into buf (cap bytes, NUL-terminated: at most cap - 1
- * of data) and its fds, close-on-exec, into fds[0..max_fds). Returns the
- * record's length, 0 when the peer closed, -1 on error: a record or a set of
- * fds that did not fit is an error, and every fd it brought is closed.
+ * of data) and every fd that came with it, close-on-exec, into
+ * fds[0..SKL_AGENT_RECV_FDS) (*n_fds of them), which the caller owns
+ * whatever the result: closing a peer's fd can block (a socket's linger),
+ * so when and where is the caller's choice. Returns the record's length,
+ * -1 on error: a record larger than the buffer, or fds the kernel could not
+ * all hand over (MSG_CTRUNC: out of file descriptors). A zero-length
+ * record returns 0, as the peer's close does; only *n_fds tells them apart.
  * With MSG_DONTWAIT in flags, nothing to read yet fails with err->code
  * SKL_CNI_TRY_AGAIN_LATER.
+ */
+ssize_t skl_agent_recv_all(int sock, char *buf, size_t cap, int fds[SKL_AGENT_RECV_FDS],
+			   size_t *n_fds, int flags, struct skl_err *err);
+
+/*
+ * skl_agent_recv_all for a peer that is trusted not to make closing its fds
+ * block (sklookup-ctl reading the agent's answer): at most max_fds fds are
+ * kept in fds; more is an error, and so is a zero-length record with fds,
+ * and then every fd that came is closed. Returns the record's length, 0
+ * when the peer closed, -1 on error.
  */
 ssize_t skl_agent_recv(int sock, char *buf, size_t cap, int *fds, size_t max_fds,
 		       size_t *n_fds, int flags, struct skl_err *err);

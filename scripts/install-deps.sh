@@ -9,6 +9,7 @@ PACKAGES=(
 	golang-go golang-github-appc-cni-dev python3-jsonschema python3-yaml
 	libclang-rt-14-dev # libFuzzer for make fuzz (clang's own runtime, not in clang's deps)
 	dpkg-dev jq podman runc busybox-static
+	strace # test_agent_hostile delays the agent's bind() to race a symlink
 )
 
 is_installed() {

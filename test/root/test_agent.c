@@ -61,6 +61,7 @@ static const char pod_b_bindings[] =
 	"  \"ports\": [\"53\"]}]";
 
 static char ctl_path[PATH_MAX], helper_path[PATH_MAX];
+static int node_netns = -1; /* the test's own netns while a test runs in a pod's */
 
 struct env {
 	char root[PATH_MAX];
@@ -139,6 +140,11 @@ static int env_teardown(void **state)
 	struct env *e = *state;
 	int ret;
 
+	if (node_netns >= 0) {
+		assert_int_equal(setns(node_netns, CLONE_NEWNET), 0);
+		close(node_netns);
+		node_netns = -1;
+	}
 	for (int i = 0; i < e->n_children; i++) {
 		if (!e->children[i].pid)
 			continue;
@@ -798,6 +804,11 @@ static void test_hostile_clients(void **state)
 	keep(e, pipefd[0]);
 	keep(e, pipefd[1]);
 	agent_start(e, "600", "60");
+	/* The client runs in pod A, as its proof says (the agent refuses a
+	 * proof from another netns than the client's). */
+	node_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(node_netns >= 0);
+	assert_int_equal(setns(e->a.netns, CLONE_NEWNET), 0);
 
 	assert_int_equal(raw_text("not json", &proof, 1, &r), 1);
 	expect_contains(r.err, "not a JSON object");

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -112,6 +113,50 @@ static void test_request_refusals(void **state)
 		       "[{\"fd\": 3, \"name\": \"x\"}]}", 1, "register needs 2 fds");
 	expect_refused("{\"version\": 1, \"verb\": \"status\"}", 0, "status needs 1 fd");
 	expect_refused("{\"version\": 1, \"verb\": \"status\"}", 2, "status needs 1 fd");
+}
+
+/* The issue's stack overflow: "sockets" given 30 times (each within the
+ * array's limit) appended past the request's four slots before the fd
+ * count was checked. Every field is refused when repeated. */
+static void test_repeated_fields_refused(void **state)
+{
+	static const char *const once[] = {
+		"\"version\": 1", "\"verb\": \"register\"", "\"json\": false",
+		"\"label\": \"w\"", "\"pid\": 7",
+		"\"sockets\": [{\"fd\": 3, \"name\": \"x\"}]",
+	};
+	const char *sockets = ", \"sockets\": [{\"fd\": 3, \"name\": \"x\"}, {\"fd\": 4, "
+			      "\"name\": \"y\"}, {\"fd\": 5, \"name\": \"z\"}, {\"fd\": 6, "
+			      "\"name\": \"w\"}]";
+	char text[SKL_AGENT_MAX_REQUEST * 2];
+	size_t len;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text),
+			       "{\"version\": 1, \"verb\": \"register\", \"label\": \"w\"");
+	for (int i = 0; i < 30; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", sockets);
+	snprintf(text + len, sizeof(text) - len, "}");
+	expect_refused(text, SKL_AGENT_MAX_FDS, "\"sockets\" appears more than once");
+
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"json\": "
+			 "false, \"pid\": 7, \"sockets\": [{\"fd\": 3, \"name\": \"x\"}], %s}",
+			 once[i]);
+		expect_refused(text, 2, "appears more than once");
+	}
+	expect_refused("{\"version\": 1, \"verb\": \"unregister\", \"label\": \"w\", "
+		       "\"protocol\": \"tcp\", \"protocol\": \"udp\"}",
+		       1, "\"protocol\" appears more than once");
+	expect_refused("{\"version\": 1, \"verb\": \"status\", \"verb\": \"register\"}", 1,
+		       "\"verb\" appears more than once");
+	/* Five sockets in one array are refused as before. */
+	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+		       "[{\"fd\": 3, \"name\": \"x\"}, {\"fd\": 3, \"name\": \"x\"}, {\"fd\": 3, "
+		       "\"name\": \"x\"}, {\"fd\": 3, \"name\": \"x\"}, {\"fd\": 3, \"name\": "
+		       "\"x\"}]}",
+		       SKL_AGENT_MAX_FDS, "array of 1 to 4");
 }
 
 static void test_answers(void **state)
@@ -221,6 +266,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_round_trip),
 		cmocka_unit_test(test_request_refusals),
+		cmocka_unit_test(test_repeated_fields_refused),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_records_over_a_socket_pair),
 	};
