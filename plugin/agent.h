@@ -19,6 +19,7 @@
 
 #define SKL_AGENT_GRACE_DEFAULT 600   /* seconds a detached pod's state stays */
 #define SKL_AGENT_INTERVAL_DEFAULT 60 /* seconds between reconcile rounds */
+#define SKL_AGENT_LOCK_WAIT_MS 500     /* for a pod's lock, which ADD or DEL may hold */
 
 struct skl_agent_options {
 	const char *socket_path;

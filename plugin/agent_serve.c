@@ -183,7 +183,9 @@ static int exit_status(int ret, const struct skl_err *err)
 void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, const int *fds,
 		     struct skl_agent_result *r)
 {
-	struct skl_ctl ctl = { .json = req->json, .netns_fd = -1 };
+	/* One thread serves every pod: a busy pod gets "try again" soon. */
+	struct skl_ctl ctl = { .json = req->json, .netns_fd = -1,
+			       .lock_wait_ms = SKL_AGENT_LOCK_WAIT_MS };
 	struct capture cap = { .memfd = -1, .saved_stdout = -1 };
 	struct skl_err err = { 0 }, cap_err = { 0 };
 	int ret;

@@ -34,6 +34,8 @@ struct skl_ctl {
 	const char *agent;     /* --agent PATH, or the default when bpffs is out of reach:
 				  the node agent does the work (ctl_agent_client.c) */
 	bool json;
+	int lock_wait_ms;      /* how long a writer waits for the pod's lock; 0: the
+				  default, SKL_STATE_LOCK_WAIT_MS */
 	/* The located pod: set by skl_ctl_open(). */
 	char state_dir[PATH_MAX];
 	struct skl_dispatcher d;

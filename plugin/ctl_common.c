@@ -214,7 +214,9 @@ static bool still_ours(const struct skl_ctl *ctl)
 
 int skl_ctl_lock(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
 {
-	if (skl_state_lock_existing(ctl->state_dir, SKL_STATE_LOCK_WAIT_MS, lock_fd, err)) {
+	int wait_ms = ctl->lock_wait_ms ? ctl->lock_wait_ms : SKL_STATE_LOCK_WAIT_MS;
+
+	if (skl_state_lock_existing(ctl->state_dir, wait_ms, lock_fd, err)) {
 		err->code = SKL_EXIT_ERROR;
 		return -1;
 	}
