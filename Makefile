@@ -190,8 +190,18 @@ $(BUILD)/obj/testlib/%.o: test/lib/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 
 $(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup.a
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(TESTLIB_OBJS) \
-		$(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(TEST_EXTRA_OBJS) \
+		$(TESTLIB_OBJS) $(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
+
+# The allocation-failure tests (test_*_oom) replace malloc with a failing
+# allocator: linked into those binaries only.
+OOM_TESTS := $(filter %_oom,$(UNIT_TESTS))
+FAILING_ALLOC_OBJ := $(BUILD)/obj/testunit/failing_alloc.o
+$(OOM_TESTS): TEST_EXTRA_OBJS := $(FAILING_ALLOC_OBJ)
+$(OOM_TESTS): $(FAILING_ALLOC_OBJ)
+$(FAILING_ALLOC_OBJ): test/unit/failing_alloc.c $(FLAGS_STAMP)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD):
 	mkdir -p $@

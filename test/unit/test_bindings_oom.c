@@ -19,149 +19,7 @@
 #include <string.h>
 
 #include "bindings.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define ALLOCATOR_REPLACED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ALLOCATOR_REPLACED 0
-#endif
-#endif
-#ifndef ALLOCATOR_REPLACED
-#define ALLOCATOR_REPLACED 1
-#endif
-
-/* ------------------------------------------------------------------------
- * A counting allocator with one injected failure
- */
-
-static long live;        /* allocations not yet freed */
-static long calls;       /* allocation calls since arming */
-static long fail_at;     /* the call that fails, 0: none */
-
-#if ALLOCATOR_REPLACED
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-static bool injected_failure(void)
-{
-	if (fail_at && ++calls == fail_at) {
-		errno = ENOMEM;
-		return true;
-	}
-	return false;
-}
-
-void *malloc(size_t size)
-{
-	void *p = injected_failure() ? NULL : __libc_malloc(size);
-
-	live += p != NULL;
-	return p;
-}
-
-void *calloc(size_t n, size_t size)
-{
-	void *p = injected_failure() ? NULL : __libc_calloc(n, size);
-
-	live += p != NULL;
-	return p;
-}
-
-void *realloc(void *old, size_t size)
-{
-	void *p;
-
-	if (injected_failure())
-		return NULL;
-	p = __libc_realloc(old, size);
-	live += (p != NULL) - (old != NULL);
-	return p;
-}
-
-void *reallocarray(void *old, size_t n, size_t size)
-{
-	if (size && n > SIZE_MAX / size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return realloc(old, n * size);
-}
-
-void free(void *p)
-{
-	live -= p != NULL;
-	__libc_free(p);
-}
-#endif
-
-static void arm(long n)
-{
-	calls = 0;
-	fail_at = n;
-}
-
-/* True when the armed failure was reached. */
-static bool disarm(void)
-{
-	bool reached = fail_at && calls >= fail_at;
-
-	fail_at = 0;
-	return reached;
-}
-
-/* Whether every entry point of the replacement is the one in use: probed
- * once, because valgrind intercepts some of them in the executable. */
-static bool replacement_works;
-
-static bool probe_replacement(void)
-{
-	/* through volatile pointers, so the compiler cannot elide the calls */
-	void *(*volatile do_malloc)(size_t) = malloc;
-	void *(*volatile do_calloc)(size_t, size_t) = calloc;
-	void *(*volatile do_realloc)(void *, size_t) = realloc;
-	void (*volatile do_free)(void *) = free;
-	long live_before = live;
-	void *p, *q, *r;
-
-	arm(1);
-	p = do_malloc(1);
-	arm(1);
-	q = do_calloc(1, 1);
-	arm(1);
-	r = do_realloc(NULL, 1);
-	fail_at = 0;
-	if (p || q || r) {
-		do_free(p);
-		do_free(q);
-		do_free(r);
-		return false;
-	}
-	p = do_malloc(1);
-	if (live != live_before + 1) {
-		do_free(p);
-		return false;
-	}
-	do_free(p);
-	return live == live_before;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	replacement_works = ALLOCATOR_REPLACED && probe_replacement();
-	if (!replacement_works)
-		print_message("allocator replacement not in effect here: skipping\n");
-	return 0;
-}
-
-static void require_replaced_allocator(void)
-{
-	if (!replacement_works)
-		skip();
-}
+#include "failing_alloc.h"
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -226,7 +84,7 @@ static void test_parse_every_allocation_fails(void **state)
 	cJSON *json;
 
 	(void)state;
-	require_replaced_allocator();
+	failing_alloc_require();
 	json = cJSON_Parse(three);
 	assert_non_null(json);
 	for (n = 1;; n++) {
@@ -237,10 +95,10 @@ static void test_parse_every_allocation_fails(void **state)
 		int rc;
 
 		full_set(&set);
-		before = live;
-		arm(n);
+		before = failing_alloc_live;
+		failing_alloc_arm(n);
 		rc = skl_bindings_parse(json, NULL, &set, &err);
-		reached = disarm();
+		reached = failing_alloc_disarm();
 		if (!reached) {
 			assert_int_equal(rc, 0);
 			assert_int_equal(set.n, 11);
@@ -249,7 +107,7 @@ static void test_parse_every_allocation_fails(void **state)
 		}
 		assert_out_of_memory(rc, &err);
 		assert_full_set_intact(&set);
-		assert_int_equal(live, before);
+		assert_int_equal(failing_alloc_live, before);
 		skl_bindings_free(&set);
 		failures++;
 	}
@@ -264,7 +122,7 @@ static void test_resolve_pod_every_allocation_fails(void **state)
 	long n, failures = 0;
 
 	(void)state;
-	require_replaced_allocator();
+	failing_alloc_require();
 	pod.v[0].family = SKL_FAMILY_V4;
 	memcpy(pod.v[0].addr, (uint8_t[4]){10, 0, 0, 5}, 4);
 	pod.v[1].family = SKL_FAMILY_V6;
@@ -278,10 +136,10 @@ static void test_resolve_pod_every_allocation_fails(void **state)
 		int rc;
 
 		parse_ok(three, &set);
-		before = live;
-		arm(n);
+		before = failing_alloc_live;
+		failing_alloc_arm(n);
 		rc = skl_bindings_resolve_pod(&set, &pod, &err);
-		reached = disarm();
+		reached = failing_alloc_disarm();
 		if (!reached) {
 			assert_int_equal(rc, 0);
 			assert_int_equal(set.n, 4);
@@ -292,7 +150,7 @@ static void test_resolve_pod_every_allocation_fails(void **state)
 		assert_int_equal(set.n, 3);
 		assert_int_equal(set.v[1].kind, SKL_PREFIX_POD);
 		assert_int_equal(set.v[0].n_ports, 2);
-		assert_int_equal(live, before);
+		assert_int_equal(failing_alloc_live, before);
 		skl_bindings_free(&set);
 		failures++;
 	}
@@ -305,18 +163,18 @@ static void test_check_conflicts_allocation_fails(void **state)
 	long n, failures = 0;
 
 	(void)state;
-	require_replaced_allocator();
+	failing_alloc_require();
 	parse_ok(three, &set);
 	for (n = 1;; n++) {
 		struct skl_err err = {0};
-		long before = live;
+		long before = failing_alloc_live;
 		bool reached;
 		int rc;
 
-		arm(n);
+		failing_alloc_arm(n);
 		rc = skl_bindings_check_conflicts(&set, &err);
-		reached = disarm();
-		assert_int_equal(live, before);
+		reached = failing_alloc_disarm();
+		assert_int_equal(failing_alloc_live, before);
 		if (!reached) {
 			assert_int_equal(rc, 0);
 			break;
@@ -335,16 +193,16 @@ static void test_to_json_every_allocation_fails(void **state)
 	long n, failures = 0;
 
 	(void)state;
-	require_replaced_allocator();
+	failing_alloc_require();
 	parse_ok(three, &set);
 	for (n = 1;; n++) {
-		long before = live;
+		long before = failing_alloc_live;
 		bool reached;
 		cJSON *json;
 
-		arm(n);
+		failing_alloc_arm(n);
 		json = skl_bindings_to_json(&set);
-		reached = disarm();
+		reached = failing_alloc_disarm();
 		if (!reached) {
 			assert_non_null(json);
 			assert_int_equal(cJSON_GetArraySize(json), 3);
@@ -352,7 +210,7 @@ static void test_to_json_every_allocation_fails(void **state)
 			break;
 		}
 		assert_null(json);
-		assert_int_equal(live, before);
+		assert_int_equal(failing_alloc_live, before);
 		failures++;
 	}
 	assert_true(failures >= 10);
@@ -365,17 +223,17 @@ static void test_append_allocation_fails(void **state)
 	long n, failures = 0;
 
 	(void)state;
-	require_replaced_allocator();
+	failing_alloc_require();
 	full_set(&set);
 	for (n = 1;; n++) {
 		struct skl_err err = {0};
-		long before = live;
+		long before = failing_alloc_live;
 		bool reached;
 		int rc;
 
-		arm(n);
+		failing_alloc_arm(n);
 		rc = skl_bindings_append(&set, &set.v[0], &err);
-		reached = disarm();
+		reached = failing_alloc_disarm();
 		if (!reached) {
 			assert_int_equal(rc, 0);
 			assert_int_equal(set.n, 9);
@@ -383,7 +241,7 @@ static void test_append_allocation_fails(void **state)
 		}
 		assert_out_of_memory(rc, &err);
 		assert_full_set_intact(&set);
-		assert_int_equal(live, before);
+		assert_int_equal(failing_alloc_live, before);
 		failures++;
 	}
 	assert_int_equal(failures, 2);
@@ -400,5 +258,5 @@ int main(void)
 		cmocka_unit_test(test_append_allocation_fails),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, failing_alloc_group_setup, NULL);
 }

@@ -22,149 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "record.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define ALLOCATOR_REPLACED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ALLOCATOR_REPLACED 0
-#endif
-#endif
-#ifndef ALLOCATOR_REPLACED
-#define ALLOCATOR_REPLACED 1
-#endif
-
-/* ------------------------------------------------------------------------
- * A counting allocator with one injected failure
- */
-
-static long live;        /* allocations not yet freed */
-static long calls;       /* allocation calls since arming */
-static long fail_at;     /* the call that fails, 0: none */
-
-#if ALLOCATOR_REPLACED
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-static bool injected_failure(void)
-{
-	if (fail_at && ++calls == fail_at) {
-		errno = ENOMEM;
-		return true;
-	}
-	return false;
-}
-
-void *malloc(size_t size)
-{
-	void *p = injected_failure() ? NULL : __libc_malloc(size);
-
-	live += p != NULL;
-	return p;
-}
-
-void *calloc(size_t n, size_t size)
-{
-	void *p = injected_failure() ? NULL : __libc_calloc(n, size);
-
-	live += p != NULL;
-	return p;
-}
-
-void *realloc(void *old, size_t size)
-{
-	void *p;
-
-	if (injected_failure())
-		return NULL;
-	p = __libc_realloc(old, size);
-	live += (p != NULL) - (old != NULL);
-	return p;
-}
-
-void *reallocarray(void *old, size_t n, size_t size)
-{
-	if (size && n > SIZE_MAX / size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return realloc(old, n * size);
-}
-
-void free(void *p)
-{
-	live -= p != NULL;
-	__libc_free(p);
-}
-#endif
-
-static void arm(long n)
-{
-	calls = 0;
-	fail_at = n;
-}
-
-/* True when the armed failure was reached. */
-static bool disarm(void)
-{
-	bool reached = fail_at && calls >= fail_at;
-
-	fail_at = 0;
-	return reached;
-}
-
-/* Whether every entry point of the replacement is the one in use: probed
- * once, because valgrind intercepts some of them in the executable. */
-static bool replacement_works;
-
-static bool probe_replacement(void)
-{
-	/* through volatile pointers, so the compiler cannot elide the calls */
-	void *(*volatile do_malloc)(size_t) = malloc;
-	void *(*volatile do_calloc)(size_t, size_t) = calloc;
-	void *(*volatile do_realloc)(void *, size_t) = realloc;
-	void (*volatile do_free)(void *) = free;
-	long live_before = live;
-	void *p, *q, *r;
-
-	arm(1);
-	p = do_malloc(1);
-	arm(1);
-	q = do_calloc(1, 1);
-	arm(1);
-	r = do_realloc(NULL, 1);
-	fail_at = 0;
-	if (p || q || r) {
-		do_free(p);
-		do_free(q);
-		do_free(r);
-		return false;
-	}
-	p = do_malloc(1);
-	if (live != live_before + 1) {
-		do_free(p);
-		return false;
-	}
-	do_free(p);
-	return live == live_before;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	replacement_works = ALLOCATOR_REPLACED && probe_replacement();
-	if (!replacement_works)
-		print_message("allocator replacement not in effect here: skipping\n");
-	return 0;
-}
-
-static void require_replaced_allocator(void)
-{
-	if (!replacement_works)
-		skip();
-}
+#include "failing_alloc.h"
 
 static void route(struct skl_route *r, int kind, uint8_t last)
 {
@@ -232,28 +90,28 @@ static void test_record_text_every_allocation_fails(void **state)
 	char *text;
 
 	(void)state;
-	require_replaced_allocator();
+	failing_alloc_require();
 	sample(&rec, pod, host, reserved);
-	arm(LONG_MAX); /* counts the allocations of one complete run */
+	failing_alloc_arm(LONG_MAX); /* counts the allocations of one complete run */
 	text = skl_record_text(&rec);
-	total = calls;
-	disarm();
+	total = failing_alloc_calls;
+	failing_alloc_disarm();
 	assert_non_null(text);
 	assert_complete(text);
 	free(text);
 	assert_true(total > 10);
 	for (long n = 1; n <= total; n++) {
-		live_before = live;
-		arm(n);
+		live_before = failing_alloc_live;
+		failing_alloc_arm(n);
 		text = skl_record_text(&rec);
-		assert_true(disarm());
+		assert_true(failing_alloc_disarm());
 		if (text) {
 			assert_complete(text);
 			free(text);
 		}
-		if (live != live_before)
+		if (failing_alloc_live != live_before)
 			fail_msg("allocation %ld of %ld failing leaked %ld blocks", n, total,
-				 live - live_before);
+				 failing_alloc_live - live_before);
 	}
 }
 
@@ -263,5 +121,5 @@ int main(void)
 		cmocka_unit_test(test_record_text_every_allocation_fails),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, failing_alloc_group_setup, NULL);
 }
