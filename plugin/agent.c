@@ -299,21 +299,12 @@ static void stop(struct agent *a)
 
 /* --- clients --- */
 
-/* Which client a connection comes from: the netns of the peer process,
- * read through its pidfd, which pins that process (a pid from SO_PEERCRED
- * could name another process by now). 0 when unknown: the process has
- * exited, or the kernel is older than 6.11. */
-static uint64_t peer_netns(int fd)
+/* The inode of the netns fd ns (which it closes), 0 when ns is not open. */
+static uint64_t netns_ino_closing(int ns)
 {
-	socklen_t len = sizeof(int);
-	uint64_t ino = 0;
 	struct stat st;
-	int pidfd, ns;
+	uint64_t ino = 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
-		return 0;
-	ns = ioctl(pidfd, PIDFD_GET_NET_NAMESPACE, 0);
-	close(pidfd);
 	if (ns < 0)
 		return 0;
 	if (!fstat(ns, &st))
@@ -322,19 +313,26 @@ static uint64_t peer_netns(int fd)
 	return ino;
 }
 
+/* Which client a connection comes from: the netns of the peer process,
+ * read through its pidfd, which pins that process (a pid from SO_PEERCRED
+ * could name another process by now). 0 when unknown: the process has
+ * exited, or the kernel is older than 6.11. */
+static uint64_t peer_netns(int fd)
+{
+	socklen_t len = sizeof(int);
+	int pidfd, ns;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
+		return 0;
+	ns = ioctl(pidfd, PIDFD_GET_NET_NAMESPACE, 0);
+	close(pidfd);
+	return netns_ino_closing(ns);
+}
+
 /* The netns of a socket the client passed (its proof), 0 when unknown. */
 static uint64_t socket_netns(int fd)
 {
-	uint64_t ino = 0;
-	struct stat st;
-	int ns = ioctl(fd, SIOCGSKNS);
-
-	if (ns < 0)
-		return 0;
-	if (!fstat(ns, &st))
-		ino = st.st_ino;
-	close(ns);
-	return ino;
+	return netns_ino_closing(ioctl(fd, SIOCGSKNS));
 }
 
 /* A client's connections open, and closed but still being released. */
