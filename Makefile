@@ -96,7 +96,7 @@ REPRO_FLAGS := -ffile-prefix-map=$(CURDIR)=.
 DEPFLAGS = -MMD -MP -MT $@ -MF $(BUILD)/dep/$(subst /,.,$(patsubst $(BUILD)/%,%,$@)).d
 
 CFLAGS ?= -O2 -g
-override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin
+override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin -Iplugin/lib
 override CFLAGS += -std=c11 -Wall -Wextra $(WERROR_FLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
 	$(SANFLAGS)
 LDLIBS := -lbpf -lcjson -lelf -lz -lm
@@ -119,7 +119,7 @@ BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Iplugin $(CLANG_BPF_SYS_INCL
 
 # Entry points of the binaries are plugin/main_*.c; everything else is the shared library.
 MAIN_SRCS := $(sort $(wildcard plugin/main_*.c))
-LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c)))
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c) $(wildcard plugin/lib/*.c)))
 LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -333,15 +333,16 @@ FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 10
 FUZZ_TARGETS := netconf bindings strings record agent
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -I$(BUILD)
+	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -Iplugin/lib -I$(BUILD)
 # Each target links the plugin sources it needs, not libsklookup.a (whose
 # kernel code the parsers do not use). netconf.c calls skl_limits_check in
 # dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf
 # calls are faked (fuzz/fake_bpf.c) so the record parses without BPF.
 FUZZ_MODEL := bindings conflicts precedence skl_error
-FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree portreserve dispatcher
+FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf lib/state_paths compile search_tree portreserve dispatcher \
+	lib/state_link
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
-FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve
+FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths portreserve
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
 FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto
 FUZZ_OWN_netconf := check_compiled
@@ -359,11 +360,11 @@ fuzz-ci: $(FUZZ_BINS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
 
 # Plugin code is compiled as it is (its -Werror is the normal build's job).
-$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h) $(SKELS)
+$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h plugin/lib/*.h) $(SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*.h)
+$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*.h plugin/lib/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -Werror -c $< -o $@
 

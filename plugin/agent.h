@@ -89,15 +89,13 @@ void skl_agent_releaser_free(struct skl_agent_releaser *r);
 
 /* --- pods' state directories (agent_state.c) --- */
 
-/* Calls fn for each state directory root/NETWORK/CONTAINER/IFNAME,
- * temporary ones skipped, until fn returns non-zero. */
+/* Calls fn for each state directory root/NETWORK/CONTAINER/IFNAME
+ * (skl_state_walk), temporary ones skipped, until fn returns non-zero;
+ * nothing under a root that cannot be trusted. */
 void skl_agent_each_state(const char *root, int (*fn)(const char *dir, void *arg), void *arg);
 
 /* The netns cookie a state directory's dispatcher serves (recorded at ADD). */
 int skl_agent_state_cookie(const char *dir, uint64_t *cookie);
-
-/* The netns inode its link reports: 0 once that netns is gone. */
-int skl_agent_state_netns_ino(const char *dir, uint64_t *ino);
 
 /* --- reconcile (agent_reap.c) --- */
 

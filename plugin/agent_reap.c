@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cni.h"
+#include "pod_teardown.h"
 #include "state.h"
 
 struct round {
@@ -34,7 +34,7 @@ static int note(const char *dir, void *arg)
 	struct skl_agent_stale *s;
 	uint64_t ino;
 
-	if (skl_agent_state_netns_ino(dir, &ino) || ino)
+	if (skl_state_link_netns(dir, &ino, NULL) || ino)
 		return 0;
 	s = find(rd->r, dir);
 	if (!s && rd->r->n < SKL_AGENT_STALE_MAX) {
@@ -55,23 +55,15 @@ static int note(const char *dir, void *arg)
  * (a DEL or a new ADD may have come meanwhile). */
 static int reap(const char *dir, struct skl_err *err)
 {
-	char container[PATH_MAX], network[PATH_MAX];
 	uint64_t ino;
 	int lock_fd = -1, ret = 0;
 
-	snprintf(container, sizeof(container), "%s", dir);
-	*strrchr(container, '/') = 0;
-	snprintf(network, sizeof(network), "%s", container);
-	*strrchr(network, '/') = 0;
 	/* Bounded: the agent serves pods meanwhile; a busy pod waits a round. */
 	if (skl_state_lock_existing(dir, SKL_STATE_LOCK_WAIT_MS, &lock_fd, err))
 		return err->code == SKL_CNI_UNKNOWN_CONTAINER ? 0 : -1;
-	if (skl_state_exists(dir) && !skl_agent_state_netns_ino(dir, &ino) && !ino) {
+	if (skl_state_exists(dir) && !skl_state_link_netns(dir, &ino, NULL) && !ino) {
 		/* No netns path: what ADD changed inside the pod went with it. */
-		skl_cni_remove_stale_tmp(dir, NULL, NULL);
-		ret = skl_cni_teardown(dir, NULL, err);
-		rmdir(container);
-		rmdir(network);
+		ret = skl_pod_remove(dir, NULL, err);
 	}
 	skl_state_unlock(lock_fd);
 	return ret;

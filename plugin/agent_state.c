@@ -1,7 +1,6 @@
 /* The node agent's view of the pods' state directories under bpffsRoot. */
 #include "agent.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,40 +11,27 @@
 #include "dispatcher.h"
 #include "state.h"
 
-/* Temporary directories of an ADD in progress start with ':' (state.h). */
-static bool is_state_name(const char *name)
+struct each {
+	int (*fn)(const char *dir, void *arg);
+	void *arg;
+};
+
+static int visit(const struct skl_state_visit *v, void *arg)
 {
-	return name[0] != '.' && name[0] != ':';
-}
+	const struct each *e = arg;
 
-/* Calls fn for each state subdirectory of dir, down depth more levels. */
-static int walk(const char *dir, int depth, int (*fn)(const char *dir, void *arg), void *arg)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int stop = 0;
-
-	while (d && !stop && (e = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (!is_state_name(e->d_name) || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
-			continue;
-		stop = depth ? walk(path, depth - 1, fn, arg) : fn(path, arg);
-	}
-	if (d)
-		closedir(d);
-	return stop;
+	return e->fn(v->dir, e->arg);
 }
 
 void skl_agent_each_state(const char *root, int (*fn)(const char *dir, void *arg), void *arg)
 {
+	struct each e = { .fn = fn, .arg = arg };
+
 	/* Nothing under a root someone else could have prepared is a pod's
 	 * (the reaper logs why, skl_agent_reconcile). */
 	if (skl_bpffs_check_root(root, NULL))
 		return;
-	walk(root, 2, fn, arg); /* NETWORK / CONTAINER / IFNAME */
+	skl_state_walk(root, SKL_STATE_FROM_ROOT, 0, visit, &e);
 }
 
 static int open_pin(const char *dir, const char *name)
@@ -74,20 +60,4 @@ int skl_agent_state_cookie(const char *dir, uint64_t *cookie)
 	}
 	close(fd);
 	return ret;
-}
-
-int skl_agent_state_netns_ino(const char *dir, uint64_t *ino)
-{
-	struct bpf_link_info info = { 0 };
-	uint32_t len = sizeof(info);
-	int fd = open_pin(dir, SKL_PIN_LINK), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	if (ret || info.type != BPF_LINK_TYPE_NETNS)
-		return -1;
-	*ino = info.netns.netns_ino;
-	return 0;
 }

@@ -62,27 +62,4 @@ int skl_cni_pod_bindings(struct skl_cni_req *req, struct skl_pod_addrs *pod,
 /* Opens CNI_NETNS and refuses the plugin's own netns. */
 int skl_cni_open_netns(const char *path, int *fd, struct skl_err *err);
 
-/* Tears down the temporary directories that ADDs of this attachment left
- * when they died before their commit (undoing what their records say),
- * except keep (may be NULL). The caller holds the container lock. */
-void skl_cni_remove_stale_tmp(const char *state_dir, const char *keep, const char *netns_path);
-
-/* Undoes what a record says an ADD did (routes, reserved ports) and removes
- * the state directory. Pod-side changes are undone in the netns the record
- * was made for: netns_path if it is that one, else (netns_path may be NULL)
- * the netns the state's link is still attached to; when it is gone, they
- * went with it. */
-int skl_cni_teardown(const char *state_dir, const char *netns_path, struct skl_err *err);
-
-/* skl_cni_teardown for state not found at state_dir: if bpffs was unmounted
- * there while another mount keeps the instance alive, the pins and the
- * link live on out of reach. Finds the records that name state_dir among
- * the kernel's maps and whose netns is netns_path's (or, when that is
- * gone, whose link is detached), undoes them, detaches their link and
- * blanks them (the pins stay until bpffs is mounted there again and GC,
- * DEL or ADD removes them). Returns 1 when the kernel holds some record
- * naming state_dir (undone or not), 0 when none, -1 on a failure. */
-int skl_cni_teardown_unreachable(const char *state_dir, const char *netns_path,
-				 struct skl_err *err);
-
 #endif

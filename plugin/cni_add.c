@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "netns.h"
+#include "pod_teardown.h"
 #include "portreserve.h"
 #include "route_plan.h"
 #include "rules.h"
@@ -41,7 +42,7 @@ static int step_done(int step, struct skl_err *err)
 
 /* The record in the temporary directory is written ahead of every change
  * ADD makes outside its pins, so whoever finds the directory of an ADD that
- * was killed can undo exactly that (skl_cni_remove_stale_tmp). */
+ * was killed can undo exactly that (skl_pod_remove_stale_tmp). */
 static int journal(struct add *a, struct skl_err *err)
 {
 	return skl_record_save_bound(&a->rec, a->tmp, a->d.prog_fd, err);
@@ -194,7 +195,7 @@ static void add_undo(struct add *a)
 
 		snprintf(dir, sizeof(dir), "%s", a->req->state_dir);
 		for (int level = 0; level < 2; level++) {
-			*strrchr(dir, '/') = 0;
+			skl_state_parent(dir, dir, sizeof(dir), NULL);
 			rmdir(dir);
 		}
 	}
@@ -244,8 +245,8 @@ static int run_steps(struct add *a, struct skl_err *err)
 	 * alive while stale state next to it is removed. */
 	if (skl_state_mktemp(req->state_dir, a->tmp, sizeof(a->tmp), err))
 		return -1;
-	skl_cni_remove_stale_tmp(req->state_dir, a->tmp, req->netns);
-	if (skl_cni_teardown(req->state_dir, req->netns, err) ||
+	skl_pod_remove_stale_tmp(req->state_dir, a->tmp, req->netns);
+	if (skl_pod_teardown(req->state_dir, req->netns, err) ||
 	    step_done(SKL_STEP_STALE_STATE, err) || step_done(SKL_STEP_TMPDIR, err))
 		return -1;
 	if (load_dispatcher(a, err) || step_done(SKL_STEP_LOAD, err) ||
@@ -263,7 +264,7 @@ static int run_steps(struct add *a, struct skl_err *err)
 	a->tmp[0] = 0;
 	if (step_done(SKL_STEP_COMMIT, err)) {
 		/* The state is in place now: take it back as DEL would. */
-		skl_cni_teardown(req->state_dir, req->netns, NULL);
+		skl_pod_teardown(req->state_dir, req->netns, NULL);
 		return -1;
 	}
 	return 0;
@@ -284,7 +285,7 @@ int skl_cni_add(struct skl_cni_req *req, struct skl_err *err)
 	req->result = cJSON_Duplicate(req->conf.prev_result, 1);
 	if (!req->result) {
 		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-		skl_cni_teardown(req->state_dir, req->netns, NULL);
+		skl_pod_teardown(req->state_dir, req->netns, NULL);
 		goto out;
 	}
 	/* The result is prevResult unchanged, in the config's version. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "netns.h"
+#include "pod_teardown.h"
 #include "route_plan.h"
 #include "routes.h"
 #include "state.h"
@@ -66,18 +67,16 @@ static void remove_unrecorded_routes(const struct skl_cni_req *req)
 
 int skl_cni_del(struct skl_cni_req *req, struct skl_err *err)
 {
-	char container[PATH_MAX], network[PATH_MAX];
+	char container[PATH_MAX];
 	int lock_fd = -1, ret;
 
-	snprintf(container, sizeof(container), "%s", req->state_dir);
-	*strrchr(container, '/') = 0;
-	snprintf(network, sizeof(network), "%s", container);
-	*strrchr(network, '/') = 0;
+	if (skl_state_parent(req->state_dir, container, sizeof(container), err))
+		return -1;
 	/* Nothing was ever added, or bpffs is not mounted there (any more):
 	 * only the kernel can tell. Taking the lock would create the
 	 * directories. */
 	if (!skl_state_exists(container)) {
-		ret = skl_cni_teardown_unreachable(req->state_dir, req->netns, err);
+		ret = skl_pod_teardown_unreachable(req->state_dir, req->netns, err);
 		if (ret < 0)
 			return -1;
 		/* No record anywhere: the attachment is gone with its bpffs. */
@@ -87,11 +86,7 @@ int skl_cni_del(struct skl_cni_req *req, struct skl_err *err)
 	}
 	if (skl_state_lock(req->state_dir, &lock_fd, err))
 		return -1;
-	skl_cni_remove_stale_tmp(req->state_dir, NULL, req->netns);
-	ret = skl_cni_teardown(req->state_dir, req->netns, err);
-	/* Left empty by a stale temporary directory alone. */
-	rmdir(container);
-	rmdir(network);
+	ret = skl_pod_remove(req->state_dir, req->netns, err);
 	skl_state_unlock(lock_fd);
 	return ret;
 }

@@ -3,13 +3,13 @@
  * Keeps going after an error and reports the first one. */
 #include "cni.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "pod_teardown.h"
 #include "state.h"
 
 struct valid {
@@ -52,69 +52,68 @@ static bool is_valid(const struct valid *v, const char *path)
 	return false;
 }
 
-static int collect_container(const char *container, const struct valid *v, struct skl_err *err)
+struct collect {
+	const struct valid *valid;
+	struct skl_err *err; /* the first failure's; NULL once one was reported */
+	int ret;
+};
+
+/* One state directory of a locked container, or a temporary directory of
+ * an ADD that died (we hold its lock): its record names what it did, in
+ * the pod's netns too, which teardown finds through the link while the
+ * netns lives. */
+static int collect_state(const struct skl_state_visit *v, void *arg)
 {
-	char path[PATH_MAX + 256], probe[PATH_MAX + 300];
-	struct dirent *e;
-	int lock_fd, ret = 0;
-	DIR *d;
+	struct collect *c = arg;
+
+	if (v->temporary) {
+		skl_pod_teardown(v->dir, NULL, NULL);
+	} else if (!is_valid(c->valid, v->dir) && skl_pod_teardown(v->dir, NULL, c->err)) {
+		c->ret = -1;
+		c->err = NULL;
+	}
+	return 0;
+}
+
+static int collect_container(const struct skl_state_visit *container, void *arg)
+{
+	struct collect *c = arg, inside = { .valid = c->valid, .err = c->err };
+	char probe[PATH_MAX + 300];
+	int lock_fd;
 
 	/* Any child path will do: the lock is on the container directory. */
-	if ((size_t)snprintf(probe, sizeof(probe), "%s/x", container) >= sizeof(probe))
-		return skl_errf(err, SKL_CNI_INTERNAL, "path too long: %s", container);
-	if (skl_state_lock(probe, &lock_fd, err))
-		return -1;
-	d = opendir(container);
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", container, e->d_name) >= sizeof(path))
-			continue;
-		if (e->d_name[0] == ':') {
-			/* A temporary directory: its ADD died (we hold its lock). Its
-			 * record names what it did, in the pod's netns too, which
-			 * teardown finds through the link while the netns lives. */
-			skl_cni_teardown(path, NULL, NULL);
-		} else if (!is_valid(v, path) && skl_cni_teardown(path, NULL, ret ? NULL : err)) {
-			ret = -1;
-		}
+	if ((size_t)snprintf(probe, sizeof(probe), "%s/x", container->dir) >= sizeof(probe)) {
+		skl_errf(c->err, SKL_CNI_INTERNAL, "path too long: %s", container->dir);
+	} else if (!skl_state_lock(probe, &lock_fd, c->err)) {
+		skl_state_walk(container->dir, SKL_STATE_FROM_CONTAINER,
+			       SKL_STATE_WALK_TEMPORARIES, collect_state, &inside);
+		rmdir(container->dir);
+		skl_state_unlock(lock_fd);
+		if (!inside.ret)
+			return 0;
 	}
-	if (d)
-		closedir(d);
-	rmdir(container);
-	skl_state_unlock(lock_fd);
-	return ret;
+	c->ret = -1;
+	c->err = NULL;
+	return 0;
 }
 
 int skl_cni_gc(struct skl_cni_req *req, struct skl_err *err)
 {
-	char network[PATH_MAX], container[PATH_MAX + 256];
+	char network[PATH_MAX];
 	struct valid v = { 0 };
-	struct dirent *e;
-	int ret = 0;
-	DIR *d;
+	struct collect c = { .valid = &v, .err = err };
 
 	if (valid_paths(req, &v, err) ||
 	    skl_state_path(network, sizeof(network), req->conf.bpffs_root, req->conf.name, "x",
-			   "x", err)) {
+			   "x", err) ||
+	    skl_state_parent(network, network, sizeof(network), err) ||
+	    skl_state_parent(network, network, sizeof(network), err)) {
 		free(v.path);
 		return -1;
 	}
-	*strrchr(network, '/') = 0;
-	*strrchr(network, '/') = 0;
-	d = opendir(network);
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(container, sizeof(container), "%s/%s", network, e->d_name) >=
-		    sizeof(container))
-			continue;
-		if (collect_container(container, &v, ret ? NULL : err))
-			ret = -1;
-	}
-	if (d)
-		closedir(d);
+	/* Containers: one level below the network directory. */
+	skl_state_walk(network, SKL_STATE_FROM_CONTAINER, 0, collect_container, &c);
 	rmdir(network);
 	free(v.path);
-	return ret;
+	return c.ret;
 }

@@ -1,7 +1,6 @@
 /* sklookup-ctl: finding the pod's state, entering its netns, JSON in and out. */
 #include "ctl.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,70 +44,32 @@ static int encoded(const char *network, const char *container, const char *ifnam
 	return 0;
 }
 
-static int link_netns_ino(const char *dir, uint64_t *ino)
-{
-	struct bpf_link_info info = { 0 };
-	uint32_t len = sizeof(info);
-	char path[PATH_MAX + 8];
-	int fd, ret;
+struct search {
+	const struct filter *f;
+	struct found *out;
+};
 
-	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_LINK);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -1;
-	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	*ino = info.netns.netns_ino;
-	return ret;
+static bool named(bool by, const char *want, const char *name)
+{
+	return !by || !strcmp(want, name);
 }
 
-static bool visible(const char *name)
+static int consider(const struct skl_state_visit *v, void *arg)
 {
-	return name[0] != '.' && name[0] != ':';
-}
-
-static void consider(const char *dir, const struct filter *f, struct found *out)
-{
+	const struct filter *f = ((struct search *)arg)->f;
+	struct found *out = ((struct search *)arg)->out;
 	uint64_t ino;
 
-	if (f->netns_ino && (link_netns_ino(dir, &ino) || ino != f->netns_ino))
-		return;
+	if (!named(f->by_network, f->network, v->name[0]) ||
+	    !named(f->by_container, f->container, v->name[1]) ||
+	    !named(f->by_ifname, f->ifname, v->name[2]))
+		return 0;
+	if (f->netns_ino && (skl_state_link_netns(v->dir, &ino, NULL) || ino != f->netns_ino))
+		return 0;
 	if (!out->count)
-		snprintf(out->dir, sizeof(out->dir), "%s", dir);
+		snprintf(out->dir, sizeof(out->dir), "%s", v->dir);
 	out->count++;
-}
-
-/* Walks root/NETWORK/CONTAINER/IFNAME. */
-static void walk(const char *root, const struct filter *f, struct found *out)
-{
-	char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
-	struct dirent *n, *k, *i;
-	DIR *dn = opendir(root), *dk, *di;
-
-	while (dn && (n = readdir(dn))) {
-		if (!visible(n->d_name) || (f->by_network && strcmp(n->d_name, f->network)))
-			continue;
-		snprintf(a, sizeof(a), "%.2000s/%.255s", root, n->d_name);
-		dk = opendir(a);
-		while (dk && (k = readdir(dk))) {
-			if (!visible(k->d_name) || (f->by_container && strcmp(k->d_name, f->container)))
-				continue;
-			snprintf(b, sizeof(b), "%.3000s/%.255s", a, k->d_name);
-			di = opendir(b);
-			while (di && (i = readdir(di))) {
-				if (!visible(i->d_name) || (f->by_ifname && strcmp(i->d_name, f->ifname)))
-					continue;
-				snprintf(c, sizeof(c), "%.3800s/%.255s", b, i->d_name);
-				consider(c, f, out);
-			}
-			if (di)
-				closedir(di);
-		}
-		if (dk)
-			closedir(dk);
-	}
-	if (dn)
-		closedir(dn);
+	return 0;
 }
 
 static int build_filter(struct skl_ctl *ctl, struct filter *f, struct skl_err *err)
@@ -163,7 +124,7 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 		err->code = SKL_EXIT_ERROR;
 		return -1;
 	}
-	walk(root, &f, &out);
+	skl_state_walk(root, SKL_STATE_FROM_ROOT, 0, consider, &(struct search){ &f, &out });
 	if (out.count == 0) {
 		skl_errf(err, SKL_EXIT_NO_STATE,
 			 "no sklookup dispatcher for %s under %s (is the pod on a network with the "

@@ -11,6 +11,7 @@
 
 #include "dispatch_abi.h"
 #include "dispatcher.skel.h"
+#include "state.h"
 
 const char *const skl_map_pin_names[SKL_MAP_COUNT] = {
 	[SKL_MAP_CONFIG] = "config",
@@ -411,14 +412,7 @@ int skl_dispatcher_open_spare(struct skl_dispatcher *d, const char *dir, uint64_
 int skl_dispatcher_link_netns(const struct skl_dispatcher *d, uint64_t *netns_ino,
 			      struct skl_err *err)
 {
-	struct bpf_link_info info = {};
-	uint32_t len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(d->link_fd, &info, &len))
-		return skl_errf(err, SKL_CNI_INTERNAL, "reading the link info: %s",
-				strerror(errno));
-	*netns_ino = info.netns.netns_ino;
-	return 0;
+	return skl_link_netns(d->link_fd, netns_ino, err);
 }
 
 int skl_dispatcher_config(const struct skl_dispatcher *d, struct skl_config *cfg,

@@ -144,14 +144,14 @@ int skl_spare_take(const char *root, const struct skl_limits *l, const char *int
 }
 
 /* Takes the spare away first, as an ADD would, so that an ADD never opens
- * a half-removed one; leftovers (':' names) are the agent's own. */
+ * a half-removed one; leftovers (hidden ':' names) are the agent's own. */
 static int remove_one(const char *path, void *arg)
 {
-	const char *name = strrchr(path, '/') + 1;
+	const char *name = skl_state_last_component(path);
 	char gone[PATH_MAX];
 
 	(void)arg;
-	if (name[0] != ':' &&
+	if (!skl_state_name_hidden(name) &&
 	    (size_t)snprintf(gone, sizeof(gone), "%.*s:gone-%s", (int)(name - path), path, name) <
 		    sizeof(gone) &&
 	    !rename(path, gone))

@@ -36,6 +36,7 @@
 #include "netpod.h"
 #include "rules.h"
 #include "sockets.h"
+#include "state.h"
 #include "testbin.h"
 #include "testnet.h"
 
@@ -766,7 +767,7 @@ static void test_stale_state_reaped(void **state)
 	agent_start(e, "3600", "1");
 	netpod_release(&e->c);
 	for (deadline = now_ms() + 10000; ino && now_ms() < deadline; sleep_ms(50))
-		assert_int_equal(skl_agent_state_netns_ino(e->c.dir, &ino), 0);
+		assert_int_equal(skl_state_link_netns(e->c.dir, &ino, NULL), 0);
 	assert_int_equal(ino, 0);
 
 	/* Within the grace period it stays. */

@@ -171,9 +171,8 @@ static bool bpffs_network_empty(const struct chain *c)
 	char dir[PATH_MAX], network[PATH_MAX];
 
 	state_dir(c, dir, sizeof(dir));
-	snprintf(network, sizeof(network), "%s", dir);
-	*strrchr(network, '/') = 0;
-	*strrchr(network, '/') = 0;
+	skl_state_parent(dir, network, sizeof(network), NULL);
+	skl_state_parent(network, network, sizeof(network), NULL);
 	return !skl_state_exists(network);
 }
 

@@ -481,8 +481,7 @@ static void add_twice_leaves_one_state(void **state)
 	add_ok(f, CID, f->pods[0].path, conf);
 	assert_attached(f, CID, 0, true);
 	state_dir(f, CNI_NETWORK, CID, dir);
-	snprintf(container, sizeof(container), "%s", dir);
-	*strrchr(container, '/') = 0;
+	skl_state_parent(dir, container, sizeof(container), NULL);
 	/* eth0 alone: no second state, no temporary directory. */
 	assert_int_equal(cni_dir_entries(container), 1);
 	assert_int_equal(host_routes("-4", "203.0.113.0/24"), 1);
@@ -927,10 +926,10 @@ static void killed_add_then_gc(void **state)
 	snprintf(network, sizeof(network), "%s/%s", f->root, CNI_NETWORK);
 	assert_int_equal(cni_dir_entries(network), 2);
 	state_dir(f, CNI_NETWORK, "c2", dir);
-	*strrchr(dir, '/') = 0;
+	skl_state_parent(dir, dir, sizeof(dir), NULL);
 	assert_false(skl_state_exists(dir));
 	state_dir(f, CNI_NETWORK, "ck", dir);
-	*strrchr(dir, '/') = 0;
+	skl_state_parent(dir, dir, sizeof(dir), NULL);
 	assert_false(skl_state_exists(dir));
 	cni_assert_pod_clean(f, p2);
 	cni_assert_pod_clean(f, pk);

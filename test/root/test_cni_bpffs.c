@@ -209,8 +209,9 @@ static int note_entry(const char *path, const struct stat *st, int type, struct 
 		return 1;
 	snprintf(seen.path[seen.n], PATH_MAX, "%s", path);
 	seen.dir[seen.n++] = dir;
-	seen.records += !dir && !strcmp(strrchr(path, '/') + 1, SKL_PIN_RECORD);
-	seen.tmp_dirs += dir && !strncmp(strrchr(path, '/') + 1, ":tmp-", 5);
+	seen.records += !dir && !strcmp(skl_state_last_component(path), SKL_PIN_RECORD);
+	seen.tmp_dirs += dir && !strncmp(skl_state_last_component(path), SKL_STATE_TMP_PREFIX,
+					  strlen(SKL_STATE_TMP_PREFIX));
 	if (!seen.problem && ((st->st_mode & 07777) != want || st->st_uid || st->st_gid ||
 			      !(dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode)))) {
 		seen.problem = seen.path[seen.n - 1];

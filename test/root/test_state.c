@@ -1,7 +1,8 @@
 /*
- * Root tests of state.c and netns.c against the real kernel: bpffs under a
- * scratch directory /sys/fs/bpf/sklookup-test-<pid>-<n> (removed by the group
- * teardown), anonymous network namespaces only.
+ * Root tests of the state module (plugin/lib/state_*.c) and netns.c
+ * against the real kernel: bpffs under a scratch directory
+ * /sys/fs/bpf/sklookup-test-<pid>-<n> (removed by the group teardown),
+ * anonymous network namespaces only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,10 +166,9 @@ static void join(char *out, const char *dir, const char *name)
 /* out may be path itself. */
 static void parent_dir(char *out, const char *path)
 {
-	size_t n = (size_t)(strrchr(path, '/') - path);
+	struct skl_err err = { 0 };
 
-	memmove(out, path, n);
-	out[n] = '\0';
+	assert_ok(skl_state_parent(path, out, PATH_MAX, &err), err);
 }
 
 static uint32_t map_id(int fd)
@@ -524,6 +524,175 @@ static void test_state_remove_keeps_other_containers(void **state)
 	assert_ok(skl_state_remove(b, &err), err);
 	assert_false(exists(network));
 	assert_true(skl_state_exists(fx->root));
+}
+
+/* ---- walking the tree ---- */
+
+#define SEEN_MAX 8
+
+struct seen {
+	int n, stop_at;
+	char dir[SEEN_MAX][PATH_MAX];
+	char names[SEEN_MAX][3 * NAME_MAX];
+	bool temporary[SEEN_MAX];
+	int levels;
+};
+
+static int note_visit(const struct skl_state_visit *v, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n == SEEN_MAX)
+		fail_msg("more than %d directories visited (last %s)", SEEN_MAX, v->dir);
+	snprintf(s->dir[s->n], PATH_MAX, "%s", v->dir);
+	for (int i = 0; i < s->levels; i++) {
+		if (i)
+			strcat(s->names[s->n], "|");
+		strncat(s->names[s->n], v->name[i], NAME_MAX);
+	}
+	s->temporary[s->n] = v->temporary;
+	return ++s->n == s->stop_at ? 42 : 0;
+}
+
+/* Index of dir among those seen, -1 when not seen. */
+static int seen_at(const struct seen *s, const char *dir)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->dir[i], dir))
+			return i;
+	return -1;
+}
+
+/* The tree a walk must see through: two networks, a dotted container
+ * name, a second interface, a dead ADD's temporary directory, hidden
+ * directories (":spare"), symbolic links and a pin where a state
+ * directory would be. */
+static void build_tree(struct fixture *fx, char (*dirs)[PATH_MAX], char *tmp)
+{
+	char path[PATH_MAX], target[PATH_MAX], container[PATH_MAX], network[PATH_MAX];
+	struct skl_err err = { 0 };
+
+	add_state(fx, "n1", "pod-a", "eth0", dirs[0]);
+	add_state(fx, "n1", "pod-a", "net1", dirs[1]);
+	add_state(fx, "n2", "pod.b", "eth0", dirs[2]);
+	assert_ok(skl_state_mktemp(dirs[0], tmp, PATH_MAX, &err), err);
+	join(path, fx->root, ":spare");
+	assert_int_equal(mkdir(path, 0700), 0);
+	join(target, path, "c");
+	assert_int_equal(mkdir(target, 0700), 0);
+	join(path, target, "i");
+	assert_int_equal(mkdir(path, 0700), 0);
+	/* A container and an interface that are links to another pod's. */
+	parent_dir(target, dirs[2]);
+	parent_dir(container, dirs[0]);
+	parent_dir(network, container);
+	join(path, network, "alias");
+	assert_int_equal(symlink(target, path), 0);
+	join(path, container, "eth9");
+	assert_int_equal(symlink(dirs[2], path), 0);
+	join(path, container, "pinned");
+	assert_int_equal(bpf_obj_pin(fx->map_fd, path), 0);
+}
+
+static void test_state_walk_visits_each_state_dir_once(void **state)
+{
+	struct fixture *fx = *state;
+	char dirs[3][PATH_MAX], tmp[PATH_MAX];
+	struct seen s = { .levels = 3 };
+
+	build_tree(fx, dirs, tmp);
+	assert_int_equal(skl_state_walk(fx->root, SKL_STATE_FROM_ROOT, 0, note_visit, &s), 0);
+	assert_int_equal(s.n, 3);
+	for (int i = 0; i < 3; i++) {
+		int at = seen_at(&s, dirs[i]);
+
+		assert_true(at >= 0);
+		assert_false(s.temporary[at]);
+	}
+	assert_string_equal(s.names[seen_at(&s, dirs[2])], "n2|pod:b|eth0");
+	/* A trailing '/' on the start changes nothing. */
+	memset(&s, 0, sizeof(s));
+	s.levels = 3;
+	snprintf(tmp, sizeof(tmp), "%.4000s/", fx->root);
+	assert_int_equal(skl_state_walk(tmp, SKL_STATE_FROM_ROOT, 0, note_visit, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_true(seen_at(&s, dirs[1]) >= 0);
+}
+
+static void test_state_walk_reports_temporaries_when_asked(void **state)
+{
+	struct fixture *fx = *state;
+	char dirs[3][PATH_MAX], tmp[PATH_MAX], container[PATH_MAX];
+	struct seen s = { .levels = 1 };
+
+	build_tree(fx, dirs, tmp);
+	parent_dir(container, dirs[0]);
+	assert_int_equal(skl_state_walk(container, SKL_STATE_FROM_CONTAINER, 0, note_visit, &s),
+			 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(seen_at(&s, tmp), -1);
+
+	memset(&s, 0, sizeof(s));
+	s.levels = 1;
+	assert_int_equal(skl_state_walk(container, SKL_STATE_FROM_CONTAINER,
+					SKL_STATE_WALK_TEMPORARIES, note_visit, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_true(s.temporary[seen_at(&s, tmp)]);
+	assert_false(s.temporary[seen_at(&s, dirs[0])]);
+	assert_string_equal(s.names[seen_at(&s, tmp)], skl_state_last_component(tmp));
+	/* From the root too, at the last level only (not ":spare/c/i"). */
+	memset(&s, 0, sizeof(s));
+	s.levels = 3;
+	assert_int_equal(skl_state_walk(fx->root, SKL_STATE_FROM_ROOT,
+					SKL_STATE_WALK_TEMPORARIES, note_visit, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_true(s.temporary[seen_at(&s, tmp)]);
+}
+
+static void test_state_walk_lists_containers_and_stops_when_asked(void **state)
+{
+	struct fixture *fx = *state;
+	char dirs[3][PATH_MAX], tmp[PATH_MAX], container[PATH_MAX], network[PATH_MAX];
+	struct seen s = { .levels = 1 };
+
+	build_tree(fx, dirs, tmp);
+	parent_dir(container, dirs[0]);
+	parent_dir(network, container);
+	/* One level below a network directory: its containers, no link. */
+	assert_int_equal(skl_state_walk(network, SKL_STATE_FROM_CONTAINER, 0, note_visit, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.dir[0], container);
+
+	memset(&s, 0, sizeof(s));
+	s.levels = 3;
+	s.stop_at = 1;
+	assert_int_equal(skl_state_walk(fx->root, SKL_STATE_FROM_ROOT, 0, note_visit, &s), 42);
+	assert_int_equal(s.n, 1);
+	/* A start that is missing or a link is walked as empty. */
+	join(tmp, fx->root, "missing");
+	assert_int_equal(skl_state_walk(tmp, SKL_STATE_FROM_ROOT, 0, note_visit, &s), 0);
+	join(tmp, network, "alias");
+	assert_int_equal(skl_state_walk(tmp, SKL_STATE_FROM_CONTAINER, 0, note_visit, &s), 0);
+	assert_int_equal(s.n, 1);
+}
+
+static void test_state_link_netns_refuses_what_is_no_link(void **state)
+{
+	struct fixture *fx = *state;
+	char dir[PATH_MAX], pin[PATH_MAX];
+	struct skl_err err = { 0 };
+	uint64_t ino = 7;
+
+	add_state(fx, "n", "pod", "eth0", dir);
+	assert_int_equal(skl_state_link_netns(dir, &ino, &err), -1);
+	assert_msg_contains(&err, "cannot open the pinned link");
+	/* A map pinned where the link belongs is not read as one. */
+	join(pin, dir, SKL_PIN_LINK);
+	assert_int_equal(bpf_obj_pin(fx->map_fd, pin), 0);
+	assert_int_equal(skl_state_link_netns(dir, &ino, &err), -1);
+	assert_int_equal(ino, 7);
+	assert_int_equal(skl_link_netns(fx->map_fd, &ino, &err), -1);
+	assert_int_equal(ino, 7);
 }
 
 /* 0 if a non-blocking exclusive flock on the directory fails with EWOULDBLOCK. */
@@ -1080,6 +1249,10 @@ int main(void)
 		T(test_state_remove_missing_is_success),
 		T(test_state_remove_keeps_other_interfaces),
 		T(test_state_remove_keeps_other_containers),
+		T(test_state_walk_visits_each_state_dir_once),
+		T(test_state_walk_reports_temporaries_when_asked),
+		T(test_state_walk_lists_containers_and_stops_when_asked),
+		T(test_state_link_netns_refuses_what_is_no_link),
 		T(test_state_lock_is_exclusive),
 		T(test_state_lock_follows_a_removed_container),
 		T(test_record_saves_in_place_until_it_grows),

@@ -1,4 +1,6 @@
-/* Unit tests of the pure parts of state.c: component checks and path building. */
+/* Unit tests of the pure parts of the state module (state_paths.c): component
+ * checks, path building, parents and hidden names. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -305,6 +307,60 @@ static void test_path_refuses_overflow(void **state)
 	assert_int_equal(skl_state_path(path, 0, ROOT, "n", "c", "eth0", &err), -1);
 }
 
+static void test_parent_cuts_the_last_component(void **state)
+{
+	char out[PATH_MAX], small[4];
+	struct skl_err err = {0};
+
+	(void)state;
+	assert_int_equal(skl_state_parent(ROOT "/n/c/eth0", out, sizeof(out), &err), 0);
+	assert_string_equal(out, ROOT "/n/c");
+	/* In place, twice: the network directory. */
+	assert_int_equal(skl_state_parent(out, out, sizeof(out), &err), 0);
+	assert_int_equal(skl_state_parent(out, out, sizeof(out), &err), 0);
+	assert_string_equal(out, ROOT);
+	assert_int_equal(skl_state_parent("/x", out, sizeof(out), &err), 0);
+	assert_string_equal(out, "/");
+	assert_int_equal(skl_state_parent("eth0", out, sizeof(out), &err), -1);
+	assert_msg_contains(&err, "eth0 is not an absolute path");
+	assert_int_equal(skl_state_parent("/abcd/e", small, sizeof(small), &err), -1);
+	assert_msg_contains(&err, "path /abcd/e is too long");
+	assert_int_equal(skl_state_parent("/ab/e", small, sizeof(small), NULL), 0);
+	assert_string_equal(small, "/ab");
+}
+
+static void test_last_component(void **state)
+{
+	(void)state;
+	assert_string_equal(skl_state_last_component(ROOT "/n/c/eth0"), "eth0");
+	assert_string_equal(skl_state_last_component("/x"), "x");
+	assert_string_equal(skl_state_last_component("eth0"), "eth0");
+	assert_string_equal(skl_state_last_component("/n/"), "");
+}
+
+/* Names no network, container or interface can have: what skl_state_path
+ * never makes. */
+static void test_hidden_names(void **state)
+{
+	char path[PATH_MAX];
+	struct skl_err err = {0};
+
+	(void)state;
+	assert_true(skl_state_name_hidden("."));
+	assert_true(skl_state_name_hidden(".."));
+	assert_true(skl_state_name_hidden(".hidden"));
+	assert_true(skl_state_name_hidden(SKL_STATE_TMP_PREFIX "eth0-abcdef"));
+	assert_true(skl_state_name_hidden(":spare"));
+	assert_false(skl_state_name_hidden("eth0"));
+	assert_false(skl_state_name_hidden("a:b"));
+	assert_false(skl_state_name_hidden(HEX64));
+	assert_int_equal(skl_state_path(path, sizeof(path), ROOT, "a.n", "c.1", "e.0", &err), 0);
+	for (char *name = path + strlen(ROOT) + 1; name; name = strchr(name, '/')) {
+		name += *name == '/';
+		assert_false(skl_state_name_hidden(name));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +388,9 @@ int main(void)
 		cmocka_unit_test(test_path_rejects_bad_ifname),
 		cmocka_unit_test(test_path_fits_exactly),
 		cmocka_unit_test(test_path_refuses_overflow),
+		cmocka_unit_test(test_parent_cuts_the_last_component),
+		cmocka_unit_test(test_last_component),
+		cmocka_unit_test(test_hidden_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,10 +8,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "skl_error.h"
 
 #define SKL_DEFAULT_BPFFS_ROOT "/sys/fs/bpf/sklookup"
+
+/* An ADD builds a pod's state in ":tmp-<ifname>-XXXXXX" next to it. */
+#define SKL_STATE_TMP_PREFIX ":tmp-"
 
 /* Checks that a value can be one path component: 1..max bytes of
  * [A-Za-z0-9_.-], not "." or "..", not starting with "." (temporary
@@ -23,6 +27,59 @@ int skl_state_check_component(const char *what, const char *value, size_t max,
  * root must be absolute and normalised (no "..", no "//"). */
 int skl_state_path(char *out, size_t len, const char *root, const char *network,
 		   const char *container, const char *ifname, struct skl_err *err);
+
+/* Writes the directory part of path (everything before its last '/') to
+ * out, which may be path itself: a state directory's container directory,
+ * a container directory's network directory. */
+int skl_state_parent(const char *path, char *out, size_t len, struct skl_err *err);
+
+/* The last component of path (path itself when it has no '/'). */
+const char *skl_state_last_component(const char *path);
+
+/* True for a name under bpffsRoot that is no network, container or
+ * interface: it starts with '.' or ':' (no component may; a '.' inside one
+ * is stored as ':'). ADD's temporary directories and the spares are such. */
+bool skl_state_name_hidden(const char *name);
+
+/* One directory a walk visits: its path, its names below where the walk
+ * began (name[0] first; levels of them), and whether it is a temporary
+ * directory (a hidden ':' name, reported only with SKL_STATE_WALK_TEMPORARIES). */
+struct skl_state_visit {
+	const char *dir;
+	const char *name[3];
+	bool temporary;
+};
+
+/* Where a walk begins, as the number of levels down to the state
+ * directories: bpffsRoot (NETWORK/CONTAINER/IFNAME), a network directory
+ * (CONTAINER/IFNAME), or a container directory (IFNAME). With levels one
+ * less, it visits the containers (levels 1 below a network directory). */
+enum skl_state_levels {
+	SKL_STATE_FROM_CONTAINER = 1,
+	SKL_STATE_FROM_NETWORK = 2,
+	SKL_STATE_FROM_ROOT = 3,
+};
+
+#define SKL_STATE_WALK_TEMPORARIES 1u /* also visit ':' names at the last level */
+
+/* Calls fn for each directory levels below start (a state directory when
+ * levels matches start's place in the tree). Hidden names are skipped at
+ * every level but the last, where SKL_STATE_WALK_TEMPORARIES reports the
+ * ':' ones (temporary set). Nothing is followed through a symbolic link;
+ * what is not a directory is skipped. Stops at fn's first non-zero value
+ * and returns it; 0 when fn never stopped it (or start cannot be opened).
+ * Whether start can be trusted is the caller's to check
+ * (skl_bpffs_check_root). */
+int skl_state_walk(const char *start, int levels, unsigned flags,
+		   int (*fn)(const struct skl_state_visit *v, void *arg), void *arg);
+
+/* The netns inode the sk_lookup link pinned in the state directory dir is
+ * attached to (0: detached, its netns is gone). Fails (SKL_CNI_INTERNAL)
+ * when there is no pinned link or it is no netns sk_lookup link. */
+int skl_state_link_netns(const char *dir, uint64_t *ino, struct skl_err *err);
+
+/* The same for a link fd. */
+int skl_link_netns(int link_fd, uint64_t *ino, struct skl_err *err);
 
 /* Makes sure bpffs is mounted at the parent of root (mounts it if the parent
  * is not on bpffs, mode 0700) and that root exists, mode 0700, and can be
