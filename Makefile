@@ -190,8 +190,19 @@ $(BUILD)/obj/testlib/%.o: test/lib/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 
 $(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup.a
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(TESTLIB_OBJS) \
-		$(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< \
+		$(TEST_OBJS) $(TESTLIB_OBJS) $(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
+
+# The fault-injection hook (cni.h) is in no shipped binary: only the test
+# helper links a copy of cni_add.c built with it, ahead of the library's.
+FAULT_OBJ := $(BUILD)/obj/fault-injection/cni_add.o
+$(FAULT_OBJ): plugin/cni_add.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) -DSKL_FAULT_INJECTION $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/test/root/helper_sklookup_fi: private TEST_CPPFLAGS := -DSKL_FAULT_INJECTION
+$(BUILD)/test/root/helper_sklookup_fi: private TEST_OBJS := $(FAULT_OBJ)
+$(BUILD)/test/root/helper_sklookup_fi: $(FAULT_OBJ)
 
 $(BUILD):
 	mkdir -p $@
