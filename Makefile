@@ -339,7 +339,8 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 # kernel code the parsers do not use). netconf.c calls skl_limits_check in
 # dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf
 # calls are faked (fuzz/fake_bpf.c) so the record parses without BPF.
-FUZZ_MODEL := bindings conflicts precedence skl_error
+FUZZ_MODEL := bindings_syntax bindings_set bindings_parse bindings_pod bindings_json \
+	conflicts precedence skl_error
 FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree portreserve dispatcher
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve

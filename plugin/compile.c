@@ -1,15 +1,16 @@
 #include "compile.h"
 #include "search_tree.h"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PORT_SPACE_END 65535u
+#define PORT_SPACE_END ((unsigned)SKL_PORT_MAX)
 
 struct rule {
 	uint8_t family, proto, plen;
-	uint8_t addr[16];
+	uint8_t addr[SKL_ADDR_BYTES];
 	uint16_t lo, hi;
 	uint32_t binding;
 };
@@ -46,11 +47,11 @@ struct compiler {
 	struct table_index index;
 };
 
-void skl_prefix_mask(uint8_t addr[16], uint8_t family, uint8_t plen)
+void skl_prefix_mask(uint8_t addr[SKL_ADDR_BYTES], uint8_t family, uint8_t plen)
 {
-	int bytes = family == SKL_FAMILY_V4 ? 4 : 16;
+	int bytes = family == SKL_FAMILY_V4 ? SKL_V4_BYTES : SKL_ADDR_BYTES;
 
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < SKL_ADDR_BYTES; i++) {
 		int bits = (int)plen - 8 * i;
 
 		if (i >= bytes || bits <= 0)
@@ -69,7 +70,7 @@ static int cmp_key(uint8_t fa, uint8_t pa, uint8_t la, const uint8_t *aa, uint8_
 		return pa < pb ? -1 : 1;
 	if (la != lb)
 		return la < lb ? -1 : 1;
-	return memcmp(aa, ab, 16);
+	return memcmp(aa, ab, SKL_ADDR_BYTES);
 }
 
 static int cmp_rule(const void *a, const void *b)
@@ -271,7 +272,7 @@ static int intern_table(struct compiler *cc, const struct seglist *t, struct gro
 }
 
 static const struct group *find_group(const struct compiler *cc, uint8_t family, uint8_t proto,
-				      uint8_t plen, const uint8_t addr[16])
+				      uint8_t plen, const uint8_t addr[SKL_ADDR_BYTES])
 {
 	size_t lo = 0, hi = cc->n_groups;
 
@@ -292,17 +293,17 @@ static const struct group *find_group(const struct compiler *cc, uint8_t family,
 
 /* The longest binding prefix of length <= max_plen containing addr. */
 static const struct group *longest_match(const struct compiler *cc, uint8_t family,
-					 uint8_t proto, const uint8_t addr[16], int max_plen)
+					 uint8_t proto, const uint8_t addr[SKL_ADDR_BYTES], int max_plen)
 {
-	const bool *used = cc->used_plen[family][proto == 17];
+	const bool *used = cc->used_plen[family][proto == IPPROTO_UDP];
 
 	for (int l = max_plen; l >= 0; l--) {
-		uint8_t masked[16];
+		uint8_t masked[SKL_ADDR_BYTES];
 		const struct group *g;
 
 		if (!used[l])
 			continue;
-		memcpy(masked, addr, 16);
+		memcpy(masked, addr, SKL_ADDR_BYTES);
 		skl_prefix_mask(masked, family, (uint8_t)l);
 		g = find_group(cc, family, proto, (uint8_t)l, masked);
 		if (g)
@@ -344,7 +345,7 @@ out:
 }
 
 static int add_prefix(struct compiler *cc, uint8_t family, uint8_t proto, uint8_t plen,
-		      const uint8_t addr[16])
+		      const uint8_t addr[SKL_ADDR_BYTES])
 {
 	struct skl_compiled *out = cc->out;
 	const struct group *best = longest_match(cc, family, proto, addr, plen);
@@ -355,7 +356,7 @@ static int add_prefix(struct compiler *cc, uint8_t family, uint8_t proto, uint8_
 		return -1;
 	p = &out->prefixes[out->n_prefixes++];
 	*p = (struct skl_compiled_prefix){ .family = family, .proto = proto, .plen = plen };
-	memcpy(p->addr, addr, 16);
+	memcpy(p->addr, addr, SKL_ADDR_BYTES);
 	skl_prefix_mask(p->addr, family, plen);
 	p->seg_first = best ? best->table_first : 0;
 	p->seg_count = best ? best->table_count : 0;
@@ -364,16 +365,16 @@ static int add_prefix(struct compiler *cc, uint8_t family, uint8_t proto, uint8_
 
 static struct skl_lengths *lengths_of(struct skl_compiled *c, uint8_t family, uint8_t proto)
 {
-	return &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6, proto == 17)];
+	return &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6, proto == IPPROTO_UDP)];
 }
 
 static void build_lengths(struct compiler *cc)
 {
 	for (int family = 0; family <= 1; family++)
 		for (int udp = 0; udp <= 1; udp++) {
-			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, udp ? 17 : 6);
+			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, udp ? IPPROTO_UDP : IPPROTO_TCP);
 
-			for (int plen = 0; plen <= 128; plen++)
+			for (int plen = 0; plen <= SKL_PLEN_MAX_V6; plen++)
 				if (cc->used_plen[family][udp][plen])
 					l->len[l->n++] = (uint8_t)plen;
 		}
@@ -443,9 +444,9 @@ static int collect_rules(struct compiler *cc, const struct skl_binding_set *set,
 			*r = (struct rule){ .family = b->family, .proto = b->proto, .plen = b->plen,
 					    .lo = b->ports[k].lo, .hi = b->ports[k].hi,
 					    .binding = (uint32_t)i };
-			memcpy(r->addr, b->addr, 16);
+			memcpy(r->addr, b->addr, SKL_ADDR_BYTES);
 			skl_prefix_mask(r->addr, b->family, b->plen);
-			cc->used_plen[b->family][b->proto == 17][b->plen] = true;
+			cc->used_plen[b->family][b->proto == IPPROTO_UDP][b->plen] = true;
 		}
 	}
 	qsort(cc->rules, cc->n_rules, sizeof(*cc->rules), cmp_rule);
@@ -505,20 +506,20 @@ void skl_compiled_free(struct skl_compiled *c)
 }
 
 static const struct skl_compiled_prefix *probe(const struct skl_compiled *c, uint8_t proto,
-					       uint8_t family, const uint8_t addr[16], uint8_t plen)
+					       uint8_t family, const uint8_t addr[SKL_ADDR_BYTES], uint8_t plen)
 {
 	struct skl_compiled_prefix key = { .family = family, .proto = proto, .plen = plen };
 
-	memcpy(key.addr, addr, 16);
+	memcpy(key.addr, addr, SKL_ADDR_BYTES);
 	skl_prefix_mask(key.addr, family, plen);
 	return bsearch(&key, c->prefixes, c->n_prefixes, sizeof(key), cmp_prefix);
 }
 
 uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_t family,
-			     const uint8_t addr[16], uint16_t port)
+			     const uint8_t addr[SKL_ADDR_BYTES], uint16_t port)
 {
 	const struct skl_lengths *l = &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6,
-								   proto == 17)];
+								   proto == IPPROTO_UDP)];
 	struct skl_search_node root, nodes[SKL_LENGTHS_MAX];
 	const struct skl_search_node *n = &root;
 	const struct skl_compiled_prefix *best = NULL;

@@ -26,6 +26,12 @@
 
 enum skl_family { SKL_FAMILY_V4 = 0, SKL_FAMILY_V6 = 1 };
 
+/* An address: IPv6's 16 bytes, or IPv4's 4 in the first of them. */
+#define SKL_ADDR_BYTES 16
+#define SKL_V4_BYTES 4
+#define SKL_PLEN_MAX_V4 32
+#define SKL_PLEN_MAX_V6 128
+
 /* Key of the "prefixes" hash: a real binding prefix or a search marker. */
 struct skl_prefix_key {
 	__u8 gen;

@@ -138,7 +138,7 @@ static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct s
 	if (!name)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"name: missing; the runtime sets it from the conflist's \"name\"");
-	if (skl_state_check_component("name", name->valuestring, 128, err)) {
+	if (skl_state_check_component("name", name->valuestring, SKL_NETWORK_NAME_MAX, err)) {
 		err->code = SKL_CNI_INVALID_CONFIG;
 		return -1;
 	}
@@ -336,7 +336,7 @@ static void set_defaults(struct skl_netconf *c)
 	snprintf(c->bpffs_root, sizeof(c->bpffs_root), "%s", SKL_DEFAULT_BPFFS_ROOT);
 	c->routes_pod = true;
 	skl_limits_default(&c->limits);
-	c->allowed_ports[0] = (struct skl_port_range){ 1024, 65535 };
+	c->allowed_ports[0] = (struct skl_port_range){ SKL_ALLOWED_PORTS_MIN_DEFAULT, SKL_PORT_MAX };
 	c->n_allowed_ports = 1;
 }
 
@@ -390,12 +390,12 @@ fail:
 
 static bool prefix_contains(const struct skl_binding_spec *outer, const struct skl_binding_spec *b)
 {
-	uint8_t masked[16];
+	uint8_t masked[SKL_ADDR_BYTES];
 
 	if (outer->family != b->family || outer->plen > b->plen)
 		return false;
-	memcpy(masked, b->addr, 16);
-	for (int i = 0; i < 16; i++) {
+	memcpy(masked, b->addr, SKL_ADDR_BYTES);
+	for (int i = 0; i < SKL_ADDR_BYTES; i++) {
 		int bits = (int)outer->plen - 8 * i;
 
 		if (bits <= 0)
@@ -403,7 +403,7 @@ static bool prefix_contains(const struct skl_binding_spec *outer, const struct s
 		else if (bits < 8)
 			masked[i] &= (uint8_t)(0xff << (8 - bits));
 	}
-	return !memcmp(masked, outer->addr, 16);
+	return !memcmp(masked, outer->addr, SKL_ADDR_BYTES);
 }
 
 static bool ports_allowed(const struct skl_netconf *c, const struct skl_port_range *r)
@@ -418,7 +418,7 @@ static bool ports_allowed(const struct skl_netconf *c, const struct skl_port_ran
 static int check_policy(const struct skl_netconf *c, const struct skl_binding_set *allowed,
 			const struct skl_binding_spec *b, struct skl_err *err)
 {
-	char buf[64];
+	char buf[SKL_PREFIX_STR_MAX];
 	bool inside = false;
 
 	for (size_t i = 0; i < allowed->n && !inside; i++)
@@ -496,7 +496,7 @@ static int add_pod_addr(struct skl_pod_addrs *out, const char *cidr, size_t i,
 	addr[len] = 0;
 	if (out->n == sizeof(out->v) / sizeof(out->v[0]))
 		return 0;
-	memset(out->v[out->n].addr, 0, 16);
+	memset(out->v[out->n].addr, 0, SKL_ADDR_BYTES);
 	if (inet_pton(AF_INET, addr, out->v[out->n].addr) == 1)
 		out->v[out->n].family = SKL_FAMILY_V4;
 	else if (inet_pton(AF_INET6, addr, out->v[out->n].addr) == 1)

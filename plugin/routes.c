@@ -157,7 +157,7 @@ static int af_of(const struct skl_route *r)
 
 static size_t addr_len(const struct skl_route *r)
 {
-	return r->family == SKL_FAMILY_V6 ? 16 : 4;
+	return r->family == SKL_FAMILY_V6 ? SKL_ADDR_BYTES : SKL_V4_BYTES;
 }
 
 static uint8_t table_of(const struct skl_route *r)
@@ -172,9 +172,9 @@ static uint8_t type_of(const struct skl_route *r)
 
 /* The destination with its host bits cleared (the kernel refuses IPv4
  * prefixes with host bits). */
-static void masked_dst(const struct skl_route *r, uint8_t out[16])
+static void masked_dst(const struct skl_route *r, uint8_t out[SKL_ADDR_BYTES])
 {
-	memset(out, 0, 16);
+	memset(out, 0, SKL_ADDR_BYTES);
 	for (unsigned int i = 0; i < addr_len(r); i++) {
 		unsigned int bits = r->plen > 8 * i ? r->plen - 8 * i : 0;
 
@@ -182,7 +182,7 @@ static void masked_dst(const struct skl_route *r, uint8_t out[16])
 	}
 }
 
-static void format_addr(const struct skl_route *r, const uint8_t addr[16], char *buf, size_t len)
+static void format_addr(const struct skl_route *r, const uint8_t addr[SKL_ADDR_BYTES], char *buf, size_t len)
 {
 	if (!inet_ntop(af_of(r), addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
@@ -192,7 +192,7 @@ static void format_addr(const struct skl_route *r, const uint8_t addr[16], char 
 static void format_prefix(const struct skl_route *r, char *buf, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
-	uint8_t dst[16];
+	uint8_t dst[SKL_ADDR_BYTES];
 
 	masked_dst(r, dst);
 	format_addr(r, dst, text, sizeof(text));
@@ -227,8 +227,8 @@ static int check_route(const struct skl_route *r, struct skl_err *err)
 				     "its family is neither SKL_FAMILY_V4 nor SKL_FAMILY_V6");
 	if (r->plen > 8 * addr_len(r))
 		return route_invalid(err, r, r->family == SKL_FAMILY_V6
-						     ? "an IPv6 prefix length is at most 128"
-						     : "an IPv4 prefix length is at most 32");
+						     ? "an IPv6 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V6)
+						     : "an IPv4 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V4));
 	if (r->kind != SKL_ROUTE_LOCAL && r->kind != SKL_ROUTE_VIA)
 		return route_invalid(err, r,
 				     "its kind is neither SKL_ROUTE_LOCAL nor SKL_ROUTE_VIA");
@@ -258,7 +258,7 @@ static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
 			     : r->kind == SKL_ROUTE_LOCAL ? RT_SCOPE_HOST
 							  : RT_SCOPE_UNIVERSE,
 	};
-	uint8_t dst[16];
+	uint8_t dst[SKL_ADDR_BYTES];
 
 	masked_dst(r, dst);
 	nl_request_init(req, type, flags, &rtm, sizeof(rtm));
@@ -372,7 +372,7 @@ int skl_route_del_ours(const struct skl_route *r, struct skl_err *err)
 
 struct route_match {
 	const struct skl_route *want;
-	uint8_t dst[16]; /* want's masked destination */
+	uint8_t dst[SKL_ADDR_BYTES]; /* want's masked destination */
 	int lo;
 	bool found;
 };
@@ -410,7 +410,7 @@ static void route_attrs_parse(const struct nlmsghdr *h, struct route_attrs *a)
 
 static bool route_msg_matches(const struct nlmsghdr *h, const struct route_match *m)
 {
-	static const uint8_t any[16];
+	static const uint8_t any[SKL_ADDR_BYTES];
 	const struct skl_route *r = m->want;
 	const struct rtmsg *rtm = NLMSG_DATA(h);
 	struct route_attrs a;
