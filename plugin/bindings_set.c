@@ -73,7 +73,7 @@ void skl_bindings_free(struct skl_binding_set *set)
 /* Moves every binding of src onto the end of dst (port arrays change
  * owner) and empties src. dst is unchanged on failure. */
 int skl_bindings_move_all(struct skl_binding_set *dst, struct skl_binding_set *src,
-			const char *where, struct skl_err *err)
+			  const char *where, struct skl_err *err)
 {
 	if (skl_bindings_reserve(dst, src->n)) {
 		skl_bindings_free(src);

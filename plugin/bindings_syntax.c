@@ -196,7 +196,7 @@ static int host_bits_error(struct skl_err *err, const char *s, uint8_t family, u
 /* skl_prefix_parse, with `also` naming further accepted forms in the
  * syntax message (the pod keywords, for a binding's prefix). */
 int skl_prefix_parse_also(const char *s, const char *also, uint8_t *family, uint8_t *plen,
-			uint8_t addr[SKL_ADDR_BYTES], struct skl_err *err)
+			  uint8_t addr[SKL_ADDR_BYTES], struct skl_err *err)
 {
 	uint8_t raw[SKL_ADDR_BYTES] = {0}, masked[SKL_ADDR_BYTES];
 	char host[INET6_ADDRSTRLEN];

@@ -85,7 +85,9 @@ struct skl_search_node {
 	__u8 pad[2];
 };
 
-#define SKL_SEARCH_ROOTS (SKL_GENERATIONS * 4)
+/* Search trees per generation: one per (family, protocol). */
+#define SKL_SEARCH_TREES 4
+#define SKL_SEARCH_ROOTS (SKL_GENERATIONS * SKL_SEARCH_TREES)
 /* The longest length, then a balanced tree over at most 128 others. */
 #define SKL_SEARCH_STEPS 9
 /* The smallest k with 2^k >= n (0 for n <= 1). */
@@ -158,9 +160,10 @@ struct skl_label {
 
 /* Socket slots in the SOCKMAP: four per label, by protocol and family of the
  * packet. A dual-stack IPv6 socket fills both family slots. */
+#define SKL_SOCKETS_PER_LABEL 4
 static inline __u32 skl_socket_slot(__u32 label, int is_udp, int is_v6)
 {
-	return label * 4 + (is_udp ? 2 : 0) + (is_v6 ? 1 : 0);
+	return label * SKL_SOCKETS_PER_LABEL + (is_udp ? 2 : 0) + (is_v6 ? 1 : 0);
 }
 
 /* Counters, kept per binding and per label. The two of every lookup that

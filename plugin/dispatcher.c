@@ -56,11 +56,16 @@ int skl_limits_check(const struct skl_limits *limits, struct skl_err *err)
  * with one port under a prefix with a range and one with all ports takes ~6);
  * identical tables are stored once. A random set of 100,000 nested
  * bindings needs 5.1 per range (test_scale); 6 leaves room, and deeper
- * nesting fails with an error naming limits.portRanges. A prefix brings one entry plus at most one search
- * marker per probe, in each generation. */
+ * nesting fails with an error naming limits.portRanges. A prefix brings one
+ * entry plus at most one search marker per probe, in each generation. */
+#define SEGMENTS_PER_RANGE 6
+#define PREFIX_ENTRIES_PER_BINDING 4
+/* Room above the per-item sizes for the smallest limits. */
+#define TABLE_SLACK 64
+
 uint32_t skl_segments_per_gen(const struct skl_limits *l)
 {
-	return 6 * l->port_ranges + 64;
+	return SEGMENTS_PER_RANGE * l->port_ranges + TABLE_SLACK;
 }
 
 /* Non-root search nodes of a generation: one per length in use, and every
@@ -76,7 +81,7 @@ static uint32_t prefix_entries(const struct skl_limits *l)
 	 * well under two entries per generation in practice; a set that needs
 	 * more is refused with an error naming limits.bindings. The hash
 	 * allocates its buckets up front, so this is memory. */
-	return 4 * l->bindings + 64;
+	return PREFIX_ENTRIES_PER_BINDING * l->bindings + TABLE_SLACK;
 }
 
 struct dispatcher_bpf *skl_dispatcher_skel_open(void)

@@ -182,7 +182,8 @@ static void masked_dst(const struct skl_route *r, uint8_t out[SKL_ADDR_BYTES])
 	}
 }
 
-static void format_addr(const struct skl_route *r, const uint8_t addr[SKL_ADDR_BYTES], char *buf, size_t len)
+static void format_addr(const struct skl_route *r, const uint8_t addr[SKL_ADDR_BYTES], char *buf,
+			size_t len)
 {
 	if (!inet_ntop(af_of(r), addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
