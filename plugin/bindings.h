@@ -16,7 +16,6 @@
 #include "skl_error.h"
 
 #define SKL_PORT_MIN 1
-#define SKL_PORT_MAX 65535
 
 /* Pod addresses taken from prevResult, at most. */
 #define SKL_POD_ADDRS_MAX 16

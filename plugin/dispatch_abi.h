@@ -21,6 +21,8 @@
 
 #define SKL_LABEL_MAX 32 /* bytes, without the NUL */
 
+#define SKL_PORT_MAX 65535 /* the last port; port tables cover 0..SKL_PORT_MAX */
+
 /* Prefix lengths in use: at most 33 for IPv4, 129 for IPv6. */
 #define SKL_LENGTHS_MAX 129
 
