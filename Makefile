@@ -342,8 +342,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_MODEL := bindings_syntax bindings_set bindings_parse bindings_pod bindings_json \
 	conflicts precedence skl_error
 FUZZ_PORTRESERVE := portreserve portreserve_ranges portreserve_syntax
-FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree $(FUZZ_PORTRESERVE) dispatcher
-FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
+FUZZ_COMPILE := compile compile_tables compile_lookup
+FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf netconf_annotation netconf_pod state $(FUZZ_COMPILE) \
+	search_tree $(FUZZ_PORTRESERVE) dispatcher
+FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE) search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state $(FUZZ_PORTRESERVE)
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
 FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto

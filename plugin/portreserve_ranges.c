@@ -57,7 +57,7 @@ void skl_port_ranges_normalize(struct skl_port_range *v, size_t *n)
 }
 
 int skl_port_ranges_normalized_copy(const struct skl_port_range *v, size_t n,
-				  struct skl_port_range **out, size_t *n_out, struct skl_err *err)
+				    struct skl_port_range **out, size_t *n_out, struct skl_err *err)
 {
 	if (skl_port_ranges_alloc(n, out, err) < 0)
 		return -1;
