@@ -149,9 +149,14 @@ static void mask_addr(uint8_t addr[SKL_ADDR_BYTES], unsigned int plen)
 	}
 }
 
+/* ::ffff:0:0/96, the IPv4-mapped addresses: the IPv4 address in the last
+ * SKL_V4_BYTES. */
+#define MAPPED_PREFIX_BYTES (SKL_ADDR_BYTES - SKL_V4_BYTES)
+#define MAPPED_PLEN (MAPPED_PREFIX_BYTES * 8)
+
 static bool is_v4_mapped(const uint8_t a[SKL_ADDR_BYTES])
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t mapped[MAPPED_PREFIX_BYTES] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	return memcmp(a, mapped, sizeof(mapped)) == 0;
 }
@@ -173,9 +178,10 @@ static int mapped_error(struct skl_err *err, const char *s, const uint8_t raw[SK
 	char suggestion[SKL_PREFIX_STR_MAX];
 	struct skl_quoted q;
 
-	memcpy(v4, raw + 12, 4);
-	mask_addr(v4, plen - 96);
-	skl_prefix_format(SKL_FAMILY_V4, (uint8_t)(plen - 96), v4, suggestion, sizeof(suggestion));
+	memcpy(v4, raw + MAPPED_PREFIX_BYTES, SKL_V4_BYTES);
+	mask_addr(v4, plen - MAPPED_PLEN);
+	skl_prefix_format(SKL_FAMILY_V4, (uint8_t)(plen - MAPPED_PLEN), v4, suggestion,
+			  sizeof(suggestion));
 	return skl_errf(err, INVALID,
 			"%s is an IPv4-mapped IPv6 address; write the IPv4 prefix \"%s\"",
 			skl_quote(&q, s), suggestion);
@@ -223,7 +229,7 @@ int skl_prefix_parse_also(const char *s, const char *also, uint8_t *family, uint
 	if (slash && (!parse_decimal(slash + 1, strlen(slash + 1), &len) || len > max))
 		return skl_errf(err, INVALID, "%s has an invalid prefix length; use /0 to /%lu for %s",
 				skl_quote(&q, s), max, v6 ? "IPv6" : "IPv4");
-	if (v6 && is_v4_mapped(raw) && len >= 96)
+	if (v6 && is_v4_mapped(raw) && len >= MAPPED_PLEN)
 		return mapped_error(err, s, raw, (unsigned int)len);
 
 	memcpy(masked, raw, sizeof(masked));

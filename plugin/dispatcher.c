@@ -156,7 +156,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 		[SKL_MAP_BINDINGS] = l->bindings,
 		[SKL_MAP_PORTS] = l->port_ranges,
 		[SKL_MAP_LABELS] = l->labels,
-		[SKL_MAP_SOCKETS] = 4 * l->labels,
+		[SKL_MAP_SOCKETS] = SKL_SOCKETS_PER_LABEL * l->labels,
 		[SKL_MAP_BIND_COUNTERS] = l->bindings,
 		[SKL_MAP_LABEL_COUNTERS] = l->labels,
 		[SKL_MAP_TOTALS] = 1,

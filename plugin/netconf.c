@@ -7,6 +7,10 @@
 
 #include "state.h"
 
+/* bpffsRoot leaves this much of its buffer for the paths of a pod's state
+ * below it (the state module checks their full length). */
+#define BPFFS_ROOT_HEADROOM 64
+
 const char *const skl_cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
 const size_t skl_cni_n_versions = sizeof(skl_cni_versions) / sizeof(skl_cni_versions[0]);
 
@@ -146,8 +150,9 @@ static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct s
 
 		size_t len = strlen(r);
 
-		if (r[0] != '/' || !r[1] || len >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
-		    strstr(r, "/./") || strstr(r, "//") || (len >= 2 && !strcmp(r + len - 2, "/.")))
+		if (r[0] != '/' || !r[1] || len >= sizeof(c->bpffs_root) - BPFFS_ROOT_HEADROOM ||
+		    strstr(r, "/..") || strstr(r, "/./") || strstr(r, "//") ||
+		    (len >= 2 && !strcmp(r + len - 2, "/.")))
 			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"bpffsRoot: \"%.64s\" must be a short absolute path without "
 					"\".\", \"..\" or \"//\", e.g. \"%s\"", r, SKL_DEFAULT_BPFFS_ROOT);

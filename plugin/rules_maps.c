@@ -13,6 +13,8 @@
 
 #include <bpf/bpf.h>
 
+#define FALLBACK_GRACE_US (50 * 1000)
+
 int skl_rules_kernel_err(struct skl_err *err, const char *what)
 {
 	return skl_errf(err, SKL_CNI_INTERNAL, "%s: %s", what, strerror(errno));
@@ -24,9 +26,10 @@ int skl_rules_wait_for_readers(struct skl_err *err)
 {
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
 		return 0;
-	/* nohz_full kernels refuse it; a program run takes nanoseconds. */
+	/* nohz_full kernels refuse it; a program run takes nanoseconds, so
+	 * this sleep is a grace period many times over. */
 	if (errno == EINVAL) {
-		usleep(50 * 1000);
+		usleep(FALLBACK_GRACE_US);
 		return 0;
 	}
 	return skl_rules_kernel_err(err, "membarrier");
