@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define POD_PREFIXES ", or \"pod\", \"pod4\", \"pod6\" for the pod's own addresses"
 #define FIELD_LIST "\"label\", \"protocol\", \"prefix\", \"ports\", \"missing\""
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static bool pod_kind_wants(enum skl_prefix_kind kind, uint8_t family)
 {
 	switch (kind) {

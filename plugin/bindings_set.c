@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int skl_bindings_oom(struct skl_err *err, const char *where)
 {
 	return skl_errf(err, SKL_CNI_INTERNAL, "%s: out of memory", where);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define PORT_SYNTAX                                                                        \
 	"use \"N\" or \"N-M\" with " SKL_STR(SKL_PORT_MIN) " <= N <= M <= " SKL_STR(SKL_PORT_MAX)
 

@@ -58,7 +58,6 @@ int skl_compiled_prefix_cmp(const void *a, const void *b)
 		       y->addr);
 }
 
-
 int skl_compile_grow(void **v, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 16;

@@ -101,7 +101,6 @@ int skl_port_ranges_subtract(const struct skl_port_range *a, size_t na,
 	return 0;
 }
 
-
 /* ------------------------------------------------------------------------
  * Plan
  */
@@ -143,4 +142,3 @@ int skl_reserved_ports_plan(const struct skl_port_range *served, size_t n_served
 	*n_skipped = skipped;
 	return 0;
 }
-

@@ -151,4 +151,3 @@ bad:
 			"\"LOW HIGH\" with LOW <= HIGH",
 			s);
 }
-

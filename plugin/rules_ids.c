@@ -327,4 +327,3 @@ void skl_rules_free_label(struct skl_dispatcher *d, uint32_t id)
 	bpf_map_update_elem(d->map_fd[SKL_MAP_LABELS], &id, &zero, BPF_ANY);
 	skl_counters_reset(d, SKL_COUNTERS_LABEL, id, NULL);
 }
-
