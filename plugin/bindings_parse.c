@@ -103,8 +103,8 @@ static int parse_label(const cJSON *obj, struct skl_binding_spec *b, struct skl_
 				b->where);
 	if (!skl_label_valid(label))
 		return skl_errf(err, INVALID,
-				"%s.label: %s is not a valid label; use 1 to " SKL_STR(SKL_LABEL_MAX) " characters of "
-				"[A-Za-z0-9_.-] starting with a letter or digit",
+				"%s.label: %s is not a valid label; use 1 to " SKL_STR(SKL_LABEL_MAX)
+				" characters of [A-Za-z0-9_.-] starting with a letter or digit",
 				b->where, skl_quote(&q, label));
 	memcpy(b->label, label, strlen(label) + 1);
 	return 0;

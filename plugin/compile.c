@@ -176,7 +176,8 @@ static void build_lengths(struct compiler *cc)
 {
 	for (int family = 0; family <= 1; family++)
 		for (int udp = 0; udp <= 1; udp++) {
-			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, udp ? IPPROTO_UDP : IPPROTO_TCP);
+			uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, proto);
 
 			for (int plen = 0; plen <= SKL_PLEN_MAX_V6; plen++)
 				if (cc->used_plen[family][udp][plen])

@@ -11,7 +11,8 @@
 #include "search_tree.h"
 
 static const struct skl_compiled_prefix *probe(const struct skl_compiled *c, uint8_t proto,
-					       uint8_t family, const uint8_t addr[SKL_ADDR_BYTES], uint8_t plen)
+					       uint8_t family, const uint8_t addr[SKL_ADDR_BYTES],
+					       uint8_t plen)
 {
 	struct skl_compiled_prefix key = { .family = family, .proto = proto, .plen = plen };
 

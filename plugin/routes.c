@@ -97,9 +97,10 @@ static int check_route(const struct skl_route *r, struct skl_err *err)
 		return route_invalid(err, r,
 				     "its family is neither SKL_FAMILY_V4 nor SKL_FAMILY_V6");
 	if (r->plen > 8 * addr_len(r))
-		return route_invalid(err, r, r->family == SKL_FAMILY_V6
-						     ? "an IPv6 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V6)
-						     : "an IPv4 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V4));
+		return route_invalid(err, r,
+				     r->family == SKL_FAMILY_V6
+					     ? "an IPv6 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V6)
+					     : "an IPv4 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V4));
 	if (r->kind != SKL_ROUTE_LOCAL && r->kind != SKL_ROUTE_VIA)
 		return route_invalid(err, r,
 				     "its kind is neither SKL_ROUTE_LOCAL nor SKL_ROUTE_VIA");
