@@ -178,7 +178,9 @@ $(BUILD)/obj/%.o: plugin/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# Made anew: an object whose source is gone must not stay in the archive.
 $(BUILD)/libsklookup.a: $(LIB_OBJS)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/%: $(BUILD)/obj/main_%.o $(BUILD)/libsklookup.a $(FLAGS_STAMP)
@@ -190,18 +192,29 @@ $(BUILD)/obj/testlib/%.o: test/lib/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 
 $(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup.a
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(TEST_EXTRA_OBJS) \
-		$(TESTLIB_OBJS) $(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< \
+		$(TEST_OBJS) $(TESTLIB_OBJS) $(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
 
 # The allocation-failure tests (test_*_oom) replace malloc with a failing
 # allocator: linked into those binaries only.
 OOM_TESTS := $(filter %_oom,$(UNIT_TESTS))
 FAILING_ALLOC_OBJ := $(BUILD)/obj/testunit/failing_alloc.o
-$(OOM_TESTS): TEST_EXTRA_OBJS := $(FAILING_ALLOC_OBJ)
+$(OOM_TESTS): private TEST_OBJS := $(FAILING_ALLOC_OBJ)
 $(OOM_TESTS): $(FAILING_ALLOC_OBJ)
 $(FAILING_ALLOC_OBJ): test/unit/failing_alloc.c $(FLAGS_STAMP)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The fault-injection hook (cni.h) is in no shipped binary: only the test
+# helper links a copy of cni_add.c built with it, ahead of the library's.
+FAULT_OBJ := $(BUILD)/obj/fault-injection/cni_add.o
+$(FAULT_OBJ): plugin/cni_add.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
+	@mkdir -p $(@D) $(BUILD)/dep
+	$(CC) $(CPPFLAGS) -DSKL_FAULT_INJECTION $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/test/root/helper_sklookup_fi: private TEST_CPPFLAGS := -DSKL_FAULT_INJECTION
+$(BUILD)/test/root/helper_sklookup_fi: private TEST_OBJS := $(FAULT_OBJ)
+$(BUILD)/test/root/helper_sklookup_fi: $(FAULT_OBJ)
 
 $(BUILD):
 	mkdir -p $@
@@ -338,11 +351,14 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 # kernel code the parsers do not use). netconf.c calls skl_limits_check in
 # dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf
 # calls are faked (fuzz/fake_bpf.c) so the record parses without BPF.
-FUZZ_MODEL := bindings conflicts precedence skl_error
-FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf lib/state_paths compile search_tree portreserve dispatcher \
-	lib/state_link
-FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
-FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths portreserve
+FUZZ_MODEL := bindings_syntax bindings_set bindings_parse bindings_pod bindings_json \
+	conflicts precedence skl_error
+FUZZ_PORTRESERVE := portreserve portreserve_ranges portreserve_syntax
+FUZZ_COMPILE := compile compile_tables compile_lookup
+FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf netconf_annotation netconf_pod lib/state_paths \
+	$(FUZZ_COMPILE) search_tree $(FUZZ_PORTRESERVE) dispatcher lib/state_link
+FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE) search_tree
+FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
 FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto
 FUZZ_OWN_netconf := check_compiled

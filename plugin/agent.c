@@ -37,16 +37,11 @@
 #include "spare.h"
 #include "version.h"
 
-#define SKL_AGENT_MAX_CLIENTS 64
 #define SKL_AGENT_SPARE_CHECK_MS 500 /* how soon a taken spare is replaced */
-#define SKL_AGENT_MAX_PER_PEER 4
 /* A client with this many closed connections whose fds are not closed yet
  * waits: its next request is not read until fewer are. */
 #define SKL_AGENT_MAX_RELEASING_PER_PEER 8
-#define SKL_AGENT_DEADLINE_MS 5000
 #define SKL_AGENT_BACKLOG 16
-#define SKL_AGENT_RATE_BURST 20
-#define SKL_AGENT_RATE_PER_S 10
 #define SKL_AGENT_RATE_TABLE 128
 #define SKL_AGENT_RELEASE_STUCK_MS 1000 /* a release this slow: refuse new clients */
 #define SKL_AGENT_ACCEPT_PAUSE_MS 100   /* after accept fails for want of fds */

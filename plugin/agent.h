@@ -21,6 +21,14 @@
 #define SKL_AGENT_INTERVAL_DEFAULT 60 /* seconds between reconcile rounds */
 #define SKL_AGENT_LOCK_WAIT_MS 500     /* for a pod's lock, which ADD or DEL may hold */
 
+/* What one client may take (agent.c; `sklookup-ctl agent --help` states them). */
+#define SKL_AGENT_MAX_CLIENTS 64 /* connections at once */
+#define SKL_AGENT_MAX_PER_PEER 4 /* of them from one client */
+#define SKL_AGENT_DEADLINE_S 5   /* for a connection's whole request */
+#define SKL_AGENT_DEADLINE_MS (SKL_AGENT_DEADLINE_S * 1000)
+#define SKL_AGENT_RATE_BURST 20  /* requests per pod at once, */
+#define SKL_AGENT_RATE_PER_S 10  /* then this many a second */
+
 struct skl_agent_options {
 	const char *socket_path;
 	const char *bpffs_root;

@@ -16,7 +16,12 @@
 #include "skl_error.h"
 
 #define SKL_PORT_MIN 1
-#define SKL_PORT_MAX 65535
+
+/* Pod addresses taken from prevResult, at most. */
+#define SKL_POD_ADDRS_MAX 16
+
+/* The text of a prefix ("2001:db8::/64"), NUL included, at most. */
+#define SKL_PREFIX_STR_MAX 64
 
 enum skl_prefix_kind {
 	SKL_PREFIX_CIDR, /* a concrete prefix: family, plen, addr are set */
@@ -35,7 +40,7 @@ struct skl_binding_spec {
 	enum skl_prefix_kind kind;
 	uint8_t family; /* enum skl_family; meaningful for SKL_PREFIX_CIDR */
 	uint8_t plen;
-	uint8_t addr[16]; /* network order, host bits zero; v4 in addr[0..3] */
+	uint8_t addr[SKL_ADDR_BYTES]; /* network order, host bits zero; v4 in addr[0..3] */
 	bool missing_pass; /* "missing": "pass" (default "drop") */
 	size_t n_ports;
 	struct skl_port_range *ports;
@@ -52,8 +57,8 @@ struct skl_pod_addrs {
 	size_t n;
 	struct {
 		uint8_t family; /* enum skl_family */
-		uint8_t addr[16];
-	} v[16];
+		uint8_t addr[SKL_ADDR_BYTES];
+	} v[SKL_POD_ADDRS_MAX];
 };
 
 /* Parses a port string "N" or "N-M" (1..65535, N <= M). */
@@ -61,14 +66,15 @@ int skl_port_range_parse(const char *s, struct skl_port_range *out, struct skl_e
 
 /* Parses "ADDR/LEN" or a bare address (/32, /128). Host bits set is an
  * error that suggests the masked prefix. */
-int skl_prefix_parse(const char *s, uint8_t *family, uint8_t *plen, uint8_t addr[16],
+int skl_prefix_parse(const char *s, uint8_t *family, uint8_t *plen, uint8_t addr[SKL_ADDR_BYTES],
 		     struct skl_err *err);
 
-/* Formats a prefix as "192.0.2.0/24" / "2001:db8::/64". buf >= 64 bytes. */
-void skl_prefix_format(uint8_t family, uint8_t plen, const uint8_t addr[16], char *buf,
+/* Formats a prefix as "192.0.2.0/24" / "2001:db8::/64". buf >= SKL_PREFIX_STR_MAX bytes. */
+void skl_prefix_format(uint8_t family, uint8_t plen, const uint8_t addr[SKL_ADDR_BYTES], char *buf,
 		       size_t len);
 
-/* True if label matches [A-Za-z0-9][A-Za-z0-9_.-]{0,31}. */
+/* True if label matches [A-Za-z0-9][A-Za-z0-9_.-]* and has 1 to
+ * SKL_LABEL_MAX bytes. */
 bool skl_label_valid(const char *label);
 
 /*
@@ -98,7 +104,7 @@ int skl_bindings_check_conflicts(const struct skl_binding_set *set, struct skl_e
  * that wins for a packet (longest prefix, then narrowest port range, then
  * the first binding), or SKL_NONE. addr is network order (4 or 16 bytes). */
 uint32_t skl_bindings_resolve(const struct skl_binding_set *set, uint8_t proto, uint8_t family,
-			      const uint8_t addr[16], uint16_t port);
+			      const uint8_t addr[SKL_ADDR_BYTES], uint16_t port);
 
 /* A JSON array of the set in config syntax (for listings). NULL on ENOMEM. */
 cJSON *skl_bindings_to_json(const struct skl_binding_set *set);

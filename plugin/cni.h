@@ -40,9 +40,12 @@ enum skl_add_step {
 	SKL_STEP_COUNT
 };
 
-/* NULL in the plugin; set by the fault-injection test build. Returns
- * non-zero to make that step fail. */
+#ifdef SKL_FAULT_INJECTION
+/* Only in the fault-injection test build (cni_add.c compiled with
+ * -DSKL_FAULT_INJECTION); NULL until the test sets it. Returns non-zero to
+ * make that step fail. */
 extern int (*skl_cni_fault_hook)(int step);
+#endif
 
 /* Reads the environment and stdin, runs the verb, prints the result or the
  * error; returns the exit status. */

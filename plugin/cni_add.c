@@ -33,12 +33,25 @@ struct add {
 	bool committed;
 };
 
+#ifdef SKL_FAULT_INJECTION
+/* Only in the test build's copy of this file (test/root/helper_sklookup_fi):
+ * the shipped binaries have neither the hook nor the check. */
+int (*skl_cni_fault_hook)(int step);
+
 static int step_done(int step, struct skl_err *err)
 {
 	if (skl_cni_fault_hook && skl_cni_fault_hook(step))
 		return skl_errf(err, SKL_CNI_INTERNAL, "injected failure after ADD step %d", step);
 	return 0;
 }
+#else
+static int step_done(int step, struct skl_err *err)
+{
+	(void)step;
+	(void)err;
+	return 0;
+}
+#endif
 
 /* The record in the temporary directory is written ahead of every change
  * ADD makes outside its pins, so whoever finds the directory of an ADD that

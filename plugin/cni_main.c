@@ -9,8 +9,6 @@
 #include "state.h"
 #include "version.h"
 
-int (*skl_cni_fault_hook)(int step);
-
 static const char usage[] =
 	"usage: sklookup (run by a container runtime: CNI_COMMAND and the network\n"
 	"       configuration on stdin)\n"

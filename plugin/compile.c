@@ -1,56 +1,19 @@
-#include "compile.h"
-#include "search_tree.h"
+/*
+ * The compiler: bindings -> rules grouped by prefix, each group's port table
+ * (compile_tables.c), then the prefix entries with their search markers and
+ * the prefix lengths in use.
+ */
+#include "compile_internal.h"
 
-#include <stdbool.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PORT_SPACE_END 65535u
-
-struct rule {
-	uint8_t family, proto, plen;
-	uint8_t addr[16];
-	uint16_t lo, hi;
-	uint32_t binding;
-};
-
-/* All rules of one (family, proto, prefix), and that prefix's merged table. */
-struct group {
-	const struct rule *rules;
-	size_t n_rules;
-	uint32_t table_first, table_count;
-};
-
-struct seglist {
-	size_t n, cap;
-	struct skl_segment *v;
-};
-
-struct table_index {
-	size_t cap; /* power of two */
-	struct {
-		uint64_t hash;
-		uint32_t first, count;
-		bool used;
-	} *slot;
-};
-
-struct compiler {
-	struct skl_compiled *out;
-	size_t out_seg_cap, out_prefix_cap;
-	struct rule *rules;
-	size_t n_rules;
-	struct group *groups;
-	size_t n_groups;
-	bool used_plen[2][2][129]; /* [family][proto is UDP][plen] */
-	struct table_index index;
-};
-
-void skl_prefix_mask(uint8_t addr[16], uint8_t family, uint8_t plen)
+void skl_prefix_mask(uint8_t addr[SKL_ADDR_BYTES], uint8_t family, uint8_t plen)
 {
-	int bytes = family == SKL_FAMILY_V4 ? 4 : 16;
+	int bytes = family == SKL_FAMILY_V4 ? SKL_V4_BYTES : SKL_ADDR_BYTES;
 
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < SKL_ADDR_BYTES; i++) {
 		int bits = (int)plen - 8 * i;
 
 		if (i >= bytes || bits <= 0)
@@ -69,7 +32,7 @@ static int cmp_key(uint8_t fa, uint8_t pa, uint8_t la, const uint8_t *aa, uint8_
 		return pa < pb ? -1 : 1;
 	if (la != lb)
 		return la < lb ? -1 : 1;
-	return memcmp(aa, ab, 16);
+	return memcmp(aa, ab, SKL_ADDR_BYTES);
 }
 
 static int cmp_rule(const void *a, const void *b)
@@ -87,7 +50,7 @@ static int cmp_rule(const void *a, const void *b)
 	return x->binding < y->binding ? -1 : x->binding > y->binding;
 }
 
-static int cmp_prefix(const void *a, const void *b)
+int skl_compiled_prefix_cmp(const void *a, const void *b)
 {
 	const struct skl_compiled_prefix *x = a, *y = b;
 
@@ -95,7 +58,7 @@ static int cmp_prefix(const void *a, const void *b)
 		       y->addr);
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
+int skl_compile_grow(void **v, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 16;
 	void *p;
@@ -112,166 +75,8 @@ static int grow(void **v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static int seg_emit(struct seglist *l, uint32_t start, uint32_t binding)
-{
-	if (l->n && l->v[l->n - 1].binding == binding)
-		return 0;
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
-		return -1;
-	l->v[l->n++] = (struct skl_segment){ .start = start, .binding = binding };
-	return 0;
-}
-
-static uint32_t seg_end(const struct skl_segment *v, size_t n, size_t i)
-{
-	return i + 1 < n ? v[i + 1].start - 1 : PORT_SPACE_END;
-}
-
-/* The group's own table: the narrowest of its (laminar) ranges per port,
- * SKL_NONE where none covers it. Rules come sorted by lo, wider first, so
- * a stack holds the chain of ranges that contain the current port. */
-static int own_segments(const struct group *g, struct seglist *out)
-{
-	const struct rule **stack = malloc(g->n_rules * sizeof(*stack));
-	uint32_t cur = 0;
-	size_t sp = 0;
-	int ret = -1;
-
-	if (!stack)
-		return -1;
-	for (size_t i = 0; i < g->n_rules; i++) {
-		const struct rule *r = &g->rules[i];
-
-		while (sp && stack[sp - 1]->hi < r->lo) {
-			const struct rule *t = stack[--sp];
-
-			if (cur <= t->hi) {
-				if (seg_emit(out, cur, t->binding))
-					goto out;
-				cur = t->hi + 1u;
-			}
-		}
-		if (cur < r->lo) {
-			if (seg_emit(out, cur, sp ? stack[sp - 1]->binding : SKL_NONE))
-				goto out;
-			cur = r->lo;
-		}
-		/* Identical ranges (same label, or conflicts would have refused
-		 * them): the first binding keeps the range. */
-		if (sp && stack[sp - 1]->lo == r->lo && stack[sp - 1]->hi == r->hi)
-			continue;
-		stack[sp++] = r;
-	}
-	while (sp) {
-		const struct rule *t = stack[--sp];
-
-		if (cur <= t->hi) {
-			if (seg_emit(out, cur, t->binding))
-				goto out;
-			cur = t->hi + 1u;
-		}
-	}
-	if (cur <= PORT_SPACE_END && seg_emit(out, cur, SKL_NONE))
-		goto out;
-	ret = 0;
-out:
-	free(stack);
-	return ret;
-}
-
-/* Fills the gaps of own with the parent prefix's merged table. */
-static int merge_parent(const struct seglist *own, const struct skl_segment *parent,
-			size_t n_parent, struct seglist *out)
-{
-	size_t i = 0, j = 0;
-	uint32_t pos = 0;
-
-	while (pos <= PORT_SPACE_END) {
-		uint32_t own_end = seg_end(own->v, own->n, i);
-		uint32_t parent_end = seg_end(parent, n_parent, j);
-		uint32_t end = own_end < parent_end ? own_end : parent_end;
-		uint32_t b = own->v[i].binding != SKL_NONE ? own->v[i].binding : parent[j].binding;
-
-		if (seg_emit(out, pos, b))
-			return -1;
-		pos = end + 1;
-		if (own_end == end)
-			i++;
-		if (parent_end == end)
-			j++;
-	}
-	return 0;
-}
-
-static uint64_t hash_segments(const struct skl_segment *v, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ v[i].start) * 1099511628211ull;
-		h = (h ^ v[i].binding) * 1099511628211ull;
-	}
-	return h;
-}
-
-static int index_grow(struct table_index *ix)
-{
-	size_t cap = ix->cap ? ix->cap * 2 : 64;
-	__typeof__(ix->slot) slot = calloc(cap, sizeof(*slot));
-
-	if (!slot)
-		return -1;
-	for (size_t i = 0; i < ix->cap; i++) {
-		size_t k;
-
-		if (!ix->slot[i].used)
-			continue;
-		for (k = ix->slot[i].hash & (cap - 1); slot[k].used; k = (k + 1) & (cap - 1))
-			;
-		slot[k] = ix->slot[i];
-	}
-	free(ix->slot);
-	ix->slot = slot;
-	ix->cap = cap;
-	return 0;
-}
-
-/* Adds a table to the output, sharing it with an identical earlier one. */
-static int intern_table(struct compiler *cc, const struct seglist *t, struct group *g)
-{
-	struct skl_compiled *out = cc->out;
-	struct table_index *ix = &cc->index;
-	uint64_t h = hash_segments(t->v, t->n);
-	size_t k;
-
-	/* At most one table per group: keep the load factor under 1/2. */
-	while (cc->n_groups * 2 >= ix->cap)
-		if (index_grow(ix))
-			return -1;
-	for (k = h & (ix->cap - 1); ix->slot[k].used; k = (k + 1) & (ix->cap - 1)) {
-		if (ix->slot[k].hash == h && ix->slot[k].count == t->n &&
-		    !memcmp(&out->segments[ix->slot[k].first], t->v, t->n * sizeof(*t->v))) {
-			g->table_first = ix->slot[k].first;
-			g->table_count = ix->slot[k].count;
-			return 0;
-		}
-	}
-	if (grow((void **)&out->segments, &cc->out_seg_cap, out->n_segments + t->n,
-		 sizeof(*out->segments)))
-		return -1;
-	memcpy(&out->segments[out->n_segments], t->v, t->n * sizeof(*t->v));
-	g->table_first = (uint32_t)out->n_segments;
-	g->table_count = (uint32_t)t->n;
-	out->n_segments += t->n;
-	ix->slot[k].used = true;
-	ix->slot[k].hash = h;
-	ix->slot[k].first = g->table_first;
-	ix->slot[k].count = g->table_count;
-	return 0;
-}
-
 static const struct group *find_group(const struct compiler *cc, uint8_t family, uint8_t proto,
-				      uint8_t plen, const uint8_t addr[16])
+				      uint8_t plen, const uint8_t addr[SKL_ADDR_BYTES])
 {
 	size_t lo = 0, hi = cc->n_groups;
 
@@ -292,17 +97,17 @@ static const struct group *find_group(const struct compiler *cc, uint8_t family,
 
 /* The longest binding prefix of length <= max_plen containing addr. */
 static const struct group *longest_match(const struct compiler *cc, uint8_t family,
-					 uint8_t proto, const uint8_t addr[16], int max_plen)
+					 uint8_t proto, const uint8_t addr[SKL_ADDR_BYTES], int max_plen)
 {
-	const bool *used = cc->used_plen[family][proto == 17];
+	const bool *used = cc->used_plen[family][proto == IPPROTO_UDP];
 
 	for (int l = max_plen; l >= 0; l--) {
-		uint8_t masked[16];
+		uint8_t masked[SKL_ADDR_BYTES];
 		const struct group *g;
 
 		if (!used[l])
 			continue;
-		memcpy(masked, addr, 16);
+		memcpy(masked, addr, SKL_ADDR_BYTES);
 		skl_prefix_mask(masked, family, (uint8_t)l);
 		g = find_group(cc, family, proto, (uint8_t)l, masked);
 		if (g)
@@ -325,14 +130,14 @@ static int build_tables(struct compiler *cc)
 			r->plen ? longest_match(cc, r->family, r->proto, r->addr, r->plen - 1) : NULL;
 
 		own.n = merged.n = 0;
-		if (own_segments(g, &own))
+		if (skl_compile_own_segments(g, &own))
 			goto out;
 		if (parent) {
-			if (merge_parent(&own, &cc->out->segments[parent->table_first],
+			if (skl_compile_merge_parent(&own, &cc->out->segments[parent->table_first],
 					 parent->table_count, &merged) ||
-			    intern_table(cc, &merged, g))
+			    skl_compile_intern_table(cc, &merged, g))
 				goto out;
-		} else if (intern_table(cc, &own, g)) {
+		} else if (skl_compile_intern_table(cc, &own, g)) {
 			goto out;
 		}
 	}
@@ -344,18 +149,18 @@ out:
 }
 
 static int add_prefix(struct compiler *cc, uint8_t family, uint8_t proto, uint8_t plen,
-		      const uint8_t addr[16])
+		      const uint8_t addr[SKL_ADDR_BYTES])
 {
 	struct skl_compiled *out = cc->out;
 	const struct group *best = longest_match(cc, family, proto, addr, plen);
 	struct skl_compiled_prefix *p;
 
-	if (grow((void **)&out->prefixes, &cc->out_prefix_cap, out->n_prefixes + 1,
+	if (skl_compile_grow((void **)&out->prefixes, &cc->out_prefix_cap, out->n_prefixes + 1,
 		 sizeof(*out->prefixes)))
 		return -1;
 	p = &out->prefixes[out->n_prefixes++];
 	*p = (struct skl_compiled_prefix){ .family = family, .proto = proto, .plen = plen };
-	memcpy(p->addr, addr, 16);
+	memcpy(p->addr, addr, SKL_ADDR_BYTES);
 	skl_prefix_mask(p->addr, family, plen);
 	p->seg_first = best ? best->table_first : 0;
 	p->seg_count = best ? best->table_count : 0;
@@ -364,16 +169,17 @@ static int add_prefix(struct compiler *cc, uint8_t family, uint8_t proto, uint8_
 
 static struct skl_lengths *lengths_of(struct skl_compiled *c, uint8_t family, uint8_t proto)
 {
-	return &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6, proto == 17)];
+	return &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6, proto == IPPROTO_UDP)];
 }
 
 static void build_lengths(struct compiler *cc)
 {
 	for (int family = 0; family <= 1; family++)
 		for (int udp = 0; udp <= 1; udp++) {
-			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, udp ? 17 : 6);
+			uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+			struct skl_lengths *l = lengths_of(cc->out, (uint8_t)family, proto);
 
-			for (int plen = 0; plen <= 128; plen++)
+			for (int plen = 0; plen <= SKL_PLEN_MAX_V6; plen++)
 				if (cc->used_plen[family][udp][plen])
 					l->len[l->n++] = (uint8_t)plen;
 		}
@@ -412,9 +218,9 @@ static int build_prefixes(struct compiler *cc)
 	/* A marker can coincide with another prefix or marker: same key, and
 	 * the same value, since values depend only on the key. */
 	if (out->n_prefixes) /* an empty set has no array: qsort(NULL) is undefined */
-		qsort(out->prefixes, out->n_prefixes, sizeof(*out->prefixes), cmp_prefix);
+		qsort(out->prefixes, out->n_prefixes, sizeof(*out->prefixes), skl_compiled_prefix_cmp);
 	for (size_t i = 0; i < out->n_prefixes; i++)
-		if (!n || cmp_prefix(&out->prefixes[n - 1], &out->prefixes[i]))
+		if (!n || skl_compiled_prefix_cmp(&out->prefixes[n - 1], &out->prefixes[i]))
 			out->prefixes[n++] = out->prefixes[i];
 	out->n_prefixes = n;
 	return 0;
@@ -443,9 +249,9 @@ static int collect_rules(struct compiler *cc, const struct skl_binding_set *set,
 			*r = (struct rule){ .family = b->family, .proto = b->proto, .plen = b->plen,
 					    .lo = b->ports[k].lo, .hi = b->ports[k].hi,
 					    .binding = (uint32_t)i };
-			memcpy(r->addr, b->addr, 16);
+			memcpy(r->addr, b->addr, SKL_ADDR_BYTES);
 			skl_prefix_mask(r->addr, b->family, b->plen);
-			cc->used_plen[b->family][b->proto == 17][b->plen] = true;
+			cc->used_plen[b->family][b->proto == IPPROTO_UDP][b->plen] = true;
 		}
 	}
 	qsort(cc->rules, cc->n_rules, sizeof(*cc->rules), cmp_rule);
@@ -502,51 +308,4 @@ void skl_compiled_free(struct skl_compiled *c)
 	free(c->prefixes);
 	free(c->segments);
 	memset(c, 0, sizeof(*c));
-}
-
-static const struct skl_compiled_prefix *probe(const struct skl_compiled *c, uint8_t proto,
-					       uint8_t family, const uint8_t addr[16], uint8_t plen)
-{
-	struct skl_compiled_prefix key = { .family = family, .proto = proto, .plen = plen };
-
-	memcpy(key.addr, addr, 16);
-	skl_prefix_mask(key.addr, family, plen);
-	return bsearch(&key, c->prefixes, c->n_prefixes, sizeof(key), cmp_prefix);
-}
-
-uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_t family,
-			     const uint8_t addr[16], uint16_t port)
-{
-	const struct skl_lengths *l = &c->lengths[skl_lengths_key(0, family == SKL_FAMILY_V6,
-								   proto == 17)];
-	struct skl_search_node root, nodes[SKL_LENGTHS_MAX];
-	const struct skl_search_node *n = &root;
-	const struct skl_compiled_prefix *best = NULL;
-	uint32_t first, last, n_nodes;
-
-	/* As the program does: walk the search tree it is given. */
-	skl_search_tree_build(l, 0, &root, nodes, &n_nodes);
-	for (int step = 0; step < SKL_SEARCH_STEPS && n->in_use; step++) {
-		const struct skl_compiled_prefix *hit = probe(c, proto, family, addr, n->plen);
-		uint32_t next = hit ? n->on_hit : n->on_miss;
-
-		if (hit)
-			best = hit;
-		if (next == SKL_NONE || next >= n_nodes)
-			break;
-		n = &nodes[next];
-	}
-	if (!best || !best->seg_count)
-		return SKL_NONE;
-	first = best->seg_first;
-	last = first + best->seg_count - 1;
-	while (first < last) {
-		uint32_t mid = (first + last + 1) / 2;
-
-		if (c->segments[mid].start <= port)
-			first = mid;
-		else
-			last = mid - 1;
-	}
-	return c->segments[first].binding;
 }

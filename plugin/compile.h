@@ -15,7 +15,7 @@
 
 struct skl_compiled_prefix {
 	uint8_t family, proto, plen;
-	uint8_t addr[16];
+	uint8_t addr[SKL_ADDR_BYTES];
 	uint32_t seg_first; /* relative to the generation's segment region */
 	uint32_t seg_count; /* 0: a marker with no binding prefix at or above it */
 };
@@ -37,11 +37,11 @@ int skl_compile(const struct skl_binding_set *set, struct skl_compiled *out,
 /* What the BPF program does, step for step, on the compiled tables: the
  * index of the winning binding, or SKL_NONE. Used to check the compiler. */
 uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_t family,
-			     const uint8_t addr[16], uint16_t port);
+			     const uint8_t addr[SKL_ADDR_BYTES], uint16_t port);
 
 void skl_compiled_free(struct skl_compiled *c);
 
 /* Zeroes the host bits of a prefix (byte-wise, network order). */
-void skl_prefix_mask(uint8_t addr[16], uint8_t family, uint8_t plen);
+void skl_prefix_mask(uint8_t addr[SKL_ADDR_BYTES], uint8_t family, uint8_t plen);
 
 #endif

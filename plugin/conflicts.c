@@ -19,7 +19,7 @@
 
 struct rule {
 	uint8_t proto, family, plen;
-	uint8_t addr[16];
+	uint8_t addr[SKL_ADDR_BYTES];
 	struct skl_port_range ports;
 	size_t binding;
 };
@@ -75,7 +75,7 @@ struct group_text {
 
 static const char *group_text(struct group_text *t, const struct rule *r)
 {
-	char prefix[64];
+	char prefix[SKL_PREFIX_STR_MAX];
 
 	skl_prefix_format(r->family, r->plen, r->addr, prefix, sizeof(prefix));
 	snprintf(t->s, sizeof(t->s), "%s %s", r->proto == IPPROTO_UDP ? "udp" : "tcp", prefix);

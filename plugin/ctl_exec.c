@@ -70,7 +70,7 @@ static int bad_url(const char *url, struct skl_err *err)
 {
 	return skl_errf(err, SKL_EXIT_USAGE,
 			"exec: --listen \"%s\": expected tcp://ADDR:PORT or udp://ADDR:PORT with "
-			"ADDR an IPv4 address or [IPv6] and PORT 0..65535",
+			"ADDR an IPv4 address or [IPv6] and PORT 0.." SKL_STR(SKL_PORT_MAX),
 			url);
 }
 
@@ -89,7 +89,7 @@ static int parse_url(const char *url, struct listen_spec *l, struct skl_err *err
 		return bad_url(url, err);
 	l->type = url[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
 	colon = strrchr(rest, ':');
-	if (!colon || skl_ctl_parse_long(colon + 1, 0, 65535, &port))
+	if (!colon || skl_ctl_parse_long(colon + 1, 0, SKL_PORT_MAX, &port))
 		return bad_url(url, err);
 	host_len = (size_t)(colon - rest);
 	if (rest[0] == '[') {

@@ -21,10 +21,18 @@
 
 #define SKL_LABEL_MAX 32 /* bytes, without the NUL */
 
+#define SKL_PORT_MAX 65535 /* the last port; port tables cover 0..SKL_PORT_MAX */
+
 /* Prefix lengths in use: at most 33 for IPv4, 129 for IPv6. */
 #define SKL_LENGTHS_MAX 129
 
 enum skl_family { SKL_FAMILY_V4 = 0, SKL_FAMILY_V6 = 1 };
+
+/* An address: IPv6's 16 bytes, or IPv4's 4 in the first of them. */
+#define SKL_ADDR_BYTES 16
+#define SKL_V4_BYTES 4
+#define SKL_PLEN_MAX_V4 32
+#define SKL_PLEN_MAX_V6 128
 
 /* Key of the "prefixes" hash: a real binding prefix or a search marker. */
 struct skl_prefix_key {
@@ -79,7 +87,9 @@ struct skl_search_node {
 	__u8 pad[2];
 };
 
-#define SKL_SEARCH_ROOTS (SKL_GENERATIONS * 4)
+/* Search trees per generation: one per (family, protocol). */
+#define SKL_SEARCH_TREES 4
+#define SKL_SEARCH_ROOTS (SKL_GENERATIONS * SKL_SEARCH_TREES)
 /* The longest length, then a balanced tree over at most 128 others. */
 #define SKL_SEARCH_STEPS 9
 /* The smallest k with 2^k >= n (0 for n <= 1). */
@@ -152,9 +162,10 @@ struct skl_label {
 
 /* Socket slots in the SOCKMAP: four per label, by protocol and family of the
  * packet. A dual-stack IPv6 socket fills both family slots. */
+#define SKL_SOCKETS_PER_LABEL 4
 static inline __u32 skl_socket_slot(__u32 label, int is_udp, int is_v6)
 {
-	return label * 4 + (is_udp ? 2 : 0) + (is_v6 ? 1 : 0);
+	return label * SKL_SOCKETS_PER_LABEL + (is_udp ? 2 : 0) + (is_v6 ? 1 : 0);
 }
 
 /* Counters, kept per binding and per label. The two of every lookup that

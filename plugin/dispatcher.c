@@ -57,11 +57,16 @@ int skl_limits_check(const struct skl_limits *limits, struct skl_err *err)
  * with one port under a prefix with a range and one with all ports takes ~6);
  * identical tables are stored once. A random set of 100,000 nested
  * bindings needs 5.1 per range (test_scale); 6 leaves room, and deeper
- * nesting fails with an error naming limits.portRanges. A prefix brings one entry plus at most one search
- * marker per probe, in each generation. */
+ * nesting fails with an error naming limits.portRanges. A prefix brings one
+ * entry plus at most one search marker per probe, in each generation. */
+#define SEGMENTS_PER_RANGE 6
+#define PREFIX_ENTRIES_PER_BINDING 4
+/* Room above the per-item sizes for the smallest limits. */
+#define TABLE_SLACK 64
+
 uint32_t skl_segments_per_gen(const struct skl_limits *l)
 {
-	return 6 * l->port_ranges + 64;
+	return SEGMENTS_PER_RANGE * l->port_ranges + TABLE_SLACK;
 }
 
 /* Non-root search nodes of a generation: one per length in use, and every
@@ -77,7 +82,7 @@ static uint32_t prefix_entries(const struct skl_limits *l)
 	 * well under two entries per generation in practice; a set that needs
 	 * more is refused with an error naming limits.bindings. The hash
 	 * allocates its buckets up front, so this is memory. */
-	return 4 * l->bindings + 64;
+	return PREFIX_ENTRIES_PER_BINDING * l->bindings + TABLE_SLACK;
 }
 
 struct dispatcher_bpf *skl_dispatcher_skel_open(void)
@@ -152,7 +157,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 		[SKL_MAP_BINDINGS] = l->bindings,
 		[SKL_MAP_PORTS] = l->port_ranges,
 		[SKL_MAP_LABELS] = l->labels,
-		[SKL_MAP_SOCKETS] = 4 * l->labels,
+		[SKL_MAP_SOCKETS] = SKL_SOCKETS_PER_LABEL * l->labels,
 		[SKL_MAP_BIND_COUNTERS] = l->bindings,
 		[SKL_MAP_LABEL_COUNTERS] = l->labels,
 		[SKL_MAP_TOTALS] = 1,

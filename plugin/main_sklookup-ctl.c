@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_proto.h"
 #include "ctl.h"
+#include "state.h"
 #include "version.h"
 
 static const struct skl_ctl_command *const commands[] = {
@@ -30,10 +32,10 @@ static void usage(FILE *out)
 	      "  --netns PATH       the pod's network namespace\n"
 	      "  --network NAME     the CNI network, when the pod has several\n"
 	      "  --ifname NAME      the pod's interface, when it has several\n"
-	      "  --bpffs-root DIR   the plugin's bpffsRoot (default /sys/fs/bpf/sklookup)\n"
+	      "  --bpffs-root DIR   the plugin's bpffsRoot (default " SKL_DEFAULT_BPFFS_ROOT ")\n"
 	      "  --agent PATH       go through the node agent at PATH (register, unregister,\n"
 	      "                     exec, status); inside a pod that cannot reach bpffs they\n"
-	      "                     use /run/sklookup/agent.sock when it exists\n"
+	      "                     use " SKL_AGENT_DEFAULT_SOCKET " when it exists\n"
 	      "  --json             machine-readable output\n"
 	      "  -h, --help         this text; COMMAND --help for a command\n"
 	      "  --version          the release and the commit this was built from\n"

@@ -1,13 +1,15 @@
 #include "netconf.h"
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "state.h"
+
+/* bpffsRoot leaves this much of its buffer for the paths of a pod's state
+ * below it (the state module checks their full length). */
+#define BPFFS_ROOT_HEADROOM 64
 
 const char *const skl_cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
 const size_t skl_cni_n_versions = sizeof(skl_cni_versions) / sizeof(skl_cni_versions[0]);
@@ -138,7 +140,7 @@ static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct s
 	if (!name)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"name: missing; the runtime sets it from the conflist's \"name\"");
-	if (skl_state_check_component("name", name->valuestring, 128, err)) {
+	if (skl_state_check_component("name", name->valuestring, SKL_NETWORK_NAME_MAX, err)) {
 		err->code = SKL_CNI_INVALID_CONFIG;
 		return -1;
 	}
@@ -148,8 +150,9 @@ static int parse_name_and_root(const cJSON *doc, struct skl_netconf *c, struct s
 
 		size_t len = strlen(r);
 
-		if (r[0] != '/' || !r[1] || len >= sizeof(c->bpffs_root) - 64 || strstr(r, "/..") ||
-		    strstr(r, "/./") || strstr(r, "//") || (len >= 2 && !strcmp(r + len - 2, "/.")))
+		if (r[0] != '/' || !r[1] || len >= sizeof(c->bpffs_root) - BPFFS_ROOT_HEADROOM ||
+		    strstr(r, "/..") || strstr(r, "/./") || strstr(r, "//") ||
+		    (len >= 2 && !strcmp(r + len - 2, "/.")))
 			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"bpffsRoot: \"%.64s\" must be a short absolute path without "
 					"\".\", \"..\" or \"//\", e.g. \"%s\"", r, SKL_DEFAULT_BPFFS_ROOT);
@@ -336,7 +339,7 @@ static void set_defaults(struct skl_netconf *c)
 	snprintf(c->bpffs_root, sizeof(c->bpffs_root), "%s", SKL_DEFAULT_BPFFS_ROOT);
 	c->routes_pod = true;
 	skl_limits_default(&c->limits);
-	c->allowed_ports[0] = (struct skl_port_range){ 1024, 65535 };
+	c->allowed_ports[0] = (struct skl_port_range){ SKL_ALLOWED_PORTS_MIN_DEFAULT, SKL_PORT_MAX };
 	c->n_allowed_ports = 1;
 }
 
@@ -386,168 +389,6 @@ int skl_netconf_parse(const char *json, bool lenient, struct skl_netconf *c, str
 fail:
 	skl_netconf_free(c);
 	return -1;
-}
-
-static bool prefix_contains(const struct skl_binding_spec *outer, const struct skl_binding_spec *b)
-{
-	uint8_t masked[16];
-
-	if (outer->family != b->family || outer->plen > b->plen)
-		return false;
-	memcpy(masked, b->addr, 16);
-	for (int i = 0; i < 16; i++) {
-		int bits = (int)outer->plen - 8 * i;
-
-		if (bits <= 0)
-			masked[i] = 0;
-		else if (bits < 8)
-			masked[i] &= (uint8_t)(0xff << (8 - bits));
-	}
-	return !memcmp(masked, outer->addr, 16);
-}
-
-static bool ports_allowed(const struct skl_netconf *c, const struct skl_port_range *r)
-{
-	/* The allowed list may be several ranges; a range must sit in one. */
-	for (size_t i = 0; i < c->n_allowed_ports; i++)
-		if (c->allowed_ports[i].lo <= r->lo && r->hi <= c->allowed_ports[i].hi)
-			return true;
-	return false;
-}
-
-static int check_policy(const struct skl_netconf *c, const struct skl_binding_set *allowed,
-			const struct skl_binding_spec *b, struct skl_err *err)
-{
-	char buf[64];
-	bool inside = false;
-
-	for (size_t i = 0; i < allowed->n && !inside; i++)
-		inside = prefix_contains(&allowed->v[i], b);
-	skl_prefix_format(b->family, b->plen, b->addr, buf, sizeof(buf));
-	if (!inside)
-		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-				"%s (label \"%s\"): prefix %s is outside annotations.allowedPrefixes "
-				"of network \"%s\"; ask for a prefix inside them", b->where, b->label,
-				buf, c->name);
-	for (size_t k = 0; k < b->n_ports; k++)
-		if (!ports_allowed(c, &b->ports[k]))
-			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-					"%s (label \"%s\"): ports %u-%u are outside "
-					"annotations.allowedPorts of network \"%s\" (privileged ports "
-					"would bypass CAP_NET_BIND_SERVICE); list allowed ports in "
-					"\"ports\"", b->where, b->label, b->ports[k].lo, b->ports[k].hi,
-					c->name);
-	return 0;
-}
-
-int skl_netconf_add_annotation(struct skl_netconf *c, const struct skl_pod_addrs *pod,
-			       struct skl_err *err)
-{
-	struct skl_binding_set set = { 0 }, allowed = { 0 };
-	const char *where = "annotation " SKL_ANNOTATION_BINDINGS;
-	cJSON *doc;
-	int ret = -1;
-
-	if (!c->annotation)
-		return 0;
-	if (!c->annotations_allow)
-		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-				"%s: network \"%s\" does not take bindings from pod annotations; set "
-				"\"annotations\": {\"allow\": true} in its sklookup entry, or remove "
-				"the annotation", where, c->name);
-	doc = cJSON_Parse(c->annotation);
-	if (!doc || !cJSON_IsArray(doc)) {
-		skl_errf(err, SKL_CNI_INVALID_CONFIG,
-			 "%s: must hold a JSON array of bindings, e.g. [{\"label\": \"web\", "
-			 "\"protocol\": \"tcp\", \"prefix\": \"pod\", \"ports\": [\"8080\"]}]", where);
-		goto out;
-	}
-	for (size_t i = 0; i < c->allowed_prefixes.n; i++)
-		if (skl_bindings_append(&allowed, &c->allowed_prefixes.v[i], err))
-			goto out;
-	if (skl_bindings_parse(doc, where, &set, err) ||
-	    skl_bindings_resolve_pod(&set, pod, err) ||
-	    skl_bindings_resolve_pod(&allowed, pod, err))
-		goto out;
-	for (size_t i = 0; i < set.n; i++)
-		if (check_policy(c, &allowed, &set.v[i], err))
-			goto out;
-	for (size_t i = 0; i < set.n; i++)
-		if (skl_bindings_append(&c->bindings, &set.v[i], err))
-			goto out;
-	ret = 0;
-out:
-	cJSON_Delete(doc);
-	skl_bindings_free(&set);
-	skl_bindings_free(&allowed);
-	return ret;
-}
-
-static int add_pod_addr(struct skl_pod_addrs *out, const char *cidr, size_t i,
-			struct skl_err *err)
-{
-	char addr[64];
-	const char *slash = strchr(cidr, '/');
-	size_t len = slash ? (size_t)(slash - cidr) : strlen(cidr);
-
-	if (len >= sizeof(addr))
-		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "prevResult.ips[%zu].address: too long", i);
-	memcpy(addr, cidr, len);
-	addr[len] = 0;
-	if (out->n == sizeof(out->v) / sizeof(out->v[0]))
-		return 0;
-	memset(out->v[out->n].addr, 0, 16);
-	if (inet_pton(AF_INET, addr, out->v[out->n].addr) == 1)
-		out->v[out->n].family = SKL_FAMILY_V4;
-	else if (inet_pton(AF_INET6, addr, out->v[out->n].addr) == 1)
-		out->v[out->n].family = SKL_FAMILY_V6;
-	else
-		return skl_errf(err, SKL_CNI_DECODE_FAILURE,
-				"prevResult.ips[%zu].address: \"%.64s\" is not an IP address", i, cidr);
-	out->n++;
-	return 0;
-}
-
-/* Is ips[i] on the pod's interface? Without an interface index, assume so. */
-static bool on_pod_interface(const cJSON *ip, const cJSON *interfaces, const char *ifname)
-{
-	const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ip, "interface");
-	const cJSON *itf, *name, *sandbox;
-
-	if (!cJSON_IsNumber(idx) || !cJSON_IsArray(interfaces))
-		return true;
-	itf = cJSON_GetArrayItem(interfaces, idx->valueint);
-	name = cJSON_GetObjectItemCaseSensitive(itf, "name");
-	sandbox = cJSON_GetObjectItemCaseSensitive(itf, "sandbox");
-	return cJSON_IsString(name) && !strcmp(name->valuestring, ifname) &&
-	       cJSON_IsString(sandbox) && sandbox->valuestring[0];
-}
-
-int skl_netconf_pod_addrs(const struct skl_netconf *c, const char *ifname,
-			  struct skl_pod_addrs *out, struct skl_err *err)
-{
-	const cJSON *ips, *interfaces, *ip;
-	size_t i = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!c->prev_result)
-		return 0;
-	ips = cJSON_GetObjectItemCaseSensitive(c->prev_result, "ips");
-	interfaces = cJSON_GetObjectItemCaseSensitive(c->prev_result, "interfaces");
-	if (ips && !cJSON_IsArray(ips))
-		return skl_errf(err, SKL_CNI_DECODE_FAILURE, "prevResult.ips: must be an array");
-	cJSON_ArrayForEach(ip, ips) {
-		const cJSON *address = cJSON_GetObjectItemCaseSensitive(ip, "address");
-
-		if (!cJSON_IsString(address))
-			return skl_errf(err, SKL_CNI_DECODE_FAILURE,
-					"prevResult.ips[%zu].address: must be a string", i);
-		if (on_pod_interface(ip, interfaces, ifname) &&
-		    add_pod_addr(out, address->valuestring, i, err))
-			return -1;
-		i++;
-	}
-	return 0;
 }
 
 void skl_netconf_free(struct skl_netconf *c)

@@ -19,6 +19,13 @@
 #define SKL_CAP_POD_ANNOTATIONS "io.kubernetes.cri.pod-annotations"
 #define SKL_MAX_STDIN (4 << 20) /* bytes of config a runtime may send */
 
+/* The network's "name", bytes at most (it names a state directory). */
+#define SKL_NETWORK_NAME_MAX 128
+/* annotations.allowedPorts: ranges at most, and the default's first port
+ * (the unprivileged ones, up to SKL_PORT_MAX). */
+#define SKL_ALLOWED_PORTS_MAX 64
+#define SKL_ALLOWED_PORTS_MIN_DEFAULT 1024
+
 /* Spec versions, oldest first. */
 extern const char *const skl_cni_versions[];
 extern const size_t skl_cni_n_versions;
@@ -33,7 +40,7 @@ struct skl_netconf {
 	bool annotations_allow;
 	struct skl_binding_set allowed_prefixes; /* only kind/family/plen/addr are used */
 	size_t n_allowed_ports;
-	struct skl_port_range allowed_ports[64];
+	struct skl_port_range allowed_ports[SKL_ALLOWED_PORTS_MAX];
 	struct skl_limits limits;
 	cJSON *doc;         /* the whole parsed input; owns everything below */
 	cJSON *prev_result; /* NULL when absent */

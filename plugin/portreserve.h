@@ -5,7 +5,7 @@
  * (the sysctl is per netns and also covers IPv6; callers enter the netns
  * first), and the pure list arithmetic behind it.
  *
- * Port lists are arrays of struct skl_port_range (ports 0..65535, lo <= hi),
+ * Port lists are arrays of struct skl_port_range (ports 0..SKL_PORT_MAX, lo <= hi),
  * sorted and merged (no two ranges overlap or touch) unless said otherwise.
  * Arrays returned through `**out` are malloc'd (NULL when empty); free() them.
  */

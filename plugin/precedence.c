@@ -24,7 +24,7 @@ static bool prefix_contains(const struct skl_binding_spec *b, const uint8_t *add
 static bool binding_covers(const struct skl_binding_spec *b, uint8_t proto, uint8_t family,
 			   const uint8_t *addr)
 {
-	unsigned int max = family == SKL_FAMILY_V6 ? 128 : 32;
+	unsigned int max = family == SKL_FAMILY_V6 ? SKL_PLEN_MAX_V6 : SKL_PLEN_MAX_V4;
 
 	return b->kind == SKL_PREFIX_CIDR && b->proto == proto && b->family == family &&
 	       b->plen <= max && prefix_contains(b, addr);
@@ -48,7 +48,7 @@ static bool narrowest_range(const struct skl_binding_spec *b, uint16_t port, uin
 }
 
 uint32_t skl_bindings_resolve(const struct skl_binding_set *set, uint8_t proto, uint8_t family,
-			      const uint8_t addr[16], uint16_t port)
+			      const uint8_t addr[SKL_ADDR_BYTES], uint16_t port)
 {
 	uint32_t best = SKL_NONE, best_width = 0, width;
 	uint8_t best_plen = 0;

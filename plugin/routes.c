@@ -1,8 +1,6 @@
 /*
- * Routes in the current netns over a raw NETLINK_ROUTE socket. The netlink
- * part is generic and small: one request builder (a family header plus
- * attributes) and one send-and-wait that returns the kernel's errno from the
- * ACK, or for a dump hands each reply message to a callback.
+ * Routes in the current netns over a raw NETLINK_ROUTE socket (netlink.c):
+ * add, delete, and find one by what decides a match.
  */
 #include "routes.h"
 
@@ -11,140 +9,12 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "dispatch_abi.h"
-
-#define NL_REQUEST_MAX 512
-/* The kernel sizes dump messages up to the reader's buffer, at most 32 KiB. */
-#define NL_REPLY_MAX 32768
-#define NL_SEQ 1 /* one request per socket */
-
-/* ------------------------------------------------------------------------
- * Netlink
- */
-
-struct nl_request {
-	union {
-		struct nlmsghdr hdr;
-		char buf[NL_REQUEST_MAX];
-	};
-};
-
-static void nl_request_init(struct nl_request *req, uint16_t type, uint16_t flags,
-			    const void *body, size_t body_len)
-{
-	memset(req, 0, sizeof(*req));
-	req->hdr.nlmsg_len = NLMSG_LENGTH(body_len);
-	req->hdr.nlmsg_type = type;
-	req->hdr.nlmsg_flags = NLM_F_REQUEST | flags;
-	req->hdr.nlmsg_seq = NL_SEQ;
-	memcpy(NLMSG_DATA(&req->hdr), body, body_len);
-}
-
-/* Appends an attribute; returns 0 or EMSGSIZE. */
-static int nl_request_put(struct nl_request *req, uint16_t type, const void *data, size_t len)
-{
-	size_t at = NLMSG_ALIGN(req->hdr.nlmsg_len);
-	struct rtattr *rta = (struct rtattr *)(req->buf + at);
-
-	if (at + RTA_SPACE(len) > sizeof(req->buf))
-		return EMSGSIZE;
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	req->hdr.nlmsg_len = at + RTA_SPACE(len);
-	return 0;
-}
-
-/* Opens a NETLINK_ROUTE socket and sends req; returns 0 or an errno. */
-static int nl_open_and_send(const struct nl_request *req, int *fd)
-{
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int e;
-
-	if (sock < 0)
-		return errno;
-	if (sendto(sock, req->buf, req->hdr.nlmsg_len, 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0) {
-		e = errno;
-		close(sock);
-		return e;
-	}
-	*fd = sock;
-	return 0;
-}
-
-/* Receives one datagram into buf; returns its length, or -errno. */
-static ssize_t nl_recv(int fd, char *buf, size_t len)
-{
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	do
-		n = recvmsg(fd, &msg, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (msg.msg_flags & MSG_TRUNC)
-		return -EMSGSIZE;
-	return n;
-}
-
-/* The errno an NLMSG_ERROR (the ACK) or NLMSG_DONE (the end of a dump)
- * reports: 0 for success. */
-static int nl_final_errno(const struct nlmsghdr *h)
-{
-	const struct nlmsgerr *ack = NLMSG_DATA(h);
-	const int *dump_status = NLMSG_DATA(h);
-
-	if (h->nlmsg_type == NLMSG_ERROR)
-		return h->nlmsg_len < NLMSG_LENGTH(sizeof(*ack)) ? EPROTO : -ack->error;
-	return h->nlmsg_len < NLMSG_LENGTH(sizeof(int)) ? 0 : -*dump_status;
-}
-
-/* Called for each data message of a dump; returns 0 to go on. */
-typedef int (*nl_each_fn)(const struct nlmsghdr *h, void *ctx);
-
-/* Sends req and reads replies until the ACK (each == NULL) or the end of the
- * dump. Returns 0, the kernel's errno, or the errno of a failed socket call. */
-static int nl_transact(const struct nl_request *req, nl_each_fn each, void *ctx)
-{
-	alignas(struct nlmsghdr) char buf[NL_REPLY_MAX];
-	int fd = -1, e = nl_open_and_send(req, &fd);
-	bool done = e != 0;
-
-	while (!done) {
-		ssize_t n = nl_recv(fd, buf, sizeof(buf));
-		int len = (int)n;
-
-		if (n < 0) {
-			e = (int)-n;
-			break;
-		}
-		/* len >= 0 first: NLMSG_OK compares it with the unsigned nlmsg_len. */
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		     !done && len >= 0 && NLMSG_OK(h, (__u32)len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != NL_SEQ)
-				continue;
-			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) {
-				e = nl_final_errno(h);
-				done = true;
-			} else if (each && each(h, ctx) != 0) {
-				done = true; /* the callback has what it needs */
-			}
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return e;
-}
+#include "netlink.h"
 
 /* ------------------------------------------------------------------------
  * Routes
@@ -157,7 +27,7 @@ static int af_of(const struct skl_route *r)
 
 static size_t addr_len(const struct skl_route *r)
 {
-	return r->family == SKL_FAMILY_V6 ? 16 : 4;
+	return r->family == SKL_FAMILY_V6 ? SKL_ADDR_BYTES : SKL_V4_BYTES;
 }
 
 static uint8_t table_of(const struct skl_route *r)
@@ -172,9 +42,9 @@ static uint8_t type_of(const struct skl_route *r)
 
 /* The destination with its host bits cleared (the kernel refuses IPv4
  * prefixes with host bits). */
-static void masked_dst(const struct skl_route *r, uint8_t out[16])
+static void masked_dst(const struct skl_route *r, uint8_t out[SKL_ADDR_BYTES])
 {
-	memset(out, 0, 16);
+	memset(out, 0, SKL_ADDR_BYTES);
 	for (unsigned int i = 0; i < addr_len(r); i++) {
 		unsigned int bits = r->plen > 8 * i ? r->plen - 8 * i : 0;
 
@@ -182,7 +52,8 @@ static void masked_dst(const struct skl_route *r, uint8_t out[16])
 	}
 }
 
-static void format_addr(const struct skl_route *r, const uint8_t addr[16], char *buf, size_t len)
+static void format_addr(const struct skl_route *r, const uint8_t addr[SKL_ADDR_BYTES], char *buf,
+			size_t len)
 {
 	if (!inet_ntop(af_of(r), addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
@@ -192,7 +63,7 @@ static void format_addr(const struct skl_route *r, const uint8_t addr[16], char 
 static void format_prefix(const struct skl_route *r, char *buf, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
-	uint8_t dst[16];
+	uint8_t dst[SKL_ADDR_BYTES];
 
 	masked_dst(r, dst);
 	format_addr(r, dst, text, sizeof(text));
@@ -226,9 +97,10 @@ static int check_route(const struct skl_route *r, struct skl_err *err)
 		return route_invalid(err, r,
 				     "its family is neither SKL_FAMILY_V4 nor SKL_FAMILY_V6");
 	if (r->plen > 8 * addr_len(r))
-		return route_invalid(err, r, r->family == SKL_FAMILY_V6
-						     ? "an IPv6 prefix length is at most 128"
-						     : "an IPv4 prefix length is at most 32");
+		return route_invalid(err, r,
+				     r->family == SKL_FAMILY_V6
+					     ? "an IPv6 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V6)
+					     : "an IPv4 prefix length is at most " SKL_STR(SKL_PLEN_MAX_V4));
 	if (r->kind != SKL_ROUTE_LOCAL && r->kind != SKL_ROUTE_VIA)
 		return route_invalid(err, r,
 				     "its kind is neither SKL_ROUTE_LOCAL nor SKL_ROUTE_VIA");
@@ -244,7 +116,7 @@ static int lo_ifindex(void)
 /* An RTM_NEWROUTE or RTM_DELROUTE request for r. A route is added with the
  * plugin's protocol; a delete leaves scope unset, and protocol as given
  * (RTPROT_UNSPEC: any, as `ip route del` does). Returns 0 or an errno. */
-static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
+static int route_request(struct skl_nl_request *req, uint16_t type, uint16_t flags,
 			 const struct skl_route *r, int lo, uint8_t protocol)
 {
 	bool adding = type == RTM_NEWROUTE;
@@ -258,29 +130,29 @@ static int route_request(struct nl_request *req, uint16_t type, uint16_t flags,
 			     : r->kind == SKL_ROUTE_LOCAL ? RT_SCOPE_HOST
 							  : RT_SCOPE_UNIVERSE,
 	};
-	uint8_t dst[16];
+	uint8_t dst[SKL_ADDR_BYTES];
 
 	masked_dst(r, dst);
-	nl_request_init(req, type, flags, &rtm, sizeof(rtm));
+	skl_nl_request_init(req, type, flags, &rtm, sizeof(rtm));
 	if (r->kind == SKL_ROUTE_LOCAL)
-		return nl_request_put(req, RTA_DST, dst, addr_len(r)) ||
-		       nl_request_put(req, RTA_OIF, &lo, sizeof(lo)) ? EMSGSIZE : 0;
-	return nl_request_put(req, RTA_DST, dst, addr_len(r)) ||
-	       nl_request_put(req, RTA_GATEWAY, r->gw, addr_len(r)) ? EMSGSIZE : 0;
+		return skl_nl_request_put(req, RTA_DST, dst, addr_len(r)) ||
+		       skl_nl_request_put(req, RTA_OIF, &lo, sizeof(lo)) ? EMSGSIZE : 0;
+	return skl_nl_request_put(req, RTA_DST, dst, addr_len(r)) ||
+	       skl_nl_request_put(req, RTA_GATEWAY, r->gw, addr_len(r)) ? EMSGSIZE : 0;
 }
 
 /* Sends an add or delete of r and waits for the ACK: 0 or an errno. */
 static int route_change(uint16_t type, uint16_t flags, const struct skl_route *r,
 			uint8_t protocol)
 {
-	struct nl_request req;
+	struct skl_nl_request req;
 	int lo = lo_ifindex();
 	int e;
 
 	if (r->kind == SKL_ROUTE_LOCAL && lo == 0)
 		return errno ? errno : ENODEV;
 	e = route_request(&req, type, flags, r, lo, protocol);
-	return e ? e : nl_transact(&req, NULL, NULL);
+	return e ? e : skl_nl_transact(&req, NULL, NULL);
 }
 
 /* What to do about a failure, after the errno's text. */
@@ -372,7 +244,7 @@ int skl_route_del_ours(const struct skl_route *r, struct skl_err *err)
 
 struct route_match {
 	const struct skl_route *want;
-	uint8_t dst[16]; /* want's masked destination */
+	uint8_t dst[SKL_ADDR_BYTES]; /* want's masked destination */
 	int lo;
 	bool found;
 };
@@ -410,7 +282,7 @@ static void route_attrs_parse(const struct nlmsghdr *h, struct route_attrs *a)
 
 static bool route_msg_matches(const struct nlmsghdr *h, const struct route_match *m)
 {
-	static const uint8_t any[16];
+	static const uint8_t any[SKL_ADDR_BYTES];
 	const struct skl_route *r = m->want;
 	const struct rtmsg *rtm = NLMSG_DATA(h);
 	struct route_attrs a;
@@ -444,14 +316,14 @@ int skl_route_exists(const struct skl_route *r, bool *exists, struct skl_err *er
 {
 	struct route_match m = { .want = r, .lo = lo_ifindex() };
 	struct rtmsg rtm = { .rtm_family = (uint8_t)af_of(r) };
-	struct nl_request req;
+	struct skl_nl_request req;
 	int e;
 
 	if (check_route(r, err) < 0)
 		return -1;
 	masked_dst(r, m.dst);
-	nl_request_init(&req, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
-	e = nl_transact(&req, route_match_each, &m);
+	skl_nl_request_init(&req, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	e = skl_nl_transact(&req, route_match_each, &m);
 	if (e)
 		return route_error(err, "looking up", r, e);
 	*exists = m.found;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch_abi.h"
 #include "skl_error.h"
 
 enum skl_route_kind {
@@ -24,9 +25,9 @@ enum skl_route_kind {
 struct skl_route {
 	uint8_t family;	  /* enum skl_family (SKL_FAMILY_V4, SKL_FAMILY_V6) */
 	uint8_t plen;	  /* 0..32 or 0..128 */
-	uint8_t addr[16]; /* network order, v4 in addr[0..3]; host bits are ignored */
+	uint8_t addr[SKL_ADDR_BYTES]; /* network order, v4 in addr[0..3]; host bits are ignored */
 	uint8_t kind;	  /* enum skl_route_kind */
-	uint8_t gw[16];	  /* SKL_ROUTE_VIA: the gateway, same family as addr */
+	uint8_t gw[SKL_ADDR_BYTES];	  /* SKL_ROUTE_VIA: the gateway, same family as addr */
 };
 
 /* The routing protocol number of the routes the plugin adds (`ip route`

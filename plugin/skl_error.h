@@ -19,6 +19,11 @@ enum skl_cni_code {
 	SKL_CNI_INTERNAL = 999, /* this plugin's own failures (kernel, bpffs) */
 };
 
+/* A numeric constant as a string literal, so that a message states the
+ * same limit the code checks: "at most " SKL_STR(SKL_PORT_MAX). */
+#define SKL_STR_(x) #x
+#define SKL_STR(x) SKL_STR_(x)
+
 struct skl_err {
 	int code;
 	char msg[512];

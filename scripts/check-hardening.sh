@@ -8,7 +8,8 @@
 #                __stack_chk_fail (-fstack-protector-strong);
 #   FORTIFY      functions of its own call glibc's checked functions (__*_chk,
 #                -D_FORTIFY_SOURCE);
-# and with --static, that it loads nothing: no interpreter, no NEEDED library.
+# and with --static, that it loads nothing: no interpreter, no NEEDED library;
+# and that none carries the test build's fault-injection hook.
 # "Of its own": in a static binary libc.a brings __stack_chk_fail and Debian's
 # libbpf.a calls __*_chk, so the symbols alone prove nothing there. Without
 # debug info only a dynamic binary's imports are checked.
@@ -83,6 +84,11 @@ for bin in "$@"; do
 			fail "$bin" "not fortified: no __*_chk function is called (-D_FORTIFY_SOURCE=2 with -O)"
 	else
 		echo "check-hardening: $bin: no debug info; stack protector and FORTIFY not checked" >&2
+	fi
+	# The fault-injection hook is built into the test helper only (cni.h).
+	if grep -qx 'skl_cni_fault_hook' <<<"$symbols" ||
+		grep -aq 'injected failure after ADD step' "$bin"; then
+		fail "$bin" "has the test build's fault-injection hook (only helper_sklookup_fi may)"
 	fi
 	if [ "$static" -eq 1 ]; then
 		grep -q 'INTERP' <<<"$segments" && fail "$bin" "not static: it has an ELF interpreter"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Check the regular expressions of schema/sklookup.schema.json against the
-plugin's own rules (plugin/bindings.c), by brute force and fuzzing.
+plugin's own rules (plugin/bindings_syntax.c), by brute force and fuzzing.
 
     check_patterns.py SCHEMA
 
@@ -9,7 +9,7 @@ plugin's own rules (plugin/bindings.c), by brute force and fuzzing.
   decimal, no leading zero (skl_port_range_parse);
 - prefixes: random IPv4/IPv6 spellings and mutations: accepted exactly when
   inet_pton(3) takes the address and the length is plain decimal within
-  /0../32 or /0../128 (parse_prefix; host bits are not the schema's job).
+  /0../32 or /0../128 (skl_prefix_parse_also; host bits are not the schema's job).
 
 Prints one summary line and exits 1 on any mismatch. Needs no jsonschema.
 """
