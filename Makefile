@@ -96,7 +96,7 @@ REPRO_FLAGS := -ffile-prefix-map=$(CURDIR)=.
 DEPFLAGS = -MMD -MP -MT $@ -MF $(BUILD)/dep/$(subst /,.,$(patsubst $(BUILD)/%,%,$@)).d
 
 CFLAGS ?= -O2 -g
-override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin
+override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin -Iplugin/lib
 override CFLAGS += -std=c11 -Wall -Wextra $(WERROR_FLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
 	$(SANFLAGS)
 LDLIBS := -lbpf -lcjson -lelf -lz -lm
@@ -119,7 +119,7 @@ BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Iplugin $(CLANG_BPF_SYS_INCL
 
 # Entry points of the binaries are plugin/main_*.c; everything else is the shared library.
 MAIN_SRCS := $(sort $(wildcard plugin/main_*.c))
-LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c)))
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c plugin/lib/*.c)))
 LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -323,7 +323,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 10
 FUZZ_TARGETS := netconf bindings strings record agent
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -I$(BUILD)
+	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -Iplugin/lib -I$(BUILD)
 # Each target links the plugin sources it needs, not libsklookup.a (whose
 # kernel code the parsers do not use). netconf.c calls skl_limits_check in
 # dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_results.h"
+#include "ctl_sources.h"
 #include "netns.h"
 
 struct pod_search {
@@ -143,18 +145,21 @@ static int run_verb(struct skl_ctl *ctl, struct skl_agent_request *req, const in
 {
 	char unregister[] = "unregister", status[] = "status", option[] = "--protocol";
 	char tcp[] = "tcp", udp[] = "udp";
-	struct skl_ctl_passed passed[SKL_SOCKET_SLOTS];
 
 	switch (req->verb) {
-	case SKL_AGENT_REGISTER:
-		for (size_t i = 0; i < req->n_sockets; i++) {
-			passed[i].fd = fds[1 + i];
-			passed[i].user_fd = req->sockets[i].user_fd;
-			snprintf(passed[i].name, sizeof(passed[i].name), "%s",
-				 req->sockets[i].name);
-		}
-		return skl_ctl_register_passed(ctl, req->label, passed, req->n_sockets, req->pid,
-					       err);
+	case SKL_AGENT_REGISTER: {
+		struct skl_pod pod = skl_ctl_pod(ctl);
+		struct skl_registered result;
+		struct sources s = { .n = 0 };
+
+		for (size_t i = 0; i < req->n_sockets; i++)
+			if (skl_ctl_sources_add(&s, fds[1 + i], false, req->sockets[i].user_fd, err,
+						"%s", req->sockets[i].name))
+				return -1;
+		if (skl_pod_register(&pod, req->label, &s, req->pid, &result, err))
+			return -1;
+		return skl_ctl_print_registered(&result, ctl->json, err);
+	}
 	case SKL_AGENT_UNREGISTER: {
 		/* The label was validated: it cannot pass for an option. */
 		char *argv[] = { unregister, req->label, option,

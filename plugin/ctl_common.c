@@ -184,50 +184,11 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	return 0;
 }
 
-static int link_id(int fd, uint32_t *id)
-{
-	struct bpf_link_info info = {};
-	uint32_t len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -1;
-	*id = info.id;
-	return 0;
-}
-
-/* True if the state directory still holds the link we opened: not deleted
- * or re-created since skl_ctl_open. */
-static bool still_ours(const struct skl_ctl *ctl)
-{
-	char path[PATH_MAX + 8];
-	uint32_t opened, pinned;
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, SKL_PIN_LINK);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	ret = link_id(fd, &pinned);
-	close(fd);
-	return !ret && !link_id(ctl->d.link_fd, &opened) && opened == pinned;
-}
-
 int skl_ctl_lock(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
 {
-	int wait_ms = ctl->lock_wait_ms ? ctl->lock_wait_ms : SKL_STATE_LOCK_WAIT_MS;
+	struct skl_pod pod = skl_ctl_pod((struct skl_ctl *)ctl);
 
-	if (skl_state_lock_existing(ctl->state_dir, wait_ms, lock_fd, err)) {
-		err->code = SKL_EXIT_ERROR;
-		return -1;
-	}
-	if (!still_ours(ctl)) {
-		skl_state_unlock(*lock_fd);
-		*lock_fd = -1;
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"the pod's state %s was deleted or re-created meanwhile; run the "
-				"command again", ctl->state_dir);
-	}
-	return 0;
+	return skl_pod_lock(&pod, lock_fd, err);
 }
 
 void skl_ctl_close(struct skl_ctl *ctl)

@@ -310,13 +310,14 @@ static void withdraw(struct skl_ctl *ctl, const struct target *t, const struct s
 static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
 	uint64_t cleared[SKL_SOCKET_SLOTS];
+	struct skl_pod pod = skl_ctl_pod(ctl);
 	struct sources s = { .n = 0 };
 	struct opening o = { .s = &s };
 	struct exec_args a;
 	struct target t;
 
 	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
-	    (!ctl->agent && skl_ctl_target_open(ctl, a.label, &t, err)))
+	    (!ctl->agent && skl_pod_target_open(&pod, a.label, &t, err)))
 		return -1;
 	o.a = &a;
 	/* Through the agent we run in the pod already; if exec fails below,
@@ -324,8 +325,8 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, err) ||
 				 skl_ctl_via_agent(ctl, a.label, &s, 0, true, err)
 		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
-				 skl_ctl_sources_check(ctl, &t, &s, err) || place_sockets(ctl, &s, err) ||
-				 skl_ctl_handover(ctl, &t, &s, cleared, err)) {
+				 skl_pod_sources_check(&pod, &t, &s, err) || place_sockets(ctl, &s, err) ||
+				 skl_pod_handover(&pod, &t, &s, cleared, err)) {
 		skl_ctl_sources_close(&s);
 		return -1;
 	}
