@@ -61,6 +61,7 @@ void skl_ctl_close(struct skl_ctl *ctl);
 static inline struct skl_pod skl_ctl_pod(struct skl_ctl *ctl)
 {
 	return (struct skl_pod){ .state_dir = ctl->state_dir, .d = &ctl->d,
+				 .netns_ino = ctl->netns_ino, .netns_fd = &ctl->netns_fd,
 				 .lock_wait_ms = ctl->lock_wait_ms };
 }
 

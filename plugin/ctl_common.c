@@ -202,30 +202,9 @@ void skl_ctl_close(struct skl_ctl *ctl)
 int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err), void *arg,
 		   struct skl_err *err)
 {
-	uint64_t here = 0;
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), saved, ret;
+	struct skl_pod pod = skl_ctl_pod(ctl);
 
-	if (self >= 0) {
-		skl_netns_ino(self, &here, NULL);
-		close(self);
-	}
-	if (!ctl->netns_ino)
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"the pod's network namespace is gone (its link is detached)");
-	if (here == ctl->netns_ino)
-		return fn(arg, err);
-	if (ctl->netns_fd < 0)
-		ctl->netns_fd = skl_netns_find(ctl->netns_ino);
-	if (ctl->netns_fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"cannot find the pod's network namespace (inode %llu); give --netns",
-				(unsigned long long)ctl->netns_ino);
-	if (skl_netns_enter(ctl->netns_fd, &saved, err))
-		return -1;
-	ret = fn(arg, err);
-	if (skl_netns_leave(saved, ret ? NULL : err))
-		return -1;
-	return ret;
+	return skl_pod_in_netns(&pod, fn, arg, err);
 }
 
 int skl_ctl_print_json(cJSON *doc, struct skl_err *err)

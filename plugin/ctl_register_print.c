@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ctl_view.h"
+#include "pod_view.h"
 
 static int slot_of(int udp, int v6)
 {

@@ -10,8 +10,11 @@
 
 #include "ctl.h"
 #include "pod_register.h"
+#include "pod_status.h"
 
 int skl_ctl_print_registered(const struct skl_registered *r, bool json, struct skl_err *err);
 int skl_ctl_print_unregistered(const struct skl_unregistered *u, bool json, struct skl_err *err);
+
+int skl_ctl_print_status(const struct skl_pod_status *st, bool json, struct skl_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* sklookup-ctl trace: run the pod's loaded program on one packet
  * (BPF_PROG_TEST_RUN) and explain what it does with it. */
-#include "ctl_view.h"
+#include "ctl.h"
+#include "pod_view.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -174,6 +175,7 @@ static void print_outcome(const struct outcome *o)
 
 static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
+	struct skl_pod pod = skl_ctl_pod(ctl);
 	uint64_t before[SKL_C_COUNT] = { 0 };
 	struct outcome o = { 0 };
 	struct skl_view v, after;
@@ -188,7 +190,7 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 	o.protocol = argv[1];
 	o.destination = argv[2];
 	memset(&after, 0, sizeof(after));
-	if (skl_view_load(ctl, &v, err))
+	if (skl_view_load(&pod, &v, err))
 		goto out;
 	bi = skl_bindings_resolve(&v.set, p.proto, p.family, p.addr, p.port);
 	if (bi != SKL_NONE) {
@@ -198,7 +200,7 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		memcpy(before, v.binding_counters[bi], sizeof(before));
 	}
 	if (test_run(ctl->d.prog_fd, &p, &o.verdict, &o.cookie, err) ||
-	    skl_view_load(ctl, &after, err))
+	    skl_view_load(&pod, &after, err))
 		goto out;
 	if (o.b && bi < after.set.n)
 		reason = moved_counter(before, after.binding_counters[bi]);

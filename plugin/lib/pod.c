@@ -2,11 +2,13 @@
 #include "pod.h"
 
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "netns.h"
 #include "state.h"
 
 static int link_id(int fd, uint32_t *id)
@@ -54,3 +56,33 @@ int skl_pod_lock(const struct skl_pod *pod, int *lock_fd, struct skl_err *err)
 	}
 	return 0;
 }
+
+int skl_pod_in_netns(const struct skl_pod *pod, int (*fn)(void *arg, struct skl_err *err),
+		     void *arg, struct skl_err *err)
+{
+	uint64_t here = 0;
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), saved, ret;
+
+	if (self >= 0) {
+		skl_netns_ino(self, &here, NULL);
+		close(self);
+	}
+	if (!pod->netns_ino)
+		return skl_errf(err, SKL_POD_FAILED,
+				"the pod's network namespace is gone (its link is detached)");
+	if (here == pod->netns_ino)
+		return fn(arg, err);
+	if (*pod->netns_fd < 0)
+		*pod->netns_fd = skl_netns_find(pod->netns_ino);
+	if (*pod->netns_fd < 0)
+		return skl_errf(err, SKL_POD_FAILED,
+				"cannot find the pod's network namespace (inode %llu); give --netns",
+				(unsigned long long)pod->netns_ino);
+	if (skl_netns_enter(*pod->netns_fd, &saved, err))
+		return -1;
+	ret = fn(arg, err);
+	if (skl_netns_leave(saved, ret ? NULL : err))
+		return -1;
+	return ret;
+}
+
