@@ -333,7 +333,8 @@ FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree portreser
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
-FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto
+FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto lib/pod_result_json lib/pod_status_json \
+	lib/result_json_util
 FUZZ_OWN_netconf := check_compiled
 FUZZ_OWN_bindings := check_compiled
 FUZZ_OWN_record := fake_bpf
@@ -349,11 +350,11 @@ fuzz-ci: $(FUZZ_BINS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
 
 # Plugin code is compiled as it is (its -Werror is the normal build's job).
-$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h) $(SKELS)
+$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h plugin/lib/*.h) $(SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*.h)
+$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*.h plugin/lib/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -Werror -c $< -o $@
 

@@ -115,13 +115,3 @@ out:
 	skl_view_free(&v);
 	return ret;
 }
-
-void skl_pod_status_free(struct skl_pod_status *st)
-{
-	free(st->labels);
-	free(st->shadowed);
-	skl_bindings_free(&st->bindings);
-	free(st->binding_ids);
-	free(st->binding_counters);
-	memset(st, 0, sizeof(*st));
-}

@@ -208,3 +208,15 @@ int skl_pod_status_decode(const char *text, struct skl_pod_status *st, struct sk
 		skl_pod_status_free(st);
 	return ret;
 }
+
+/* Here, not in pod_status.c: the decoder fills the struct too, and this
+ * file needs no kernel (the fuzz target links it alone). */
+void skl_pod_status_free(struct skl_pod_status *st)
+{
+	free(st->labels);
+	free(st->shadowed);
+	skl_bindings_free(&st->bindings);
+	free(st->binding_ids);
+	free(st->binding_counters);
+	memset(st, 0, sizeof(*st));
+}

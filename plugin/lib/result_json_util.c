@@ -77,8 +77,9 @@ bool rj_str(const cJSON *item, char *buf, size_t cap, bool empty_ok)
 
 	if (!s || len >= cap || (!len && !empty_ok))
 		return false;
+	/* No control characters (terminal escapes); UTF-8 passes. */
 	for (size_t i = 0; i < len; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
 	memcpy(buf, s, len + 1);
 	return true;

@@ -25,7 +25,8 @@ int rj_fields(const cJSON *obj, const char *what, const char *const *names, size
 bool rj_u64(const cJSON *item, uint64_t *out);
 /* A JSON integer in [min, max]. */
 bool rj_int(const cJSON *item, long min, long max, long *out);
-/* A printable string shorter than cap ("" allowed when empty_ok). */
+/* A string without control characters, shorter than cap ("" allowed
+ * when empty_ok). */
 bool rj_str(const cJSON *item, char *buf, size_t cap, bool empty_ok);
 /* An array of exactly n decimal-string uint64_t. */
 bool rj_u64s(const cJSON *item, uint64_t *out, size_t n);
