@@ -333,7 +333,7 @@ FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf state compile search_tree portreser
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) compile search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) state portreserve
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
-FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto lib/pod_result_json lib/pod_status_json \
+FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto agent_answer lib/pod_result_json lib/pod_status_json \
 	lib/result_json_util
 FUZZ_OWN_netconf := check_compiled
 FUZZ_OWN_bindings := check_compiled

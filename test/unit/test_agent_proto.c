@@ -187,6 +187,10 @@ static void test_answers(void **state)
 	assert_int_equal(err.code, 3);
 	assert_string_equal(err.msg, "no sklookup dispatcher");
 
+	rec = skl_agent_end_record(1, "bad\033[2J\n");
+	assert_int_equal(skl_agent_answer_decode(rec, &a, &err), 0);
+	free(rec);
+	assert_string_equal(err.msg, "bad?[2J?");
 	assert_int_equal(skl_agent_answer_decode("{\"exit\": 300}", &a, &err), -1);
 	assert_int_equal(skl_agent_answer_decode("nonsense", &a, &err), -1);
 	/* Strict: version 1's output, extra fields, a missing or hostile error. */
