@@ -98,7 +98,7 @@ static int run_verb(struct skl_ctl *ctl, const struct skl_agent_request *req, co
 	switch (req->verb) {
 	case SKL_AGENT_REGISTER: {
 		struct skl_registered result;
-		struct sources s = { .n = 0 };
+		struct skl_sources s = { .n = 0 };
 
 		for (size_t i = 0; i < req->n_sockets; i++)
 			if (skl_ctl_sources_add(&s, fds[1 + i], false, req->sockets[i].user_fd, err,

@@ -237,7 +237,7 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 
 struct opening {
 	const struct exec_args *a;
-	struct sources *s;
+	struct skl_sources *s;
 };
 
 /* Runs in the pod's netns: the sockets belong to it. */
@@ -259,7 +259,7 @@ static int open_sockets(void *arg, struct skl_err *err)
 /* Moves the sockets to fds 3.. (without close-on-exec) in order. The ctl's
  * own fds may sit there, so its state is closed first and opened again
  * above them. */
-static int place_sockets(struct skl_ctl *ctl, struct sources *s, struct skl_err *err)
+static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_err *err)
 {
 	int first_free = LISTEN_FDS_START + (int)s->n;
 
@@ -301,7 +301,7 @@ static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *e
 	return 0;
 }
 
-static void withdraw(struct skl_ctl *ctl, const struct target *t, const struct sources *s)
+static void withdraw(struct skl_ctl *ctl, const struct skl_target *t, const struct skl_sources *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		skl_socket_withdraw(&ctl->d, t->id, s->v[i].info.cookie, NULL);
@@ -311,10 +311,10 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 {
 	uint64_t cleared[SKL_SOCKET_SLOTS];
 	struct skl_pod pod = skl_ctl_pod(ctl);
-	struct sources s = { .n = 0 };
+	struct skl_sources s = { .n = 0 };
 	struct opening o = { .s = &s };
 	struct exec_args a;
-	struct target t;
+	struct skl_target t;
 
 	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
 	    (!ctl->agent && skl_pod_target_open(&pod, a.label, &t, err)))

@@ -112,10 +112,10 @@ static int run_register(struct skl_ctl *ctl, int argc, char **argv, struct skl_e
 {
 	struct skl_pod pod = skl_ctl_pod(ctl);
 	uint64_t cleared[SKL_SOCKET_SLOTS];
-	struct sources s = { .n = 0 };
+	struct skl_sources s = { .n = 0 };
 	struct skl_registered result;
 	struct register_args a;
-	struct target t;
+	struct skl_target t;
 	int ret = -1;
 
 	if (parse_register(argc, argv, &a, err))

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 /* Takes fd into s (closing it on failure when owned). */
-int skl_ctl_sources_add(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
+int skl_ctl_sources_add(struct skl_sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
 			const char *fmt, ...)
 {
-	struct source *src;
+	struct skl_source *src;
 	va_list ap;
 
 	if (s->n == SKL_SOCKET_SLOTS) {
@@ -41,7 +41,7 @@ int skl_ctl_sources_add(struct sources *s, int fd, bool owned, int user_fd, stru
 	return 0;
 }
 
-void skl_ctl_sources_close(struct sources *s)
+void skl_ctl_sources_close(struct skl_sources *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].owned && s->v[i].fd >= 0)
@@ -60,7 +60,7 @@ static int check_passed(int fd, const char *hint, struct skl_err *err)
 	return 0;
 }
 
-static int from_caller(const int *fds, size_t n, struct sources *s, struct skl_err *err)
+static int from_caller(const int *fds, size_t n, struct skl_sources *s, struct skl_err *err)
 {
 	for (size_t i = 0; i < n; i++)
 		if (check_passed(fds[i], "", err) ||
@@ -83,7 +83,7 @@ static const char *pidfd_getfd_reason(int error)
 
 /* Duplicates fd of process pid into this process (pidfd_getfd(2)): the
  * process keeps its socket and notices nothing. */
-static int from_process(pid_t pid, const int *fds, size_t n, struct sources *s,
+static int from_process(pid_t pid, const int *fds, size_t n, struct skl_sources *s,
 			struct skl_err *err)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -133,7 +133,7 @@ static bool field_is(const char *list, long i, const char *want)
 	return list && !strncmp(list, want, len) && (list[len] == ':' || !list[len]);
 }
 
-static int from_listen_fds(const char *label, struct sources *s, struct skl_err *err)
+static int from_listen_fds(const char *label, struct skl_sources *s, struct skl_err *err)
 {
 	const char *count = getenv("LISTEN_FDS"), *names = getenv("LISTEN_FDNAMES");
 	long n;
@@ -160,7 +160,7 @@ static int from_listen_fds(const char *label, struct sources *s, struct skl_err 
 }
 
 int skl_ctl_sources_collect(const char *label, const int *fds, size_t n_fds, long pid,
-			    struct sources *s, struct skl_err *err)
+			    struct skl_sources *s, struct skl_err *err)
 {
 	static const int fd3 = LISTEN_FDS_START;
 
@@ -178,7 +178,7 @@ int skl_ctl_sources_collect(const char *label, const int *fds, size_t n_fds, lon
 
 /* The client side through the node agent (ctl->agent): the agent checks,
  * registers and says what register would. */
-int skl_ctl_via_agent(struct skl_ctl *ctl, const char *label, const struct sources *s, long pid,
+int skl_ctl_via_agent(struct skl_ctl *ctl, const char *label, const struct skl_sources *s, long pid,
 		      bool quiet, struct skl_err *err)
 {
 	struct skl_ctl_passed p[SKL_SOCKET_SLOTS];

@@ -17,18 +17,18 @@
 #define LISTEN_FDS_START 3 /* sd_listen_fds(3) */
 
 /* Takes fd into s (closing it on failure when owned); fmt names it. */
-int skl_ctl_sources_add(struct sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
+int skl_ctl_sources_add(struct skl_sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
 			const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void skl_ctl_sources_close(struct sources *s);
+void skl_ctl_sources_close(struct skl_sources *s);
 
 /* register's sockets: fds[0..n_fds) of process pid (pidfd_getfd), or of the
  * caller when pid is 0; without fds, systemd's LISTEN_FDS (those named
  * label), else fd 3. */
 int skl_ctl_sources_collect(const char *label, const int *fds, size_t n_fds, long pid,
-			    struct sources *s, struct skl_err *err);
+			    struct skl_sources *s, struct skl_err *err);
 
 /* The client side through the node agent (ctl->agent). */
-int skl_ctl_via_agent(struct skl_ctl *ctl, const char *label, const struct sources *s, long pid,
+int skl_ctl_via_agent(struct skl_ctl *ctl, const char *label, const struct skl_sources *s, long pid,
 		      bool quiet, struct skl_err *err);
 
 #endif

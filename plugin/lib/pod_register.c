@@ -20,7 +20,7 @@ static const char *protocol_name(int protocol)
 	return protocol == IPPROTO_UDP ? "udp" : "tcp";
 }
 
-int skl_pod_target_open(const struct skl_pod *pod, const char *label, struct target *t,
+int skl_pod_target_open(const struct skl_pod *pod, const char *label, struct skl_target *t,
 			struct skl_err *err)
 {
 	struct skl_binding_set set;
@@ -42,7 +42,7 @@ int skl_pod_target_open(const struct skl_pod *pod, const char *label, struct tar
 
 /* Library messages name this process's fd number ("fd 5: ..."); say which
  * socket the user meant instead. */
-static int named(const struct source *s, struct skl_err *err)
+static int named(const struct skl_source *s, struct skl_err *err)
 {
 	char prefix[32], rest[sizeof(err->msg)];
 	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "fd %d: ", s->fd);
@@ -58,7 +58,7 @@ static int named(const struct source *s, struct skl_err *err)
 	return -1;
 }
 
-static int check_protocol(const struct target *t, const struct source *s, struct skl_err *err)
+static int check_protocol(const struct skl_target *t, const struct skl_source *s, struct skl_err *err)
 {
 	int udp = s->info.protocol == IPPROTO_UDP;
 
@@ -74,7 +74,7 @@ static int check_protocol(const struct target *t, const struct source *s, struct
 			s->name, t->name);
 }
 
-static int check_family(const struct target *t, const struct source *s, struct skl_err *err)
+static int check_family(const struct skl_target *t, const struct skl_source *s, struct skl_err *err)
 {
 	const char *proto = protocol_name(s->info.protocol);
 	bool slots[SKL_SOCKET_SLOTS];
@@ -95,7 +95,7 @@ static int check_family(const struct target *t, const struct source *s, struct s
 			s->name, t->name, proto);
 }
 
-static int check_source(const struct skl_pod *pod, const struct target *t, struct source *s,
+static int check_source(const struct skl_pod *pod, const struct skl_target *t, struct skl_source *s,
 			struct skl_err *err)
 {
 	if (skl_socket_identify(s->fd, &s->info, err))
@@ -108,7 +108,7 @@ static int check_source(const struct skl_pod *pod, const struct target *t, struc
 	return 0;
 }
 
-int skl_pod_sources_check(const struct skl_pod *pod, const struct target *t, struct sources *s,
+int skl_pod_sources_check(const struct skl_pod *pod, const struct skl_target *t, struct skl_sources *s,
 			  struct skl_err *err)
 {
 	struct skl_socket_info infos[SKL_SOCKET_SLOTS];
@@ -133,12 +133,12 @@ int skl_pod_sources_check(const struct skl_pod *pod, const struct target *t, str
 
 /* Under the pod's lock: a bindings change since skl_pod_target_open may
  * have moved or removed the label, so it is read and checked again. */
-static int handover_locked(const struct skl_pod *pod, const struct target *t,
-			   const struct sources *s, uint64_t cleared[SKL_SOCKET_SLOTS],
+static int handover_locked(const struct skl_pod *pod, const struct skl_target *t,
+			   const struct skl_sources *s, uint64_t cleared[SKL_SOCKET_SLOTS],
 			   struct skl_err *err)
 {
 	int fds[SKL_SOCKET_SLOTS];
-	struct target now;
+	struct skl_target now;
 
 	if (skl_pod_target_open(pod, t->name, &now, err))
 		return -1;
@@ -154,7 +154,7 @@ static int handover_locked(const struct skl_pod *pod, const struct target *t,
 	return 0;
 }
 
-int skl_pod_handover(const struct skl_pod *pod, const struct target *t, const struct sources *s,
+int skl_pod_handover(const struct skl_pod *pod, const struct skl_target *t, const struct skl_sources *s,
 		     uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err)
 {
 	int lock_fd = -1, ret;
@@ -166,7 +166,7 @@ int skl_pod_handover(const struct skl_pod *pod, const struct target *t, const st
 	return ret;
 }
 
-void skl_pod_registered(const struct target *t, const struct sources *s, long pid,
+void skl_pod_registered(const struct skl_target *t, const struct skl_sources *s, long pid,
 			const uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_registered *out)
 {
 	bool reported[2] = { false, false };
@@ -176,7 +176,7 @@ void skl_pod_registered(const struct target *t, const struct sources *s, long pi
 	out->pid = pid;
 	out->n = s->n;
 	for (size_t i = 0; i < s->n; i++) {
-		const struct source *src = &s->v[i];
+		const struct skl_source *src = &s->v[i];
 		struct skl_registered_socket *r = &out->v[i];
 		int udp = src->info.protocol == IPPROTO_UDP;
 
@@ -198,11 +198,11 @@ void skl_pod_registered(const struct target *t, const struct sources *s, long pi
 	}
 }
 
-int skl_pod_register(const struct skl_pod *pod, const char *label, struct sources *s, long pid,
+int skl_pod_register(const struct skl_pod *pod, const char *label, struct skl_sources *s, long pid,
 		     struct skl_registered *out, struct skl_err *err)
 {
 	uint64_t cleared[SKL_SOCKET_SLOTS];
-	struct target t;
+	struct skl_target t;
 
 	if (skl_pod_target_open(pod, label, &t, err) || skl_pod_sources_check(pod, &t, s, err) ||
 	    skl_pod_handover(pod, &t, s, cleared, err))

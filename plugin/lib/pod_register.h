@@ -23,7 +23,7 @@
 #define SKL_LOCAL_MAX 63       /* a socket's local address, "[::1]:8080" */
 
 /* One socket to register, and how the user knows it. */
-struct source {
+struct skl_source {
 	int fd;        /* in this process */
 	bool owned;    /* opened here (pidfd_getfd, exec): ours to close */
 	int user_fd;   /* the fd number the user gave (in the caller or in --pid's process) */
@@ -32,14 +32,14 @@ struct source {
 	char local[SKL_LOCAL_MAX + 1];
 };
 
-struct sources {
+struct skl_sources {
 	size_t n;
-	struct source v[SKL_SOCKET_SLOTS];
+	struct skl_source v[SKL_SOCKET_SLOTS];
 };
 
 /* A label and the slots its bindings use (a binding of protocol P and
  * family F uses slot (P, F)). */
-struct target {
+struct skl_target {
 	const char *name;
 	uint32_t id;
 	bool needs[SKL_SOCKET_SLOTS];
@@ -74,26 +74,26 @@ struct skl_unregistered {
 };
 
 /* Reads which slots the label's bindings use. */
-int skl_pod_target_open(const struct skl_pod *pod, const char *label, struct target *t,
+int skl_pod_target_open(const struct skl_pod *pod, const char *label, struct skl_target *t,
 			struct skl_err *err);
 
 /* Every check, in the order a user can act on them; fills each source's
  * info and local. */
-int skl_pod_sources_check(const struct skl_pod *pod, const struct target *t, struct sources *s,
+int skl_pod_sources_check(const struct skl_pod *pod, const struct skl_target *t, struct skl_sources *s,
 			  struct skl_err *err);
 
 /* Under the pod's lock, checks the label again and puts the sockets in its
  * slots, one map update per slot; cleared[slot] gets the cookie removed
  * from each slot (0: none). */
-int skl_pod_handover(const struct skl_pod *pod, const struct target *t, const struct sources *s,
+int skl_pod_handover(const struct skl_pod *pod, const struct skl_target *t, const struct skl_sources *s,
 		     uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_err *err);
 
 /* What a handover did, for output: one entry per source. */
-void skl_pod_registered(const struct target *t, const struct sources *s, long pid,
+void skl_pod_registered(const struct skl_target *t, const struct skl_sources *s, long pid,
 			const uint64_t cleared[SKL_SOCKET_SLOTS], struct skl_registered *out);
 
 /* Checks and registers s's sockets for label, filling out. */
-int skl_pod_register(const struct skl_pod *pod, const char *label, struct sources *s, long pid,
+int skl_pod_register(const struct skl_pod *pod, const char *label, struct skl_sources *s, long pid,
 		     struct skl_registered *out, struct skl_err *err);
 
 /* Removes label's sockets of protocol (0: both), filling out. */
