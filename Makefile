@@ -178,7 +178,9 @@ $(BUILD)/obj/%.o: plugin/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# Made afresh: ar would keep the object of a source file that was moved or removed.
 $(BUILD)/libsklookup.a: $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/%: $(BUILD)/obj/main_%.o $(BUILD)/libsklookup.a $(FLAGS_STAMP)

@@ -812,7 +812,7 @@ static void test_hostile_clients(void **state)
 
 	assert_int_equal(raw_text("not json", &proof, 1, &r), 1);
 	expect_contains(r.err, "not a JSON object");
-	assert_int_equal(raw_text("{\"version\": 2, \"verb\": \"status\"}", &proof, 1, &r), 1);
+	assert_int_equal(raw_text("{\"version\": 1, \"verb\": \"status\"}", &proof, 1, &r), 1);
 	expect_contains(r.err, "protocol version");
 	assert_int_equal(raw_text(status_req, NULL, 0, &r), 1);
 	expect_contains(r.err, "status needs 1 fd (");
