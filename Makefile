@@ -119,7 +119,7 @@ BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Iplugin $(CLANG_BPF_SYS_INCL
 
 # Entry points of the binaries are plugin/main_*.c; everything else is the shared library.
 MAIN_SRCS := $(sort $(wildcard plugin/main_*.c))
-LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c) $(wildcard plugin/lib/*.c)))
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c plugin/lib/*.c)))
 LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -360,7 +360,8 @@ FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf netconf_annotation netconf_pod lib/
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE) search_tree
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
-FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto
+FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto agent_answer lib/pod_result_json lib/pod_status_json \
+	lib/result_json_util
 FUZZ_OWN_netconf := check_compiled
 FUZZ_OWN_bindings := check_compiled
 FUZZ_OWN_record := fake_bpf

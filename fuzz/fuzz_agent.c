@@ -1,19 +1,26 @@
 /*
  * libFuzzer target: the node agent's wire decoder (agent_proto.c), what any
  * process of any pod can send to the agent's 0666 socket, and the answers
- * sklookup-ctl reads back. The first byte picks: even, a request whose
- * record came with (byte / 2) % (SKL_AGENT_MAX_FDS + 2) fds (0 to one more
- * than allowed); odd, an answer record. The rest is the record's text, cut
- * at its first NUL as skl_agent_recv's caller sees it.
+ * sklookup-ctl reads back (agent_proto.c's records, and the result
+ * documents of plugin/lib/pod_result_json.h they carry). The first byte
+ * picks: even, a request whose record came with
+ * (byte / 2) % (SKL_AGENT_MAX_FDS + 2) fds (0 to one more than allowed);
+ * odd, by (byte / 2) % 4, an answer record, or a register, unregister or
+ * status result document. The rest is the text, cut at its first NUL as
+ * skl_agent_recv's caller sees it.
  * Properties (abort()): a request that decodes is within every limit the
  * agent relies on (verb, label, fd count, sockets and their names) and
  * survives encode + decode unchanged; a refusal says why, as a "bad
- * request"; an answer's output decodes to what a record of it carries.
+ * request"; an answer's piece decodes to what a record of it carries; a
+ * result that decodes encodes to a document that decodes to the same
+ * encoding again (nothing is lost or invented on the way), and a refused
+ * one says why and leaves nothing allocated (ASan).
  */
 #include <netinet/in.h>
 
 #include "agent_proto.h"
 #include "bindings.h"
+#include "pod_result_json.h"
 #include "fuzz.h"
 
 static bool printable(const char *s)
@@ -47,7 +54,7 @@ static void check_request(const struct skl_agent_request *r, size_t n_fds)
 
 static bool same_request(const struct skl_agent_request *a, const struct skl_agent_request *b)
 {
-	if (a->verb != b->verb || a->json != b->json || strcmp(a->label, b->label) ||
+	if (a->verb != b->verb || strcmp(a->label, b->label) ||
 	    a->protocol != b->protocol || a->pid != b->pid || a->n_sockets != b->n_sockets)
 		return false;
 	for (size_t i = 0; i < a->n_sockets; i++)
@@ -98,7 +105,7 @@ static void fuzz_answer(const char *text)
 		return;
 	}
 	FUZZ_CHECK(a.out && strlen(a.out) == a.out_len, "output of %zu bytes", a.out_len);
-	record = skl_agent_out_record(a.out, a.out_len);
+	record = skl_agent_part_record(a.out, a.out_len);
 	FUZZ_CHECK(record, "encoding output");
 	FUZZ_CHECK(!skl_agent_answer_decode(record, &again, &err) && !again.done &&
 			   again.out_len == a.out_len && !memcmp(again.out, a.out, a.out_len),
@@ -108,6 +115,43 @@ static void fuzz_answer(const char *text)
 	skl_agent_answer_free(&a);
 }
 
+/* Decodes text as result kind (0 register, 1 unregister, 2 status) and
+ * encodes it again: NULL when it is refused. */
+static char *result_round(int kind, const char *text, struct skl_err *err)
+{
+	struct skl_registered r;
+	struct skl_unregistered u;
+	struct skl_pod_status st;
+	char *out = NULL;
+
+	if (kind == 0 && !skl_registered_decode(text, &r, err))
+		out = skl_registered_encode(&r);
+	if (kind == 1 && !skl_unregistered_decode(text, &u, err))
+		out = skl_unregistered_encode(&u);
+	if (kind == 2) {
+		if (!skl_pod_status_decode(text, &st, err))
+			out = skl_pod_status_encode(&st);
+		skl_pod_status_free(&st);
+	}
+	return out;
+}
+
+static void fuzz_result(int kind, const char *text)
+{
+	struct skl_err err = { 0 };
+	char *once = result_round(kind, text, &err), *twice;
+
+	if (!once) {
+		fuzz_check_err(&err, "decoding a result");
+		return;
+	}
+	twice = result_round(kind, once, &err);
+	FUZZ_CHECK(twice, "an encoded result does not decode: %s", err.msg);
+	FUZZ_CHECK(!strcmp(once, twice), "the result changed on its way through %s", once);
+	free(once);
+	free(twice);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text;
@@ -115,7 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	text = fuzz_cstring(data + 1, size - 1);
-	if (data[0] & 1)
+	if (data[0] & 1 && (data[0] / 2) % 4)
+		fuzz_result((data[0] / 2) % 4 - 1, text);
+	else if (data[0] & 1)
 		fuzz_answer(text);
 	else
 		fuzz_request(text, (size_t)(data[0] / 2) % (SKL_AGENT_MAX_FDS + 2));

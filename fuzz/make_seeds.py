@@ -171,19 +171,19 @@ def strings_seeds():
 
 def record_seeds():
     records = {
-        "empty": {"version": 1, "netnsIno": 4026532000, "podRoutes": [], "hostRoutes": [],
+        "empty": {"version": 2, "netnsIno": 4026532000, "podRoutes": [], "hostRoutes": [],
                   "reservedPorts": [], "unreservedRanges": 0},
-        "full": {"version": 1, "netnsIno": 4026532001,
+        "full": {"version": 2, "netnsIno": 4026532001,
                  "podRoutes": [{"kind": "local", "prefix": "203.0.113.0/24"},
                                {"kind": "local", "prefix": "2001:db8:5::/48"}],
                  "hostRoutes": [{"kind": "via", "prefix": "203.0.113.0/24", "via": "192.0.2.10"},
                                 {"kind": "via", "prefix": "2001:db8:5::/48",
                                  "via": "2001:db8::10"}],
                  "reservedPorts": ["40000-40010", "50000-50000"], "unreservedRanges": 1},
-        "attachment": {"version": 1, "stateDir": "/sys/fs/bpf/sklookup/net/c1/eth0",
+        "attachment": {"version": 2, "stateDir": "/sys/fs/bpf/sklookup/net/c1/eth0",
                        "linkId": 42, "netnsIno": 4026532002, "podRoutes": [],
                        "hostRoutes": [], "reservedPorts": [], "unreservedRanges": 0},
-        "bad-route": {"version": 1, "netnsIno": 1,
+        "bad-route": {"version": 2, "netnsIno": 1,
                       "podRoutes": [{"kind": "via", "prefix": "203.0.113.1/24"}]},
     }
     for name, rec in records.items():
@@ -195,30 +195,54 @@ def record_seeds():
 
 
 def agent_seeds():
-    # First byte: even, a request with (byte / 2) % 7 fds; odd, an answer.
+    # First byte: even, a request with (byte / 2) % 7 fds; odd, by
+    # (byte / 2) % 4, an answer record or a register, unregister or status
+    # result document.
     sock = {"fd": 3, "name": "fd 3"}
     requests = {
-        "register": (2, {"version": 1, "verb": "register", "json": False, "label": "web",
+        "register": (2, {"version": 2, "verb": "register", "label": "web",
                          "pid": 42, "sockets": [sock]}),
-        "register4": (5, {"version": 1, "verb": "register", "label": "web",
+        "register4": (5, {"version": 2, "verb": "register", "label": "web",
                           "sockets": [dict(sock, fd=3 + i) for i in range(4)]}),
-        "unregister": (1, {"version": 1, "verb": "unregister", "label": "dns",
+        "unregister": (1, {"version": 2, "verb": "unregister", "label": "dns",
                            "protocol": "udp"}),
-        "status": (1, {"version": 1, "verb": "status", "json": True}),
+        "status": (1, {"version": 2, "verb": "status"}),
     }
     for name, (n_fds, req) in requests.items():
         write("agent", f"req-{name}", bytes([n_fds * 2]) + compact(req).encode())
     # The overflow: "sockets" repeated (each within its own limit).
-    head = '{"version":1,"verb":"register","label":"web"'
+    head = '{"version":2,"verb":"register","label":"web"'
     four = ',"sockets":' + compact([sock] * 4)
     write("agent", "req-repeated-sockets", bytes([10]) + (head + four * 30 + "}").encode())
     answers = {
-        "out": {"out": "line one\n\tline \"two\"\n"},
+        "part": {"part": "{\"label\":\"web\",\"protocol\":\"both\","},
         "end": {"exit": 0},
         "error": {"exit": 3, "error": "no sklookup dispatcher"},
     }
     for name, ans in answers.items():
         write("agent", f"ans-{name}", b"\x01" + compact(ans).encode())
+    counters = ["0"] * 10
+    results = {
+        "registered": (3, {"label": "web", "pid": 42, "sockets": [{
+            "name": "fd 3", "fd": 3, "protocol": "tcp", "family": "ipv6", "v6only": False,
+            "local": "[::]:8080", "cookie": "4097", "slots": [True, True, False, False],
+            "cleared": ["0", "0", "0", "0"]}]}),
+        "unregistered": (5, {"label": "dns", "protocol": "udp",
+                             "removed": ["0", "0", "12", "12"]}),
+        "status": (7, {"stateDir": "/sys/fs/bpf/sklookup/net/c1/eth0", "netnsIno": "4026532000",
+                       "programId": 77, "totals": ["10", "2"],
+                       "labels": [{"id": 0, "name": "web", "cookies": ["4097", "4097", "0", "0"],
+                                   "locals": ["tcp [::]:8080", "tcp [::]:8080", "", ""],
+                                   "counters": counters}],
+                       "bindings": [{"protocol": "tcp", "prefix": "10.0.0.0/8",
+                                     "ports": ["80", "8000-8999"], "label": "web"}],
+                       "bindingIds": [0], "bindingCounters": [counters],
+                       "socketsVisible": True,
+                       "shadowed": [{"socket": "tcp 10.0.0.1:80", "cookie": "5000",
+                                     "binding": 0, "label": "web"}]}),
+    }
+    for name, (first, doc) in results.items():
+        write("agent", f"result-{name}", bytes([first]) + compact(doc).encode())
 
 
 def main():

@@ -556,7 +556,7 @@ static void send_answer(struct agent *a, struct client *c)
 
 		if (chunk > SKL_AGENT_MAX_CHUNK)
 			chunk = SKL_AGENT_MAX_CHUNK;
-		record = skl_agent_out_record(c->res.out + c->sent, chunk);
+		record = skl_agent_part_record(c->res.out + c->sent, chunk);
 		ret = record ? skl_agent_send(c->fd, record, strlen(record), NULL, 0, &err) : -1;
 		free(record);
 		if (ret && record && err.code == SKL_CNI_TRY_AGAIN_LATER)

@@ -50,7 +50,7 @@ void skl_agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* --- serving one request (agent_serve.c) --- */
 
 struct skl_agent_result {
-	char *out; /* what the command printed on stdout (malloc'd) */
+	char *out; /* the answer's document: the result, encoded (malloc'd) */
 	size_t out_len;
 	int exit_status; /* sklookup-ctl's: 0, 1, 2 or 3 */
 	char error[512]; /* its one-line error unless exit_status is 0 */
@@ -58,9 +58,10 @@ struct skl_agent_result {
 };
 
 /* Runs a decoded request on the pod whose dispatcher serves the netns of
- * fds[0] (fds[1..] are the sockets of register), as sklookup-ctl does on
- * the node, with its stdout captured into r. Never fails: failures are in
- * r's exit status and error. The caller keeps the fds. */
+ * fds[0] (fds[1..] are the sockets of register) with the library's
+ * functions, and encodes their result into r (pod_result_json.h). Never
+ * fails: failures are in r's exit status and error. The caller keeps the
+ * fds. */
 void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, const int *fds,
 		     struct skl_agent_result *r);
 void skl_agent_result_free(struct skl_agent_result *r);

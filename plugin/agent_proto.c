@@ -1,4 +1,5 @@
-/* The node agent's wire protocol: records, requests, answers (agent_proto.h). */
+/* The node agent's wire protocol: requests and records (agent_proto.h;
+ * answers are agent_answer.c's). */
 #include "agent_proto.h"
 
 #include <errno.h>
@@ -33,7 +34,6 @@ char *skl_agent_request_encode(const struct skl_agent_request *r)
 		return NULL;
 	cJSON_AddNumberToObject(doc, "version", SKL_AGENT_VERSION);
 	cJSON_AddStringToObject(doc, "verb", verb_names[r->verb]);
-	cJSON_AddBoolToObject(doc, "json", r->json);
 	if (r->verb != SKL_AGENT_STATUS)
 		cJSON_AddStringToObject(doc, "label", r->label);
 	if (r->verb == SKL_AGENT_UNREGISTER && r->protocol)
@@ -75,7 +75,6 @@ static int bad(struct skl_err *err, const char *fmt, ...)
 enum field {
 	F_VERSION,
 	F_VERB,
-	F_JSON,
 	F_LABEL,
 	F_PROTOCOL,
 	F_PID,
@@ -84,7 +83,7 @@ enum field {
 };
 
 static const char *const field_names[N_FIELDS] = {
-	[F_VERSION] = "version", [F_VERB] = "verb", [F_JSON] = "json",
+	[F_VERSION] = "version", [F_VERB] = "verb",
 	[F_LABEL] = "label",     [F_PROTOCOL] = "protocol", [F_PID] = "pid",
 	[F_SOCKETS] = "sockets",
 };
@@ -100,7 +99,6 @@ static enum field field_allowed(enum skl_agent_verb verb, const char *name)
 	switch (f) {
 	case F_VERSION:
 	case F_VERB:
-	case F_JSON:
 		return f;
 	case F_LABEL:
 		return verb != SKL_AGENT_STATUS ? f : N_FIELDS;
@@ -183,11 +181,6 @@ static int decode_fields(const cJSON *doc, struct skl_agent_request *r, struct s
 				   name);
 		seen[which] = true;
 		switch (which) {
-		case F_JSON:
-			if (!cJSON_IsBool(f))
-				return bad(err, "\"json\" must be true or false");
-			r->json = cJSON_IsTrue(f);
-			break;
 		case F_LABEL:
 			if (!cJSON_IsString(f) || !skl_label_valid(f->valuestring))
 				return bad(err, "\"label\" must be a label (1 to 32 of "
@@ -245,7 +238,7 @@ int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_re
 	if (!cJSON_IsNumber(version) || version->valuedouble != SKL_AGENT_VERSION) {
 		bad(err, "protocol version %s; this agent speaks version %d (use the "
 			 "sklookup-ctl of the agent's release)",
-		    cJSON_IsNumber(version) ? "other than 1" : "missing", SKL_AGENT_VERSION);
+		    cJSON_IsNumber(version) ? "other than this" : "missing", SKL_AGENT_VERSION);
 		goto out;
 	}
 	for (v = 0; cJSON_IsString(verb) && v < N_VERBS; v++)
@@ -270,78 +263,6 @@ int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_re
 out:
 	cJSON_Delete(doc);
 	return ret;
-}
-
-/* --- answers --- */
-
-char *skl_agent_out_record(const char *text, size_t len)
-{
-	char *copy = malloc(len + 1), *record = NULL;
-	cJSON *doc = cJSON_CreateObject();
-
-	if (copy && doc) {
-		memcpy(copy, text, len);
-		copy[len] = 0;
-		if (cJSON_AddStringToObject(doc, "out", copy))
-			record = cJSON_PrintUnformatted(doc);
-	}
-	free(copy);
-	cJSON_Delete(doc);
-	return record;
-}
-
-char *skl_agent_end_record(int exit_status, const char *error)
-{
-	cJSON *doc = cJSON_CreateObject();
-	char *record = NULL;
-
-	if (!doc)
-		return NULL;
-	cJSON_AddNumberToObject(doc, "exit", exit_status);
-	if (exit_status)
-		cJSON_AddStringToObject(doc, "error", error ? error : "failed");
-	record = cJSON_PrintUnformatted(doc);
-	cJSON_Delete(doc);
-	return record;
-}
-
-int skl_agent_answer_decode(const char *text, struct skl_agent_answer *a, struct skl_err *err)
-{
-	cJSON *doc = cJSON_Parse(text);
-	const cJSON *out, *ex, *msg;
-	long status;
-	int ret = -1;
-
-	memset(a, 0, sizeof(*a));
-	out = cJSON_GetObjectItemCaseSensitive(doc, "out");
-	ex = cJSON_GetObjectItemCaseSensitive(doc, "exit");
-	msg = cJSON_GetObjectItemCaseSensitive(doc, "error");
-	if (cJSON_IsString(out)) {
-		a->out_len = strlen(out->valuestring);
-		a->out = strdup(out->valuestring);
-		ret = a->out ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-	} else if (integer_in(ex, 0, 255, &status)) {
-		a->done = true;
-		a->exit_status = (int)status;
-		/* An empty message would leave the user with none at all. */
-		if (status)
-			skl_errf(err, (int)status, "%s",
-				 cJSON_IsString(msg) && msg->valuestring[0]
-					 ? msg->valuestring
-					 : "the node agent failed without saying why");
-		ret = 0;
-	} else {
-		skl_errf(err, SKL_CNI_DECODE_FAILURE,
-			 "the node agent's answer is not understood (a different release?)");
-	}
-	cJSON_Delete(doc);
-	return ret;
-}
-
-void skl_agent_answer_free(struct skl_agent_answer *a)
-{
-	free(a->out);
-	a->out = NULL;
 }
 
 /* --- records --- */

@@ -8,12 +8,16 @@
  *   client created itself: its network namespace is the pod the request is
  *   about (a process without CAP_SYS_ADMIN creates sockets only in its own).
  *   register attaches the sockets to register after it. The request names
- *   a verb, a label, a protocol and how to print; it has no field that could
- *   name a pod, a container or a path.
- * - Answer: records {"out": TEXT} with what the command prints on stdout, in
- *   pieces of at most SKL_AGENT_MAX_CHUNK bytes, then one
- *   {"exit": N, "error": MSG} with sklookup-ctl's exit status and, unless 0,
- *   its one-line error.
+ *   a verb, a label and a protocol; it has no field that could name a pod,
+ *   a container or a path.
+ * - Answer: records {"part": TEXT} that together make the result document
+ *   (the library's result struct, pod_result_json.h; at most
+ *   SKL_AGENT_MAX_OUTPUT bytes, in pieces of at most SKL_AGENT_MAX_CHUNK),
+ *   then one {"exit": N, "error": MSG} with sklookup-ctl's exit status and,
+ *   unless 0, its one-line error. The client decodes the document strictly
+ *   and prints it as sklookup-ctl prints on the node.
+ * Version 2: the answer carries the result, not printed text (version 1's
+ * {"out": TEXT}); the request has no "json" (the client prints).
  */
 #ifndef SKL_AGENT_PROTO_H
 #define SKL_AGENT_PROTO_H
@@ -27,11 +31,11 @@
 #include "sockets.h"
 
 #define SKL_AGENT_DEFAULT_SOCKET "/run/sklookup/agent.sock"
-#define SKL_AGENT_VERSION 1
+#define SKL_AGENT_VERSION 2
 #define SKL_AGENT_MAX_REQUEST 4096
 #define SKL_AGENT_MAX_FDS (1 + SKL_SOCKET_SLOTS) /* the netns proof and a label's sockets */
-#define SKL_AGENT_MAX_CHUNK 8192                /* stdout bytes per answer record */
-#define SKL_AGENT_MAX_OUTPUT (1 << 20)          /* stdout bytes per answer */
+#define SKL_AGENT_MAX_CHUNK 8192                /* result bytes per answer record */
+#define SKL_AGENT_MAX_OUTPUT (1 << 20)          /* result bytes per answer */
 #define SKL_AGENT_MAX_RECORD (6 * SKL_AGENT_MAX_CHUNK + 64) /* a chunk, JSON-escaped */
 #define SKL_AGENT_NAME_MAX 95                   /* a socket's display name */
 #define SKL_AGENT_RECV_FDS 253 /* SCM_MAX_FD: the most fds one record can bring */
@@ -44,10 +48,10 @@ enum skl_agent_verb {
 
 /* A request as both ends see it. Apart from the verb, label and protocol,
  * everything is about output: how the client's user knows each socket
- * (its fd number there and a name for messages) and --json. */
+ * (its fd number there and a name for messages) and the --pid they came
+ * from. */
 struct skl_agent_request {
 	enum skl_agent_verb verb;
-	bool json;
 	char label[SKL_LABEL_MAX + 1]; /* register, unregister */
 	int protocol;                  /* unregister: IPPROTO_TCP, IPPROTO_UDP, 0 for both */
 	long pid;                      /* register: the --pid the sockets came from, 0: none */
@@ -66,13 +70,14 @@ char *skl_agent_request_encode(const struct skl_agent_request *r);
 int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_request *r,
 			     struct skl_err *err);
 
-/* Answer records (malloc'd JSON text, NULL when out of memory). */
-char *skl_agent_out_record(const char *text, size_t len);
+/* Answer records (malloc'd JSON text, NULL when out of memory): a piece of
+ * the result document, and the end. */
+char *skl_agent_part_record(const char *text, size_t len);
 char *skl_agent_end_record(int exit_status, const char *error);
 
-/* One answer record: either output (*out, *out_len point into a malloc'd
- * *owned the caller frees) or the end (*done, *exit_status, error copied
- * into err->msg). */
+/* One answer record: either a piece of the result document (out, out_len:
+ * malloc'd, freed by skl_agent_answer_free) or the end (done, exit_status,
+ * the error copied into err->msg). Strict: anything else is refused. */
 struct skl_agent_answer {
 	bool done;
 	int exit_status;

@@ -1,8 +1,9 @@
 /*
  * The node agent's work on one request: find the pod by the network
- * namespace of the socket the client passed first, then run sklookup-ctl's
- * own register, unregister or status code on that pod's state with stdout
- * captured, so that the client prints exactly what the direct path prints.
+ * namespace of the socket the client passed first, then call the library's
+ * register, unregister or status on that pod and encode the result struct
+ * as the answer; the client prints it through sklookup-ctl's own printers,
+ * so both paths print the same bytes.
  */
 #include "agent.h"
 
@@ -14,12 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_sources.h"
+#include "pod_result_json.h"
 #include "netns.h"
 
 struct pod_search {
@@ -86,89 +88,48 @@ static int open_pod(const char *root, int proof, struct skl_ctl *ctl, struct skl
 	return 0;
 }
 
-/* stdout redirected into a memfd that cannot grow past SKL_AGENT_MAX_OUTPUT:
- * a command's output is bounded however big the pod's state. */
-struct capture {
-	int memfd;
-	int saved_stdout;
-};
-
-static int capture_start(struct capture *c, struct skl_err *err)
+/* The pod's result as the answer's document: the library's struct, encoded
+ * (pod_result_json.h); the client prints it as sklookup-ctl would. */
+static int run_verb(struct skl_ctl *ctl, const struct skl_agent_request *req, const int *fds,
+		    char **out, struct skl_err *err)
 {
-	c->saved_stdout = -1;
-	c->memfd = memfd_create("sklookup-agent-stdout", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (c->memfd < 0 || ftruncate(c->memfd, SKL_AGENT_MAX_OUTPUT) ||
-	    fcntl(c->memfd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL))
-		return skl_errf(err, SKL_EXIT_ERROR, "capturing output: %s", strerror(errno));
-	fflush(stdout);
-	c->saved_stdout = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-	if (c->saved_stdout < 0 || dup2(c->memfd, STDOUT_FILENO) < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "capturing output: %s", strerror(errno));
-	return 0;
-}
-
-/* Puts stdout back; *out gets what was written (malloc'd). */
-static int capture_finish(struct capture *c, char **out, size_t *len, struct skl_err *err)
-{
-	off_t end;
-	int ret = 0;
-
-	fflush(stdout);
-	clearerr(stdout);
-	end = c->saved_stdout >= 0 ? lseek(STDOUT_FILENO, 0, SEEK_CUR) : 0;
-	if (c->saved_stdout >= 0) {
-		dup2(c->saved_stdout, STDOUT_FILENO);
-		close(c->saved_stdout);
-	}
-	*out = NULL;
-	*len = 0;
-	if (end > 0 && (*out = malloc((size_t)end)) &&
-	    pread(c->memfd, *out, (size_t)end, 0) == (ssize_t)end)
-		*len = (size_t)end;
-	else if (end > 0)
-		ret = skl_errf(err, SKL_EXIT_ERROR, "reading the captured output: %s",
-			       *out ? strerror(errno) : "out of memory");
-	if (c->memfd >= 0)
-		close(c->memfd);
-	if (!ret && end >= SKL_AGENT_MAX_OUTPUT)
-		ret = skl_errf(err, SKL_EXIT_ERROR,
-			       "the output is larger than the node agent's limit of %d bytes; use "
-			       "sklookup-ctl on the node",
-			       SKL_AGENT_MAX_OUTPUT);
-	return ret;
-}
-
-static int run_verb(struct skl_ctl *ctl, struct skl_agent_request *req, const int *fds,
-		    struct skl_err *err)
-{
-	char unregister[] = "unregister", status[] = "status", option[] = "--protocol";
-	char tcp[] = "tcp", udp[] = "udp";
-	struct skl_ctl_passed passed[SKL_SOCKET_SLOTS];
+	struct skl_pod pod = skl_ctl_pod(ctl);
 
 	switch (req->verb) {
-	case SKL_AGENT_REGISTER:
-		for (size_t i = 0; i < req->n_sockets; i++) {
-			passed[i].fd = fds[1 + i];
-			passed[i].user_fd = req->sockets[i].user_fd;
-			snprintf(passed[i].name, sizeof(passed[i].name), "%s",
-				 req->sockets[i].name);
-		}
-		return skl_ctl_register_passed(ctl, req->label, passed, req->n_sockets, req->pid,
-					       err);
-	case SKL_AGENT_UNREGISTER: {
-		/* The label was validated: it cannot pass for an option. */
-		char *argv[] = { unregister, req->label, option,
-				 req->protocol == IPPROTO_UDP ? udp : tcp, NULL };
+	case SKL_AGENT_REGISTER: {
+		struct skl_registered result;
+		struct skl_sources s = { .n = 0 };
 
-		return skl_ctl_unregister_cmd.run(ctl, req->protocol ? 4 : 2, argv, err);
+		for (size_t i = 0; i < req->n_sockets; i++)
+			if (skl_ctl_sources_add(&s, fds[1 + i], false, req->sockets[i].user_fd, err,
+						"%s", req->sockets[i].name))
+				return -1;
+		if (skl_pod_register(&pod, req->label, &s, req->pid, &result, err))
+			return -1;
+		*out = skl_registered_encode(&result);
+		break;
+	}
+	case SKL_AGENT_UNREGISTER: {
+		struct skl_unregistered result;
+
+		if (skl_pod_unregister(&pod, req->label, req->protocol, &result, err))
+			return -1;
+		*out = skl_unregistered_encode(&result);
+		break;
 	}
 	case SKL_AGENT_STATUS: {
-		char *argv[] = { status, NULL };
+		struct skl_pod_status st;
+		int ret = skl_pod_status(&pod, &st, err);
 
-		return skl_ctl_status_cmd.run(ctl, 1, argv, err);
+		if (!ret)
+			*out = skl_pod_status_encode(&st);
+		skl_pod_status_free(&st);
+		if (ret)
+			return -1;
+		break;
 	}
 	}
-	return skl_errf(err, SKL_EXIT_ERROR, "unknown verb");
+	return *out ? 0 : skl_errf(err, SKL_EXIT_ERROR, "out of memory");
 }
 
 /* sklookup-ctl's exit status for a command's result (as its main maps it). */
@@ -184,10 +145,8 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 		     struct skl_agent_result *r)
 {
 	/* One thread serves every pod: a busy pod gets "try again" soon. */
-	struct skl_ctl ctl = { .json = req->json, .netns_fd = -1,
-			       .lock_wait_ms = SKL_AGENT_LOCK_WAIT_MS };
-	struct capture cap = { .memfd = -1, .saved_stdout = -1 };
-	struct skl_err err = { 0 }, cap_err = { 0 };
+	struct skl_ctl ctl = { .netns_fd = -1, .lock_wait_ms = SKL_AGENT_LOCK_WAIT_MS };
+	struct skl_err err = { 0 };
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -195,14 +154,16 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 	ret = open_pod(bpffs_root, fds[0], &ctl, &err);
 	if (!ret) {
 		snprintf(r->pod, sizeof(r->pod), "%s", ctl.state_dir);
-		ret = capture_start(&cap, &err);
-		if (!ret)
-			ret = run_verb(&ctl, req, fds, &err);
-		if (capture_finish(&cap, &r->out, &r->out_len, &cap_err) && ret >= 0) {
-			ret = -1;
-			err = cap_err;
-		}
+		ret = run_verb(&ctl, req, fds, &r->out, &err);
 	}
+	if (!ret && strlen(r->out) > SKL_AGENT_MAX_OUTPUT) {
+		ret = skl_errf(&err, SKL_EXIT_ERROR,
+			       "the answer is larger than the node agent's limit of %d bytes; use "
+			       "sklookup-ctl on the node",
+			       SKL_AGENT_MAX_OUTPUT);
+		skl_agent_result_free(r);
+	}
+	r->out_len = r->out ? strlen(r->out) : 0;
 	r->exit_status = exit_status(ret, &err);
 	if (r->exit_status)
 		snprintf(r->error, sizeof(r->error), "%s", err.msg);

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "dispatcher.h"
+#include "pod.h"
 #include "skl_error.h"
 
 /* Exit statuses, documented in sklookup-ctl(8). */
@@ -55,6 +56,14 @@ struct skl_ctl_command {
  * this process runs in (the pod's link reports that netns's inode). */
 int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err);
 void skl_ctl_close(struct skl_ctl *ctl);
+
+/* The opened pod as the library (plugin/lib) takes it. */
+static inline struct skl_pod skl_ctl_pod(struct skl_ctl *ctl)
+{
+	return (struct skl_pod){ .state_dir = ctl->state_dir, .d = &ctl->d,
+				 .netns_ino = ctl->netns_ino, .netns_fd = &ctl->netns_fd,
+				 .lock_wait_ms = ctl->lock_wait_ms };
+}
 
 /* Every command that changes the pod's maps holds the pod's lock
  * (skl_state_lock_existing, waiting at most SKL_STATE_LOCK_WAIT_MS: the
@@ -117,10 +126,5 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 			   size_t n, long pid, bool quiet, struct skl_err *err);
 int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protocol,
 			     struct skl_err *err);
-
-/* The agent's side of register (ctl_register.c): the sockets a client
- * passed, with register's checks, handover and output. */
-int skl_ctl_register_passed(struct skl_ctl *ctl, const char *label, const struct skl_ctl_passed *p,
-			    size_t n, long pid, struct skl_err *err);
 
 #endif

@@ -2,7 +2,8 @@
  * sklookup-ctl through the node agent: inside a pod without privileges or
  * bpffs, register, unregister, exec and status send their request to the
  * agent's socket with a socket of the pod's own as proof of which pod they
- * are about, and print what the agent's run of the same code printed.
+ * are about, and print the agent's result through the printers of the
+ * direct path (ctl_results.h): the same bytes either way.
  */
 #include "ctl.h"
 
@@ -16,6 +17,8 @@
 
 #include "agent_proto.h"
 #include "bindings.h"
+#include "ctl_results.h"
+#include "pod_result_json.h"
 
 #define CLIENT_TIMEOUT_S 15 /* longer than the agent's own deadline */
 
@@ -96,47 +99,83 @@ static int netns_proof(struct skl_err *err)
 	return fd;
 }
 
-/* Prints the agent's output records; returns its exit status, or -1 with
- * err set to its error (code: the exit status) or to a failure to talk. */
-static int read_answer(int conn, bool quiet, struct skl_err *err)
+/* Appends a piece of the result document to *doc (bounded). */
+static int append_part(char **doc, size_t *len, const struct skl_agent_answer *a,
+		       struct skl_err *err)
+{
+	char *grown;
+
+	if (*len + a->out_len > SKL_AGENT_MAX_OUTPUT)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"the node agent's answer is larger than %d bytes",
+				SKL_AGENT_MAX_OUTPUT);
+	grown = realloc(*doc, *len + a->out_len + 1);
+	if (!grown)
+		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+	memcpy(grown + *len, a->out, a->out_len + 1);
+	*doc = grown;
+	*len += a->out_len;
+	return 0;
+}
+
+/* One record of the answer into buf; 1: a piece, 0: the end, -1: error. */
+static int next_record(int conn, char *buf, struct skl_agent_answer *a, struct skl_err *err)
+{
+	size_t n_fds;
+	int fds[SKL_AGENT_MAX_FDS];
+	ssize_t n = skl_agent_recv(conn, buf, SKL_AGENT_MAX_RECORD + 1, fds, SKL_AGENT_MAX_FDS,
+				   &n_fds, 0, err);
+
+	for (size_t i = 0; i < n_fds; i++)
+		close(fds[i]);
+	if (n <= 0) {
+		if (!n || err->code == SKL_CNI_TRY_AGAIN_LATER)
+			skl_errf(err, SKL_EXIT_ERROR, "the node agent %s without an answer",
+				 n ? "timed out" : "closed the connection");
+		else
+			skl_err_prefix(err, "the node agent's answer");
+		err->code = SKL_EXIT_ERROR;
+		return -1;
+	}
+	if (skl_agent_answer_decode(buf, a, err)) {
+		err->code = SKL_EXIT_ERROR;
+		return -1;
+	}
+	return a->done ? 0 : 1;
+}
+
+/* Reads the agent's answer: 0 with its result document in *doc (malloc'd),
+ * or -1 with err set to its error (code: the exit status) or to a failure
+ * to talk. */
+static int read_answer(int conn, char **doc, struct skl_err *err)
 {
 	char *buf = malloc(SKL_AGENT_MAX_RECORD + 1);
-	int ret = -1;
+	size_t len = 0;
+	int ret = -1, got;
 
+	*doc = NULL;
 	if (!buf)
 		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
 	for (;;) {
-		struct skl_agent_answer a;
-		size_t n_fds;
-		int fds[SKL_AGENT_MAX_FDS];
-		ssize_t n = skl_agent_recv(conn, buf, SKL_AGENT_MAX_RECORD + 1, fds,
-					   SKL_AGENT_MAX_FDS, &n_fds, 0, err);
+		struct skl_agent_answer a = { .out = NULL };
 
-		for (size_t i = 0; i < n_fds; i++)
-			close(fds[i]);
-		if (n <= 0) {
-			if (!n || err->code == SKL_CNI_TRY_AGAIN_LATER)
-				skl_errf(err, SKL_EXIT_ERROR,
-					 "the node agent %s without an answer",
-					 n ? "timed out" : "closed the connection");
-			else
-				skl_err_prefix(err, "the node agent's answer");
-			err->code = SKL_EXIT_ERROR;
-			break;
+		got = next_record(conn, buf, &a, err);
+		if (got == 1 && !append_part(doc, &len, &a, err)) {
+			skl_agent_answer_free(&a);
+			continue;
 		}
-		if (skl_agent_answer_decode(buf, &a, err)) {
-			err->code = SKL_EXIT_ERROR;
-			break;
-		}
-		if (a.done) {
-			ret = a.exit_status ? -1 : 0;
-			break;
-		}
-		if (!quiet)
-			fwrite(a.out, 1, a.out_len, stdout);
 		skl_agent_answer_free(&a);
+		if (!got && !a.exit_status)
+			ret = *doc ? 0
+				   : skl_errf(err, SKL_EXIT_ERROR,
+					      "the node agent's answer has no result");
+		break;
 	}
 	free(buf);
+	if (ret) {
+		free(*doc);
+		*doc = NULL;
+	}
 	return ret;
 }
 
@@ -150,14 +189,16 @@ static int check_label(const char *label, struct skl_err *err)
 			label);
 }
 
-/* Sends req with the proof and sockets, prints the answer. */
+/* Sends req with the proof and sockets; *doc gets the answer's result
+ * document (malloc'd). */
 static int exchange(const struct skl_ctl *ctl, const struct skl_agent_request *req,
-		    const int *sockets, size_t n, bool quiet, struct skl_err *err)
+		    const int *sockets, size_t n, char **doc, struct skl_err *err)
 {
 	int fds[SKL_AGENT_MAX_FDS], conn = -1, ret = -1;
 	char *text = skl_agent_request_encode(req);
 	struct skl_err send_err = { 0 };
 
+	*doc = NULL;
 	fds[0] = -1;
 	if (!text)
 		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
@@ -173,7 +214,7 @@ static int exchange(const struct skl_ctl *ctl, const struct skl_agent_request *r
 		err->code = SKL_EXIT_ERROR;
 		goto out;
 	}
-	ret = read_answer(conn, quiet, err);
+	ret = read_answer(conn, doc, err);
 out:
 	if (conn >= 0)
 		close(conn);
@@ -183,12 +224,31 @@ out:
 	return ret;
 }
 
+/* The agent's result is about this request: its label, sockets and pid. */
+static int check_registered(const struct skl_registered *r, const struct skl_agent_request *req,
+			    struct skl_err *err)
+{
+	if (strcmp(r->label, req->label) || r->n != req->n_sockets || r->pid != req->pid)
+		return skl_errf(err, SKL_EXIT_ERROR,
+				"the node agent's answer is about another request (label %s, "
+				"%zu sockets)",
+				r->label, r->n);
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].user_fd != req->sockets[i].user_fd ||
+		    strcmp(r->v[i].name, req->sockets[i].name))
+			return skl_errf(err, SKL_EXIT_ERROR,
+					"the node agent's answer names socket %s, not %s",
+					r->v[i].name, req->sockets[i].name);
+	return 0;
+}
+
 int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct skl_ctl_passed *p,
 			   size_t n, long pid, bool quiet, struct skl_err *err)
 {
-	struct skl_agent_request req = { .verb = SKL_AGENT_REGISTER, .json = ctl->json,
-					 .pid = pid };
-	int fds[SKL_SOCKET_SLOTS];
+	struct skl_agent_request req = { .verb = SKL_AGENT_REGISTER, .pid = pid };
+	struct skl_registered result;
+	int fds[SKL_SOCKET_SLOTS], ret;
+	char *doc;
 
 	if (check_label(label, err))
 		return -1;
@@ -202,28 +262,62 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 		snprintf(req.sockets[i].name, sizeof(req.sockets[i].name), "%s", p[i].name);
 	}
 	req.n_sockets = n;
-	return exchange(ctl, &req, fds, n, quiet, err);
+	if (exchange(ctl, &req, fds, n, &doc, err))
+		return -1;
+	ret = skl_registered_decode(doc, &result, err) || check_registered(&result, &req, err)
+		      ? -1
+		      : quiet ? 0 : skl_ctl_print_registered(&result, ctl->json, err);
+	free(doc);
+	if (ret)
+		err->code = SKL_EXIT_ERROR;
+	return ret;
 }
 
 int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protocol,
 			     struct skl_err *err)
 {
-	struct skl_agent_request req = { .verb = SKL_AGENT_UNREGISTER, .json = ctl->json,
-					 .protocol = protocol };
+	struct skl_agent_request req = { .verb = SKL_AGENT_UNREGISTER, .protocol = protocol };
+	struct skl_unregistered result;
+	char *doc;
+	int ret;
 
 	if (check_label(label, err))
 		return -1;
 	snprintf(req.label, sizeof(req.label), "%s", label);
-	return exchange(ctl, &req, NULL, 0, false, err);
+	if (exchange(ctl, &req, NULL, 0, &doc, err))
+		return -1;
+	ret = skl_unregistered_decode(doc, &result, err);
+	if (!ret && (strcmp(result.label, label) || result.protocol != protocol))
+		ret = skl_errf(err, SKL_EXIT_ERROR,
+			       "the node agent's answer is about another request (label %s)",
+			       result.label);
+	if (!ret)
+		ret = skl_ctl_print_unregistered(&result, ctl->json, err);
+	free(doc);
+	if (ret)
+		err->code = SKL_EXIT_ERROR;
+	return ret;
 }
 
 static int agent_status(struct skl_ctl *ctl, int argc, struct skl_err *err)
 {
-	struct skl_agent_request req = { .verb = SKL_AGENT_STATUS, .json = ctl->json };
+	struct skl_agent_request req = { .verb = SKL_AGENT_STATUS };
+	struct skl_pod_status st;
+	char *doc;
+	int ret;
 
 	if (argc > 1)
 		return skl_errf(err, SKL_EXIT_USAGE, "status takes no arguments");
-	return exchange(ctl, &req, NULL, 0, false, err);
+	if (exchange(ctl, &req, NULL, 0, &doc, err))
+		return -1;
+	ret = skl_pod_status_decode(doc, &st, err);
+	if (!ret)
+		ret = skl_ctl_print_status(&st, ctl->json, err);
+	skl_pod_status_free(&st);
+	free(doc);
+	if (ret)
+		err->code = SKL_EXIT_ERROR;
+	return ret;
 }
 
 int skl_ctl_agent_run(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, int argc,

@@ -145,50 +145,11 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	return 0;
 }
 
-static int link_id(int fd, uint32_t *id)
-{
-	struct bpf_link_info info = {};
-	uint32_t len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -1;
-	*id = info.id;
-	return 0;
-}
-
-/* True if the state directory still holds the link we opened: not deleted
- * or re-created since skl_ctl_open. */
-static bool still_ours(const struct skl_ctl *ctl)
-{
-	char path[PATH_MAX + 8];
-	uint32_t opened, pinned;
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, SKL_PIN_LINK);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	ret = link_id(fd, &pinned);
-	close(fd);
-	return !ret && !link_id(ctl->d.link_fd, &opened) && opened == pinned;
-}
-
 int skl_ctl_lock(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
 {
-	int wait_ms = ctl->lock_wait_ms ? ctl->lock_wait_ms : SKL_STATE_LOCK_WAIT_MS;
+	struct skl_pod pod = skl_ctl_pod((struct skl_ctl *)ctl);
 
-	if (skl_state_lock_existing(ctl->state_dir, wait_ms, lock_fd, err)) {
-		err->code = SKL_EXIT_ERROR;
-		return -1;
-	}
-	if (!still_ours(ctl)) {
-		skl_state_unlock(*lock_fd);
-		*lock_fd = -1;
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"the pod's state %s was deleted or re-created meanwhile; run the "
-				"command again", ctl->state_dir);
-	}
-	return 0;
+	return skl_pod_lock(&pod, lock_fd, err);
 }
 
 void skl_ctl_close(struct skl_ctl *ctl)
@@ -202,30 +163,9 @@ void skl_ctl_close(struct skl_ctl *ctl)
 int skl_ctl_in_pod(struct skl_ctl *ctl, int (*fn)(void *arg, struct skl_err *err), void *arg,
 		   struct skl_err *err)
 {
-	uint64_t here = 0;
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), saved, ret;
+	struct skl_pod pod = skl_ctl_pod(ctl);
 
-	if (self >= 0) {
-		skl_netns_ino(self, &here, NULL);
-		close(self);
-	}
-	if (!ctl->netns_ino)
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"the pod's network namespace is gone (its link is detached)");
-	if (here == ctl->netns_ino)
-		return fn(arg, err);
-	if (ctl->netns_fd < 0)
-		ctl->netns_fd = skl_netns_find(ctl->netns_ino);
-	if (ctl->netns_fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"cannot find the pod's network namespace (inode %llu); give --netns",
-				(unsigned long long)ctl->netns_ino);
-	if (skl_netns_enter(ctl->netns_fd, &saved, err))
-		return -1;
-	ret = fn(arg, err);
-	if (skl_netns_leave(saved, ret ? NULL : err))
-		return -1;
-	return ret;
+	return skl_pod_in_netns(&pod, fn, arg, err);
 }
 
 int skl_ctl_print_json(cJSON *doc, struct skl_err *err)

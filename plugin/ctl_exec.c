@@ -237,7 +237,7 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 
 struct opening {
 	const struct exec_args *a;
-	struct sources *s;
+	struct skl_sources *s;
 };
 
 /* Runs in the pod's netns: the sockets belong to it. */
@@ -259,7 +259,7 @@ static int open_sockets(void *arg, struct skl_err *err)
 /* Moves the sockets to fds 3.. (without close-on-exec) in order. The ctl's
  * own fds may sit there, so its state is closed first and opened again
  * above them. */
-static int place_sockets(struct skl_ctl *ctl, struct sources *s, struct skl_err *err)
+static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_err *err)
 {
 	int first_free = LISTEN_FDS_START + (int)s->n;
 
@@ -301,7 +301,7 @@ static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *e
 	return 0;
 }
 
-static void withdraw(struct skl_ctl *ctl, const struct target *t, const struct sources *s)
+static void withdraw(struct skl_ctl *ctl, const struct skl_target *t, const struct skl_sources *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		skl_socket_withdraw(&ctl->d, t->id, s->v[i].info.cookie, NULL);
@@ -310,13 +310,14 @@ static void withdraw(struct skl_ctl *ctl, const struct target *t, const struct s
 static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
 	uint64_t cleared[SKL_SOCKET_SLOTS];
-	struct sources s = { .n = 0 };
+	struct skl_pod pod = skl_ctl_pod(ctl);
+	struct skl_sources s = { .n = 0 };
 	struct opening o = { .s = &s };
 	struct exec_args a;
-	struct target t;
+	struct skl_target t;
 
 	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
-	    (!ctl->agent && skl_ctl_target_open(ctl, a.label, &t, err)))
+	    (!ctl->agent && skl_pod_target_open(&pod, a.label, &t, err)))
 		return -1;
 	o.a = &a;
 	/* Through the agent we run in the pod already; if exec fails below,
@@ -324,8 +325,8 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, err) ||
 				 skl_ctl_via_agent(ctl, a.label, &s, 0, true, err)
 		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
-				 skl_ctl_sources_check(ctl, &t, &s, err) || place_sockets(ctl, &s, err) ||
-				 skl_ctl_handover(ctl, &t, &s, cleared, err)) {
+				 skl_pod_sources_check(&pod, &t, &s, err) || place_sockets(ctl, &s, err) ||
+				 skl_pod_handover(&pod, &t, &s, cleared, err)) {
 		skl_ctl_sources_close(&s);
 		return -1;
 	}

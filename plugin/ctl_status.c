@@ -1,5 +1,6 @@
-/* sklookup-ctl status and metrics. */
-#include "ctl_view.h"
+/* sklookup-ctl status and metrics: the library's skl_pod_status, printed. */
+#include "ctl_results.h"
+#include "pod_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,44 +25,6 @@ static const char metrics_help[] =
 	"labelled with network, container and ifname), for a node exporter's textfile\n"
 	"collector or a scrape wrapper. --json prints the same counters as JSON.\n";
 
-static bool is_registered(const struct skl_view *v, uint64_t cookie)
-{
-	for (size_t i = 0; i < v->n_labels; i++)
-		for (int s = 0; s < 4; s++)
-			if (v->labels[i].cookie[s] == cookie)
-				return true;
-	return false;
-}
-
-static bool is_wildcard(const struct skl_sock_entry *e)
-{
-	static const uint8_t zero[16];
-
-	return !memcmp(e->addr, zero, e->family == SKL_FAMILY_V4 ? 4 : 16);
-}
-
-static bool covers_port(const struct skl_binding_spec *b, uint16_t port)
-{
-	for (size_t k = 0; k < b->n_ports; k++)
-		if (b->ports[k].lo <= port && port <= b->ports[k].hi)
-			return true;
-	return false;
-}
-
-/* The binding that takes traffic meant for an ordinary socket: for an exact
- * address the one precedence picks, for a wildcard the first that covers
- * its port in its family (it takes part of the wildcard's traffic). */
-static uint32_t shadowing_binding(const struct skl_view *v, const struct skl_sock_entry *e)
-{
-	if (!is_wildcard(e))
-		return skl_bindings_resolve(&v->set, e->proto, e->family, e->addr, e->port);
-	for (size_t i = 0; i < v->set.n; i++)
-		if (v->set.v[i].proto == e->proto && v->set.v[i].family == e->family &&
-		    covers_port(&v->set.v[i], e->port))
-			return (uint32_t)i;
-	return SKL_NONE;
-}
-
 static cJSON *counters_json(const uint64_t *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -71,72 +34,67 @@ static cJSON *counters_json(const uint64_t *c)
 	return o;
 }
 
-static void add_socket_json(cJSON *arr, const struct skl_view *v, const struct skl_view_label *l)
+static void add_socket_json(cJSON *arr, const struct skl_status_label *l)
 {
-	for (int s = 0; s < 4; s++) {
-		const struct skl_sock_entry *e = skl_view_sock(v, l->cookie[s]);
+	for (int s = 0; s < SKL_SOCKET_SLOTS; s++) {
 		cJSON *o;
-		char local[96];
 
 		if (!l->cookie[s])
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "slot", skl_slot_names[s]);
 		cJSON_AddNumberToObject(o, "cookie", (double)l->cookie[s]);
-		if (e) {
-			skl_sock_entry_format(e, local, sizeof(local));
-			cJSON_AddStringToObject(o, "local", local);
-		}
+		if (l->local[s][0])
+			cJSON_AddStringToObject(o, "local", l->local[s]);
 		cJSON_AddItemToArray(arr, o);
 	}
 }
 
-static cJSON *status_json(const struct skl_ctl *ctl, const struct skl_view *v)
+static void add_shadowed_json(cJSON *arr, const struct skl_pod_status *st)
 {
-	cJSON *doc = cJSON_CreateObject(), *labels, *bindings, *shadowed, *totals, *arr, *b;
-	size_t i = 0;
-
-	cJSON_AddStringToObject(doc, "stateDir", ctl->state_dir);
-	cJSON_AddNumberToObject(doc, "netnsIno", (double)ctl->netns_ino);
-	cJSON_AddNumberToObject(doc, "programId", v->prog_id);
-	totals = cJSON_AddObjectToObject(doc, "totals");
-	cJSON_AddNumberToObject(totals, "lookups", (double)v->totals[SKL_T_LOOKUPS]);
-	cJSON_AddNumberToObject(totals, "noMatch", (double)v->totals[SKL_T_NO_MATCH]);
-	labels = cJSON_AddArrayToObject(doc, "labels");
-	for (size_t k = 0; k < v->n_labels; k++) {
+	for (size_t k = 0; k < st->n_shadowed; k++) {
+		const struct skl_status_shadowed *sh = &st->shadowed[k];
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(o, "id", v->labels[k].id);
-		cJSON_AddStringToObject(o, "name", v->labels[k].name);
-		add_socket_json(cJSON_AddArrayToObject(o, "sockets"), v, &v->labels[k]);
-		cJSON_AddItemToObject(o, "counters", counters_json(v->labels[k].counters));
+		cJSON_AddStringToObject(o, "socket", sh->socket);
+		cJSON_AddNumberToObject(o, "cookie", (double)sh->cookie);
+		cJSON_AddNumberToObject(o, "binding", sh->binding);
+		cJSON_AddStringToObject(o, "label", sh->label);
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
+/* The README's "sklookup-ctl JSON" shape of status. */
+static cJSON *status_json(const struct skl_pod_status *st)
+{
+	cJSON *doc = cJSON_CreateObject(), *labels, *totals, *arr, *b;
+	size_t i = 0;
+
+	cJSON_AddStringToObject(doc, "stateDir", st->state_dir);
+	cJSON_AddNumberToObject(doc, "netnsIno", (double)st->netns_ino);
+	cJSON_AddNumberToObject(doc, "programId", st->prog_id);
+	totals = cJSON_AddObjectToObject(doc, "totals");
+	cJSON_AddNumberToObject(totals, "lookups", (double)st->totals[SKL_T_LOOKUPS]);
+	cJSON_AddNumberToObject(totals, "noMatch", (double)st->totals[SKL_T_NO_MATCH]);
+	labels = cJSON_AddArrayToObject(doc, "labels");
+	for (size_t k = 0; k < st->n_labels; k++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "id", st->labels[k].id);
+		cJSON_AddStringToObject(o, "name", st->labels[k].name);
+		add_socket_json(cJSON_AddArrayToObject(o, "sockets"), &st->labels[k]);
+		cJSON_AddItemToObject(o, "counters", counters_json(st->labels[k].counters));
 		cJSON_AddItemToArray(labels, o);
 	}
-	arr = skl_bindings_to_json(&v->set);
+	arr = skl_bindings_to_json(&st->bindings);
 	cJSON_ArrayForEach(b, arr) {
-		cJSON_AddNumberToObject(b, "id", v->ids[i]);
-		cJSON_AddItemToObject(b, "counters", counters_json(v->binding_counters[i]));
+		cJSON_AddNumberToObject(b, "id", st->binding_ids[i]);
+		cJSON_AddItemToObject(b, "counters", counters_json(st->binding_counters[i]));
 		i++;
 	}
-	cJSON_AddItemToObject(doc, "bindings", (bindings = arr));
-	shadowed = cJSON_AddArrayToObject(doc, "shadowed");
-	for (size_t k = 0; k < v->n_socks; k++) {
-		const struct skl_sock_entry *e = &v->socks[k];
-		uint32_t bi = is_registered(v, e->cookie) ? SKL_NONE : shadowing_binding(v, e);
-		char local[96];
-		cJSON *o;
-
-		if (bi == SKL_NONE)
-			continue;
-		skl_sock_entry_format(e, local, sizeof(local));
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "socket", local);
-		cJSON_AddNumberToObject(o, "cookie", (double)e->cookie);
-		cJSON_AddNumberToObject(o, "binding", v->ids[bi]);
-		cJSON_AddStringToObject(o, "label", v->set.v[bi].label);
-		cJSON_AddItemToArray(shadowed, o);
-	}
-	cJSON_AddBoolToObject(doc, "socketsVisible", v->socks != NULL);
+	cJSON_AddItemToObject(doc, "bindings", arr);
+	add_shadowed_json(cJSON_AddArrayToObject(doc, "shadowed"), st);
+	cJSON_AddBoolToObject(doc, "socketsVisible", st->sockets_visible);
 	return doc;
 }
 
@@ -151,78 +109,76 @@ static void print_drops(const uint64_t *c)
 	       (unsigned long long)c[SKL_C_DROP_NO_SOCKET], (unsigned long long)errs);
 }
 
-static void print_status(const struct skl_ctl *ctl, const struct skl_view *v, cJSON *doc)
+static void print_labels(const struct skl_pod_status *st)
 {
-	cJSON *sh = cJSON_GetObjectItem(doc, "shadowed"), *o;
-
-	printf("pod state %s (netns inode %llu, program id %u)\n", ctl->state_dir,
-	       (unsigned long long)ctl->netns_ino, v->prog_id);
-	printf("lookups %llu, no binding matched %llu\n\n",
-	       (unsigned long long)v->totals[SKL_T_LOOKUPS],
-	       (unsigned long long)v->totals[SKL_T_NO_MATCH]);
 	printf("%-16s %-5s %-20s %s\n", "LABEL", "SLOT", "COOKIE", "SOCKET");
-	for (size_t k = 0; k < v->n_labels; k++) {
-		const struct skl_view_label *l = &v->labels[k];
+	for (size_t k = 0; k < st->n_labels; k++) {
+		const struct skl_status_label *l = &st->labels[k];
 		bool any = false;
 
-		for (int s = 0; s < 4; s++) {
-			const struct skl_sock_entry *e = skl_view_sock(v, l->cookie[s]);
-			char local[96] = "?";
-
+		for (int s = 0; s < SKL_SOCKET_SLOTS; s++) {
 			if (!l->cookie[s])
 				continue;
-			if (e)
-				skl_sock_entry_format(e, local, sizeof(local));
 			printf("%-16s %-5s %-20llu %s\n", l->name, skl_slot_names[s],
-			       (unsigned long long)l->cookie[s], local);
+			       (unsigned long long)l->cookie[s], l->local[s][0] ? l->local[s] : "?");
 			any = true;
 		}
 		if (!any)
 			printf("%-16s %-5s %-20s %s\n", l->name, "-", "-", "no socket registered");
 	}
+}
+
+static void print_status(const struct skl_pod_status *st)
+{
+	const struct skl_binding_set *set = &st->bindings;
+
+	printf("pod state %s (netns inode %llu, program id %u)\n", st->state_dir,
+	       (unsigned long long)st->netns_ino, st->prog_id);
+	printf("lookups %llu, no binding matched %llu\n\n",
+	       (unsigned long long)st->totals[SKL_T_LOOKUPS],
+	       (unsigned long long)st->totals[SKL_T_NO_MATCH]);
+	print_labels(st);
 	printf("\n%-5s %-16s %-5s %-28s %9s %9s %9s %9s %9s\n", "ID", "LABEL", "PROTO", "PREFIX",
 	       "MATCHED", "ASSIGNED", "PASSED", "NOSOCKET", "ASSIGNERR");
-	for (size_t i = 0; i < v->set.n; i++) {
+	for (size_t i = 0; i < set->n; i++) {
 		char prefix[64];
 
-		skl_prefix_format(v->set.v[i].family, v->set.v[i].plen, v->set.v[i].addr, prefix,
+		skl_prefix_format(set->v[i].family, set->v[i].plen, set->v[i].addr, prefix,
 				  sizeof(prefix));
-		printf("%-5u %-16s %-5s %-28s ", v->ids[i], v->set.v[i].label,
-		       v->set.v[i].proto == 17 ? "udp" : "tcp", prefix);
-		print_drops(v->binding_counters[i]);
+		printf("%-5u %-16s %-5s %-28s ", st->binding_ids[i], set->v[i].label,
+		       set->v[i].proto == 17 ? "udp" : "tcp", prefix);
+		print_drops(st->binding_counters[i]);
 		printf("\n");
 	}
-	if (!v->socks)
+	if (!st->sockets_visible)
 		printf("\nthe pod's sockets are not visible from here (give --netns)\n");
-	cJSON_ArrayForEach(o, sh)
-		printf("%sshadowed: %s (cookie %.0f) -- binding %.0f (label %s) takes its traffic\n",
-		       o == sh->child ? "\n" : "", cJSON_GetObjectItem(o, "socket")->valuestring,
-		       cJSON_GetObjectItem(o, "cookie")->valuedouble,
-		       cJSON_GetObjectItem(o, "binding")->valuedouble,
-		       cJSON_GetObjectItem(o, "label")->valuestring);
+	for (size_t k = 0; k < st->n_shadowed; k++)
+		printf("%sshadowed: %s (cookie %llu) -- binding %u (label %s) takes its traffic\n",
+		       k ? "" : "\n", st->shadowed[k].socket,
+		       (unsigned long long)st->shadowed[k].cookie, st->shadowed[k].binding,
+		       st->shadowed[k].label);
+}
+
+int skl_ctl_print_status(const struct skl_pod_status *st, bool json, struct skl_err *err)
+{
+	if (json)
+		return skl_ctl_print_json(status_json(st), err);
+	print_status(st);
+	return 0;
 }
 
 static int status(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
-	struct skl_view v;
-	cJSON *doc;
-	int ret = 0;
+	struct skl_pod pod = skl_ctl_pod(ctl);
+	struct skl_pod_status st;
+	int ret = -1;
 
 	(void)argv;
 	if (argc > 1)
 		return skl_errf(err, SKL_EXIT_USAGE, "status takes no arguments");
-	if (skl_view_load(ctl, &v, err)) {
-		skl_view_free(&v);
-		return -1;
-	}
-	doc = status_json(ctl, &v);
-	if (ctl->json) {
-		ret = skl_ctl_print_json(doc, err);
-	} else {
-		print_status(ctl, &v, doc);
-		cJSON_Delete(doc);
-	}
-	skl_view_free(&v);
+	if (!skl_pod_status(&pod, &st, err))
+		ret = skl_ctl_print_status(&st, ctl->json, err);
+	skl_pod_status_free(&st);
 	return ret;
 }
 
@@ -265,11 +221,11 @@ static const char *const counter_metric[SKL_C_COUNT] = {
 	[SKL_C_DROP_OTHER] = "dropped_other",
 };
 
-static void print_metrics(const struct skl_ctl *ctl, const struct skl_view *v)
+static void print_metrics(const struct skl_pod_status *v)
 {
 	char pod[PATH_MAX];
 
-	pod_labels(ctl->state_dir, pod, sizeof(pod));
+	pod_labels(v->state_dir, pod, sizeof(pod));
 	metric_header("sklookup_lookups_total", "counter", "Socket lookups the dispatcher ran.");
 	printf("sklookup_lookups_total{%s} %llu\n", pod, (unsigned long long)v->totals[SKL_T_LOOKUPS]);
 	metric_header("sklookup_unmatched_total", "counter",
@@ -291,43 +247,43 @@ static void print_metrics(const struct skl_ctl *ctl, const struct skl_view *v)
 			       v->labels[k].name, skl_slot_names[s], v->labels[k].cookie[s] != 0);
 	metric_header("sklookup_binding_packets_total", "counter",
 		      "Lookups that matched the binding, by outcome.");
-	for (size_t i = 0; i < v->set.n; i++) {
+	for (size_t i = 0; i < v->bindings.n; i++) {
 		char prefix[64];
 
-		skl_prefix_format(v->set.v[i].family, v->set.v[i].plen, v->set.v[i].addr, prefix,
+		skl_prefix_format(v->bindings.v[i].family, v->bindings.v[i].plen, v->bindings.v[i].addr, prefix,
 				  sizeof(prefix));
 		for (int c = 0; c < SKL_C_COUNT; c++)
 			printf("sklookup_binding_packets_total{%s,binding=\"%u\",label=\"%s\","
 			       "protocol=\"%s\",prefix=\"%s\",outcome=\"%s\"} %llu\n",
-			       pod, v->ids[i], v->set.v[i].label,
-			       v->set.v[i].proto == 17 ? "udp" : "tcp", prefix, counter_metric[c],
+			       pod, v->binding_ids[i], v->bindings.v[i].label,
+			       v->bindings.v[i].proto == 17 ? "udp" : "tcp", prefix, counter_metric[c],
 			       (unsigned long long)v->binding_counters[i][c]);
 	}
 	metric_header("sklookup_bindings", "gauge", "Bindings in force.");
-	printf("sklookup_bindings{%s} %zu\n", pod, v->set.n);
+	printf("sklookup_bindings{%s} %zu\n", pod, v->bindings.n);
 }
 
 static int metrics(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
-	struct skl_view v;
-	int ret = 0;
+	struct skl_pod pod = skl_ctl_pod(ctl);
+	struct skl_pod_status st;
+	int ret = -1;
 
 	(void)argv;
 	if (argc > 1)
 		return skl_errf(err, SKL_EXIT_USAGE, "metrics takes no arguments");
-	if (skl_view_load(ctl, &v, err)) {
-		skl_view_free(&v);
-		return -1;
-	}
-	if (ctl->json) {
-		cJSON *doc = status_json(ctl, &v);
+	if (!skl_pod_status(&pod, &st, err)) {
+		ret = 0;
+		if (ctl->json) {
+			cJSON *doc = status_json(&st);
 
-		cJSON_DeleteItemFromObject(doc, "shadowed");
-		ret = skl_ctl_print_json(doc, err);
-	} else {
-		print_metrics(ctl, &v);
+			cJSON_DeleteItemFromObject(doc, "shadowed");
+			ret = skl_ctl_print_json(doc, err);
+		} else {
+			print_metrics(&st);
+		}
 	}
-	skl_view_free(&v);
+	skl_pod_status_free(&st);
 	return ret;
 }
 

@@ -1,15 +1,13 @@
-/* sklookup-ctl trace: run the pod's loaded program on one packet
- * (BPF_PROG_TEST_RUN) and explain what it does with it. */
-#include "ctl_view.h"
+/* sklookup-ctl trace: parse the packet, let the library run the pod's
+ * program on it (skl_pod_trace), print the result as text or JSON. */
+#include "ctl.h"
+#include "pod_trace.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <bpf/bpf.h>
 
 static const char help[] =
 	"usage: sklookup-ctl [OPTIONS] trace tcp|udp ADDR:PORT\n"
@@ -23,13 +21,7 @@ static const char help[] =
 	"\n"
 	"Options: --json.\n";
 
-struct packet {
-	uint8_t proto, family;
-	uint8_t addr[16];
-	uint16_t port;
-};
-
-static int parse_packet(const char *proto, const char *where, struct packet *p,
+static int parse_packet(const char *proto, const char *where, struct skl_trace_packet *p,
 			struct skl_err *err)
 {
 	char host[INET6_ADDRSTRLEN + 2];
@@ -66,82 +58,19 @@ static int parse_packet(const char *proto, const char *where, struct packet *p,
 			"trace: \"%s\" is not an IPv4 address or a bracketed IPv6 address", host);
 }
 
-static int test_run(int prog_fd, const struct packet *p, int *verdict, uint64_t *cookie,
-		    struct skl_err *err)
-{
-	struct bpf_sk_lookup ctx = { .protocol = p->proto, .local_port = p->port };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx));
-
-	ctx.family = p->family == SKL_FAMILY_V4 ? AF_INET : AF_INET6;
-	if (p->family == SKL_FAMILY_V4)
-		memcpy(&ctx.local_ip4, p->addr, 4);
-	else
-		memcpy(ctx.local_ip6, p->addr, 16);
-	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return skl_errf(err, SKL_EXIT_ERROR, "BPF_PROG_TEST_RUN: %s", strerror(errno));
-	*verdict = (int)opts.retval;
-	*cookie = ctx.cookie;
-	return 0;
-}
-
-/* Which counter of the binding the probe moved: the reason for a drop. */
-static int moved_counter(const uint64_t *before, const uint64_t *after)
-{
-	for (int i = SKL_C_COUNT - 1; i > SKL_C_ASSIGNED; i--)
-		if (after[i] > before[i])
-			return i;
-	return -1;
-}
-
-static const char *explain(int verdict, uint64_t cookie, uint32_t bi, int reason)
-{
-	if (bi == SKL_NONE)
-		return "no binding matches: the normal socket lookup decides";
-	if (cookie)
-		return "the label's socket is selected";
-	switch (reason) {
-	case SKL_C_PASSED_NO_SOCKET:
-		return "the label has no socket; \"missing\": \"pass\" lets the normal lookup decide";
-	case SKL_C_DROP_NO_SOCKET:
-		return "the label has no socket for this protocol and family: dropped (TCP answers "
-		       "RST, UDP ICMP unreachable)";
-	case SKL_C_DROP_ESOCKTNOSUPPORT:
-		return "bpf_sk_assign refused the socket (ESOCKTNOSUPPORT: not listening, or "
-		       "connected UDP): dropped";
-	case SKL_C_DROP_EAFNOSUPPORT:
-		return "bpf_sk_assign refused the socket (EAFNOSUPPORT: a v6only socket for IPv4): "
-		       "dropped";
-	case SKL_C_DROP_EEXIST:
-		return "another sk_lookup program selected a socket first (EEXIST)";
-	default:
-		return verdict == 0 ? "dropped" : "passed";
-	}
-}
-
-/* What trace found, for either output. */
-struct outcome {
-	const char *protocol, *destination, *reason;
-	int verdict;
-	const struct skl_binding_spec *b; /* NULL: no binding */
-	uint32_t binding_id;
-	char prefix[64];
-	uint64_t cookie; /* 0: no socket */
-	char local[96];  /* "" when the socket is not found */
-};
-
 /* The JSON shape, or NULL when memory ran out (every cJSON call can fail). */
-static cJSON *outcome_json(const struct outcome *o)
+static cJSON *outcome_json(const char *protocol, const char *destination,
+			   const struct skl_trace_result *o)
 {
 	cJSON *doc = cJSON_CreateObject(), *jb = NULL, *js = NULL;
-	bool ok = doc && cJSON_AddStringToObject(doc, "protocol", o->protocol) &&
-		  cJSON_AddStringToObject(doc, "destination", o->destination) &&
+	bool ok = doc && cJSON_AddStringToObject(doc, "protocol", protocol) &&
+		  cJSON_AddStringToObject(doc, "destination", destination) &&
 		  cJSON_AddStringToObject(doc, "verdict", o->verdict ? "pass" : "drop");
 
-	if (ok && o->b) {
+	if (ok && o->has_binding) {
 		ok = (jb = cJSON_AddObjectToObject(doc, "binding")) &&
 		     cJSON_AddNumberToObject(jb, "id", o->binding_id) &&
-		     cJSON_AddStringToObject(jb, "label", o->b->label) &&
+		     cJSON_AddStringToObject(jb, "label", o->label) &&
 		     cJSON_AddStringToObject(jb, "prefix", o->prefix);
 	} else if (ok) {
 		ok = cJSON_AddNullToObject(doc, "binding") != NULL;
@@ -161,11 +90,12 @@ static cJSON *outcome_json(const struct outcome *o)
 	return doc;
 }
 
-static void print_outcome(const struct outcome *o)
+static void print_outcome(const char *protocol, const char *destination,
+			  const struct skl_trace_result *o)
 {
-	printf("%s %s: %s", o->protocol, o->destination, o->verdict ? "SK_PASS" : "SK_DROP");
-	if (o->b)
-		printf(", binding %u (label %s, %s)", o->binding_id, o->b->label, o->prefix);
+	printf("%s %s: %s", protocol, destination, o->verdict ? "SK_PASS" : "SK_DROP");
+	if (o->has_binding)
+		printf(", binding %u (label %s, %s)", o->binding_id, o->label, o->prefix);
 	if (o->cookie)
 		printf(", socket cookie %llu%s%s", (unsigned long long)o->cookie,
 		       o->local[0] ? " " : "", o->local);
@@ -174,54 +104,22 @@ static void print_outcome(const struct outcome *o)
 
 static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 {
-	uint64_t before[SKL_C_COUNT] = { 0 };
-	struct outcome o = { 0 };
-	struct skl_view v, after;
-	struct packet p;
-	uint32_t bi;
-	int reason = -1, ret = -1;
+	struct skl_pod pod = skl_ctl_pod(ctl);
+	struct skl_trace_packet p;
+	struct skl_trace_result o;
+	cJSON *doc;
 
 	if (argc != 3)
 		return skl_errf(err, SKL_EXIT_USAGE, "trace: give tcp|udp ADDR:PORT");
-	if (parse_packet(argv[1], argv[2], &p, err))
+	if (parse_packet(argv[1], argv[2], &p, err) || skl_pod_trace(&pod, &p, &o, err))
 		return -1;
-	o.protocol = argv[1];
-	o.destination = argv[2];
-	memset(&after, 0, sizeof(after));
-	if (skl_view_load(ctl, &v, err))
-		goto out;
-	bi = skl_bindings_resolve(&v.set, p.proto, p.family, p.addr, p.port);
-	if (bi != SKL_NONE) {
-		o.b = &v.set.v[bi];
-		o.binding_id = v.ids[bi];
-		skl_prefix_format(o.b->family, o.b->plen, o.b->addr, o.prefix, sizeof(o.prefix));
-		memcpy(before, v.binding_counters[bi], sizeof(before));
+	if (!ctl->json) {
+		print_outcome(argv[1], argv[2], &o);
+		return 0;
 	}
-	if (test_run(ctl->d.prog_fd, &p, &o.verdict, &o.cookie, err) ||
-	    skl_view_load(ctl, &after, err))
-		goto out;
-	if (o.b && bi < after.set.n)
-		reason = moved_counter(before, after.binding_counters[bi]);
-	if (o.cookie) {
-		const struct skl_sock_entry *e = skl_view_sock(&after, o.cookie);
-
-		if (e)
-			skl_sock_entry_format(e, o.local, sizeof(o.local));
-	}
-	o.reason = explain(o.verdict, o.cookie, bi, reason);
-	if (ctl->json) {
-		cJSON *doc = outcome_json(&o);
-
-		ret = doc ? skl_ctl_print_json(doc, err)
-			  : skl_errf(err, SKL_EXIT_ERROR, "trace: out of memory");
-	} else {
-		print_outcome(&o);
-		ret = 0;
-	}
-out:
-	skl_view_free(&v);
-	skl_view_free(&after);
-	return ret;
+	doc = outcome_json(argv[1], argv[2], &o);
+	return doc ? skl_ctl_print_json(doc, err)
+		   : skl_errf(err, SKL_EXIT_ERROR, "trace: out of memory");
 }
 
 const struct skl_ctl_command skl_ctl_trace_cmd = {

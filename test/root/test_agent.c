@@ -589,11 +589,11 @@ static void test_same_output_as_direct(void **state)
 static void test_pod_b_unreachable(void **state)
 {
 	static const char *const naming_b[] = {
-		"{\"version\": 1, \"verb\": \"status\", \"container\": \"cidB\"}",
-		"{\"version\": 1, \"verb\": \"status\", \"netns\": \"/proc/1/ns/net\"}",
-		"{\"version\": 1, \"verb\": \"unregister\", \"label\": \"web\", \"stateDir\": "
+		"{\"version\": 2, \"verb\": \"status\", \"container\": \"cidB\"}",
+		"{\"version\": 2, \"verb\": \"status\", \"netns\": \"/proc/1/ns/net\"}",
+		"{\"version\": 2, \"verb\": \"unregister\", \"label\": \"web\", \"stateDir\": "
 		"\"/sys/fs/bpf/sklookup/net/cidB/eth0\"}",
-		"{\"version\": 1, \"verb\": \"register\", \"label\": \"web\", \"sockets\": "
+		"{\"version\": 2, \"verb\": \"register\", \"label\": \"web\", \"sockets\": "
 		"[{\"fd\": 3, \"name\": \"fd 3\"}], \"bpffsRoot\": \"/tmp\"}",
 	};
 	struct env *e = *state;
@@ -793,7 +793,7 @@ static void test_hostile_clients(void **state)
 	struct env *e = *state;
 	int proof = keep(e, netpod_socket(&e->a, AF_INET, SOCK_DGRAM));
 	int six[6] = { proof, proof, proof, proof, proof, proof }, pipefd[2], idle[5];
-	const char *status_req = "{\"version\": 1, \"verb\": \"status\"}";
+	const char *status_req = "{\"version\": 2, \"verb\": \"status\"}";
 	char *big = malloc(5000);
 	int refused = 0, served = 0;
 	uint64_t start;
@@ -813,7 +813,7 @@ static void test_hostile_clients(void **state)
 
 	assert_int_equal(raw_text("not json", &proof, 1, &r), 1);
 	expect_contains(r.err, "not a JSON object");
-	assert_int_equal(raw_text("{\"version\": 2, \"verb\": \"status\"}", &proof, 1, &r), 1);
+	assert_int_equal(raw_text("{\"version\": 1, \"verb\": \"status\"}", &proof, 1, &r), 1);
 	expect_contains(r.err, "protocol version");
 	assert_int_equal(raw_text(status_req, NULL, 0, &r), 1);
 	expect_contains(r.err, "status needs 1 fd (");
@@ -828,16 +828,16 @@ static void test_hostile_clients(void **state)
 	free(big);
 	assert_int_equal(raw_text(status_req, &pipefd[0], 1, &r), 1);
 	expect_contains(r.err, "its first fd is not a socket");
-	assert_int_equal(raw_text("{\"version\": 1, \"verb\": \"register\", \"label\": \"web\", "
+	assert_int_equal(raw_text("{\"version\": 2, \"verb\": \"register\", \"label\": \"web\", "
 				  "\"sockets\": [{\"fd\": 3, \"name\": \"fd 3\"}]}",
 				  &proof, 1, &r),
 			 1);
 	expect_contains(r.err, "register needs 2 fds");
-	assert_int_equal(raw_text("{\"version\": 1, \"verb\": \"unregister\", \"label\": \"-rf\"}",
+	assert_int_equal(raw_text("{\"version\": 2, \"verb\": \"unregister\", \"label\": \"-rf\"}",
 				  &proof, 1, &r),
 			 1);
 	expect_contains(r.err, "\"label\" must be a label");
-	assert_int_equal(raw_text("{\"version\": 1, \"verb\": \"register\", \"label\": \"web\", "
+	assert_int_equal(raw_text("{\"version\": 2, \"verb\": \"register\", \"label\": \"web\", "
 				  "\"sockets\": [{\"fd\": 3, \"name\": \"fd\\n3\"}]}",
 				  six, 2, &r),
 			 1);

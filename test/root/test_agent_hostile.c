@@ -44,7 +44,7 @@ static const char pod_a_bindings[] =
 static const char pod_b_bindings[] =
 	"[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"192.0.2.0/24\","
 	"  \"ports\": [\"80\"]}]";
-static const char status_req[] = "{\"version\": 1, \"verb\": \"status\"}";
+static const char status_req[] = "{\"version\": 2, \"verb\": \"status\"}";
 
 struct env {
 	char root[PATH_MAX];
@@ -226,7 +226,7 @@ static const char *repeated_sockets_request(void)
 				   "\"name\": \"x\"}]";
 	static char text[SKL_AGENT_MAX_REQUEST];
 	size_t len = (size_t)snprintf(text, sizeof(text),
-				      "{\"version\": 1, \"verb\": \"register\", \"label\": \"web\"");
+				      "{\"version\": 2, \"verb\": \"register\", \"label\": \"web\"");
 
 	for (int i = 0; i < 30; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", four);
@@ -432,7 +432,7 @@ static int borrowed_proof(struct env *e, void *arg)
 	(void)e;
 	agentfix_raw_request(status_req, &proof_b, 1, &ans[0]);
 	snprintf(text, sizeof(text),
-		 "{\"version\": 1, \"verb\": \"unregister\", \"label\": \"web\"}");
+		 "{\"version\": 2, \"verb\": \"unregister\", \"label\": \"web\"}");
 	agentfix_raw_request(text, &proof_b, 1, &ans[1]);
 	return 0;
 }
@@ -675,7 +675,7 @@ static void attack_round(struct env *e, const struct kinds *k, int *idle, size_t
 	for (int i = 0; i < SKL_AGENT_RECV_FDS; i++)
 		many[i] = k->fds[i % k->n];
 	request_past_limits(status_req, many, SKL_AGENT_RECV_FDS, c);
-	request_past_limits("{\"version\": 1, \"verb\"", &proof, 1, c);
+	request_past_limits("{\"version\": 2, \"verb\"", &proof, 1, c);
 	memset(big, '{', sizeof(big) - 1);
 	request_past_limits(big, fds, 1 + k->n, c);
 	close(proof);

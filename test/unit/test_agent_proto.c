@@ -32,7 +32,7 @@ static void expect_refused(const char *text, size_t n_fds, const char *why)
 
 static void test_request_round_trip(void **state)
 {
-	struct skl_agent_request in = { .verb = SKL_AGENT_REGISTER, .json = true, .pid = 42,
+	struct skl_agent_request in = { .verb = SKL_AGENT_REGISTER, .pid = 42,
 					.n_sockets = 2 }, out;
 	struct skl_err err = { 0 };
 	char *text;
@@ -49,7 +49,6 @@ static void test_request_round_trip(void **state)
 		fail_msg("%s: %s", text, err.msg);
 	free(text);
 	assert_int_equal(out.verb, SKL_AGENT_REGISTER);
-	assert_true(out.json);
 	assert_string_equal(out.label, "web");
 	assert_int_equal(out.pid, 42);
 	assert_int_equal(out.n_sockets, 2);
@@ -63,7 +62,6 @@ static void test_request_round_trip(void **state)
 	free(text);
 	assert_int_equal(out.verb, SKL_AGENT_UNREGISTER);
 	assert_int_equal(out.protocol, IPPROTO_UDP);
-	assert_false(out.json);
 
 	in = (struct skl_agent_request){ .verb = SKL_AGENT_STATUS };
 	text = skl_agent_request_encode(&in);
@@ -79,40 +77,41 @@ static void test_request_refusals(void **state)
 	expect_refused("", 1, "not a JSON object");
 	expect_refused("[1]", 1, "not a JSON object");
 	expect_refused("{\"verb\": \"status\"}", 1, "protocol version missing");
-	expect_refused("{\"version\": 2, \"verb\": \"status\"}", 1, "protocol version other");
-	expect_refused("{\"version\": 1, \"verb\": \"bindings\"}", 1, "\"verb\" must be");
-	expect_refused("{\"version\": 1, \"verb\": \"status\", \"container\": \"b\"}", 1,
+	expect_refused("{\"version\": 1, \"verb\": \"status\"}", 1, "protocol version other");
+	expect_refused("{\"version\": 2, \"verb\": \"bindings\"}", 1, "\"verb\" must be");
+	expect_refused("{\"version\": 2, \"verb\": \"status\", \"container\": \"b\"}", 1,
 		       "unknown field \"container\"");
-	expect_refused("{\"version\": 1, \"verb\": \"status\", \"label\": \"web\"}", 1,
+	expect_refused("{\"version\": 2, \"verb\": \"status\", \"label\": \"web\"}", 1,
 		       "unknown field \"label\" for status");
-	expect_refused("{\"version\": 1, \"verb\": \"unregister\", \"label\": \"web\", "
+	expect_refused("{\"version\": 2, \"verb\": \"unregister\", \"label\": \"web\", "
 		       "\"pid\": 1}", 1, "unknown field \"pid\"");
-	expect_refused("{\"version\": 1, \"verb\": \"unregister\"}", 1, "needs a \"label\"");
-	expect_refused("{\"version\": 1, \"verb\": \"unregister\", \"label\": \"--help\"}", 1,
+	expect_refused("{\"version\": 2, \"verb\": \"unregister\"}", 1, "needs a \"label\"");
+	expect_refused("{\"version\": 2, \"verb\": \"unregister\", \"label\": \"--help\"}", 1,
 		       "\"label\" must be a label");
-	expect_refused("{\"version\": 1, \"verb\": \"unregister\", \"label\": "
+	expect_refused("{\"version\": 2, \"verb\": \"unregister\", \"label\": "
 		       "\"abcdefghijabcdefghijabcdefghijabc\"}", 1, "\"label\" must be a label");
-	expect_refused("{\"version\": 1, \"verb\": \"unregister\", \"label\": \"w\", "
+	expect_refused("{\"version\": 2, \"verb\": \"unregister\", \"label\": \"w\", "
 		       "\"protocol\": \"sctp\"}", 1, "\"protocol\" must be");
-	expect_refused("{\"version\": 1, \"verb\": \"status\", \"json\": 1}", 1,
-		       "\"json\" must be");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\"}", 1,
+	/* Version 1's "json": the client prints now. */
+	expect_refused("{\"version\": 2, \"verb\": \"status\", \"json\": true}", 1,
+		       "unknown field \"json\"");
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\"}", 1,
 		       "register needs \"sockets\"");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
 		       "[]}", 1, "array of 1 to 4");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
 		       "[{\"fd\": 3}]}", 2, "each of \"sockets\"");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
 		       "[{\"fd\": 3.5, \"name\": \"x\"}]}", 2, "each of \"sockets\"");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
 		       "[{\"fd\": 3, \"name\": \"x\", \"path\": \"/\"}]}",
 		       2, "each of \"sockets\"");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"pid\": -1, "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"pid\": -1, "
 		       "\"sockets\": [{\"fd\": 3, \"name\": \"x\"}]}", 2, "\"pid\" must be");
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
 		       "[{\"fd\": 3, \"name\": \"x\"}]}", 1, "register needs 2 fds");
-	expect_refused("{\"version\": 1, \"verb\": \"status\"}", 0, "status needs 1 fd");
-	expect_refused("{\"version\": 1, \"verb\": \"status\"}", 2, "status needs 1 fd");
+	expect_refused("{\"version\": 2, \"verb\": \"status\"}", 0, "status needs 1 fd");
+	expect_refused("{\"version\": 2, \"verb\": \"status\"}", 2, "status needs 1 fd");
 }
 
 /* The issue's stack overflow: "sockets" given 30 times (each within the
@@ -121,7 +120,7 @@ static void test_request_refusals(void **state)
 static void test_repeated_fields_refused(void **state)
 {
 	static const char *const once[] = {
-		"\"version\": 1", "\"verb\": \"register\"", "\"json\": false",
+		"\"version\": 2", "\"verb\": \"register\"",
 		"\"label\": \"w\"", "\"pid\": 7",
 		"\"sockets\": [{\"fd\": 3, \"name\": \"x\"}]",
 	};
@@ -133,7 +132,7 @@ static void test_repeated_fields_refused(void **state)
 
 	(void)state;
 	len = (size_t)snprintf(text, sizeof(text),
-			       "{\"version\": 1, \"verb\": \"register\", \"label\": \"w\"");
+			       "{\"version\": 2, \"verb\": \"register\", \"label\": \"w\"");
 	for (int i = 0; i < 30; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", sockets);
 	snprintf(text + len, sizeof(text) - len, "}");
@@ -141,18 +140,18 @@ static void test_repeated_fields_refused(void **state)
 
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
 		snprintf(text, sizeof(text),
-			 "{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"json\": "
-			 "false, \"pid\": 7, \"sockets\": [{\"fd\": 3, \"name\": \"x\"}], %s}",
+			 "{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", "
+			 "\"pid\": 7, \"sockets\": [{\"fd\": 3, \"name\": \"x\"}], %s}",
 			 once[i]);
 		expect_refused(text, 2, "appears more than once");
 	}
-	expect_refused("{\"version\": 1, \"verb\": \"unregister\", \"label\": \"w\", "
+	expect_refused("{\"version\": 2, \"verb\": \"unregister\", \"label\": \"w\", "
 		       "\"protocol\": \"tcp\", \"protocol\": \"udp\"}",
 		       1, "\"protocol\" appears more than once");
-	expect_refused("{\"version\": 1, \"verb\": \"status\", \"verb\": \"register\"}", 1,
+	expect_refused("{\"version\": 2, \"verb\": \"status\", \"verb\": \"register\"}", 1,
 		       "\"verb\" appears more than once");
 	/* Five sockets in one array are refused as before. */
-	expect_refused("{\"version\": 1, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
+	expect_refused("{\"version\": 2, \"verb\": \"register\", \"label\": \"w\", \"sockets\": "
 		       "[{\"fd\": 3, \"name\": \"x\"}, {\"fd\": 3, \"name\": \"x\"}, {\"fd\": 3, "
 		       "\"name\": \"x\"}, {\"fd\": 3, \"name\": \"x\"}, {\"fd\": 3, \"name\": "
 		       "\"x\"}]}",
@@ -166,7 +165,7 @@ static void test_answers(void **state)
 	char *rec;
 
 	(void)state;
-	rec = skl_agent_out_record("line \"one\"\n\ttwo\n", 16);
+	rec = skl_agent_part_record("line \"one\"\n\ttwo\n", 16);
 	assert_int_equal(skl_agent_answer_decode(rec, &a, &err), 0);
 	free(rec);
 	assert_false(a.done);
@@ -188,8 +187,30 @@ static void test_answers(void **state)
 	assert_int_equal(err.code, 3);
 	assert_string_equal(err.msg, "no sklookup dispatcher");
 
+	rec = skl_agent_end_record(1, "bad\033[2J\n");
+	assert_int_equal(skl_agent_answer_decode(rec, &a, &err), 0);
+	free(rec);
+	assert_string_equal(err.msg, "bad?[2J?");
 	assert_int_equal(skl_agent_answer_decode("{\"exit\": 300}", &a, &err), -1);
 	assert_int_equal(skl_agent_answer_decode("nonsense", &a, &err), -1);
+	/* Strict: version 1's output, extra fields, a missing or hostile error. */
+	assert_int_equal(skl_agent_answer_decode("{\"out\": \"x\"}", &a, &err), -1);
+	assert_int_equal(skl_agent_answer_decode("{\"part\": \"x\", \"exit\": 0}", &a, &err), -1);
+	assert_int_equal(skl_agent_answer_decode("{\"part\": 1}", &a, &err), -1);
+	{
+		char big[SKL_AGENT_MAX_CHUNK + 16];
+
+		snprintf(big, sizeof(big), "{\"part\": \"%0*d\"}", SKL_AGENT_MAX_CHUNK + 1, 0);
+		assert_int_equal(skl_agent_answer_decode(big, &a, &err), -1);
+		snprintf(big, sizeof(big), "{\"part\": \"%0*d\"}", SKL_AGENT_MAX_CHUNK, 0);
+		assert_int_equal(skl_agent_answer_decode(big, &a, &err), 0);
+		skl_agent_answer_free(&a);
+	}
+	assert_int_equal(skl_agent_answer_decode("{\"exit\": 0, \"x\": 1}", &a, &err), -1);
+	assert_int_equal(skl_agent_answer_decode("{\"exit\": 1}", &a, &err), -1);
+	assert_int_equal(skl_agent_answer_decode("{\"exit\": 1, \"error\": \"\\u001b[2J\"}",
+						 &a, &err), -1);
+	assert_int_equal(skl_agent_answer_decode("{\"exit\": 1, \"error\": 5}", &a, &err), -1);
 }
 
 /* Records keep their boundaries and fds over SOCK_SEQPACKET; too many fds

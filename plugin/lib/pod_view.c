@@ -1,4 +1,5 @@
-#include "ctl_view.h"
+/* A snapshot of a pod's dispatcher (pod_view.h). */
+#include "pod_view.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,20 +26,19 @@ const char *const skl_counter_names[SKL_C_COUNT] = {
 	[SKL_C_DROP_OTHER] = "droppedOther",
 };
 
-/* Sums a per-CPU value of n u64 counters. */
-static int load_labels(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
+static int load_labels(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err)
 {
-	const struct skl_dispatcher *d = &ctl->d;
+	const struct skl_dispatcher *d = pod->d;
 
 	v->labels = calloc(d->limits.labels, sizeof(*v->labels));
 	if (!v->labels)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+		return skl_errf(err, SKL_POD_FAILED, "out of memory");
 	for (uint32_t id = 0; id < d->limits.labels; id++) {
 		struct skl_view_label *l = &v->labels[v->n_labels];
 		struct skl_label raw;
 
 		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_LABELS], &id, &raw))
-			return skl_errf(err, SKL_EXIT_ERROR, "reading labels: %s", strerror(errno));
+			return skl_errf(err, SKL_POD_FAILED, "reading labels: %s", strerror(errno));
 		if (!(raw.flags & SKL_LABEL_F_IN_USE))
 			continue;
 		l->id = id;
@@ -63,28 +63,28 @@ static int list_socks(void *arg, struct skl_err *err)
 	return skl_sockdiag_list(&v->socks, &v->n_socks, err);
 }
 
-int skl_view_load(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err)
+int skl_view_load(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
 
 	memset(v, 0, sizeof(*v));
-	if (skl_rules_read(&ctl->d, &v->set, &v->ids, err))
+	if (skl_rules_read(pod->d, &v->set, &v->ids, err))
 		return -1;
 	v->binding_counters = calloc(v->set.n + 1, sizeof(*v->binding_counters));
 	if (!v->binding_counters)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+		return skl_errf(err, SKL_POD_FAILED, "out of memory");
 	for (size_t i = 0; i < v->set.n; i++)
-		if (skl_counters_read(&ctl->d, SKL_COUNTERS_BINDING, v->ids[i],
+		if (skl_counters_read(pod->d, SKL_COUNTERS_BINDING, v->ids[i],
 				      v->binding_counters[i], err))
 			return -1;
-	if (load_labels(ctl, v, err) ||
-	    skl_counters_totals(&ctl->d, v->totals, err))
+	if (load_labels(pod, v, err) ||
+	    skl_counters_totals(pod->d, v->totals, err))
 		return -1;
-	if (!bpf_obj_get_info_by_fd(ctl->d.prog_fd, &info, &len))
+	if (!bpf_obj_get_info_by_fd(pod->d->prog_fd, &info, &len))
 		v->prog_id = info.id;
 	/* Sockets are seen from inside the pod; without its netns, none. */
-	if (skl_ctl_in_pod(ctl, list_socks, v, NULL)) {
+	if (skl_pod_in_netns(pod, list_socks, v, NULL)) {
 		v->socks = NULL;
 		v->n_socks = 0;
 	}

@@ -1,11 +1,11 @@
 /* A snapshot of a pod's dispatcher for status, metrics and trace: bindings,
  * labels with their sockets, counters summed over CPUs, and the pod's
  * listening sockets. */
-#ifndef SKL_CTL_VIEW_H
-#define SKL_CTL_VIEW_H
+#ifndef SKL_POD_VIEW_H
+#define SKL_POD_VIEW_H
 
 #include "bindings.h"
-#include "ctl.h"
+#include "pod.h"
 #include "sockdiag.h"
 
 struct skl_view_label {
@@ -30,7 +30,9 @@ struct skl_view {
 extern const char *const skl_slot_names[4];      /* "tcp4", "tcp6", "udp4", "udp6" */
 extern const char *const skl_counter_names[SKL_C_COUNT]; /* camelCase, for JSON */
 
-int skl_view_load(struct skl_ctl *ctl, struct skl_view *v, struct skl_err *err);
+/* Loads the snapshot; the pod's sockets are listed from inside its netns
+ * (skl_pod_in_netns), and left out (socks NULL) when it is out of reach. */
+int skl_view_load(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err);
 void skl_view_free(struct skl_view *v);
 
 const struct skl_view_label *skl_view_label_of(const struct skl_view *v, const char *name);
