@@ -1,6 +1,8 @@
 # sklookup — build in the libbpf-bootstrap pattern:
 #   bpf/*.bpf.c --clang -target bpf--> build/*.bpf.o --bpftool gen skeleton--> build/*.skel.h
-#   plugin/*.c (the shared code) -> build/libsklookup.a; the binaries embed the BPF object.
+#   plugin/lib/*.c (the library) -> build/libsklookup.a, which embeds the BPF object;
+#   plugin/cni/*.c + the library -> build/sklookup (the CNI plugin);
+#   plugin/ctl/*.c + plugin/agent/*.c + the library -> build/sklookup-ctl (and its agent).
 #
 #   make            build everything (build/)
 #   make tests      the test binaries
@@ -96,7 +98,7 @@ REPRO_FLAGS := -ffile-prefix-map=$(CURDIR)=.
 DEPFLAGS = -MMD -MP -MT $@ -MF $(BUILD)/dep/$(subst /,.,$(patsubst $(BUILD)/%,%,$@)).d
 
 CFLAGS ?= -O2 -g
-override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin -Iplugin/lib
+override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin/lib -Ibpf
 override CFLAGS += -std=c11 -Wall -Wextra $(WERROR_FLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
 	$(SANFLAGS)
 LDLIBS := -lbpf -lcjson -lelf -lz -lm
@@ -114,16 +116,19 @@ endif
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS ?= -O2 -Wall
-BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Iplugin $(CLANG_BPF_SYS_INCLUDES) \
+BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf $(CLANG_BPF_SYS_INCLUDES) \
 	$(REPRO_FLAGS) $(BPF_CFLAGS) $(WERROR_FLAGS)
 
-# Entry points of the binaries are plugin/main_*.c; everything else is the shared library.
-MAIN_SRCS := $(sort $(wildcard plugin/main_*.c))
-LIB_SRCS := $(filter-out $(MAIN_SRCS),$(sort $(wildcard plugin/*.c plugin/lib/*.c)))
-LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+# The library never prints and includes nothing from the programs; each
+# program's main() is main.c in its folder. sklookup-ctl carries the agent.
+LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(sort $(wildcard plugin/lib/*.c)))
+CNI_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(sort $(wildcard plugin/cni/*.c)))
+CTL_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(sort $(wildcard plugin/ctl/*.c plugin/agent/*.c)))
+# The programs' code without main(), for the tests that drive it in-process.
+PROG_OBJS := $(filter-out %/main.o,$(CNI_OBJS) $(CTL_OBJS))
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BINS := $(patsubst plugin/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
+BINS := $(BUILD)/sklookup $(BUILD)/sklookup-ctl
 VERSION_H := $(BUILD)/build_version.h
 
 TESTLIB_SRCS := $(sort $(wildcard test/lib/*.c))
@@ -183,17 +188,28 @@ $(BUILD)/libsklookup.a: $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/%: $(BUILD)/obj/main_%.o $(BUILD)/libsklookup.a $(FLAGS_STAMP)
+$(BUILD)/libsklookup-programs.a: $(PROG_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/sklookup: $(CNI_OBJS) $(BUILD)/libsklookup.a $(FLAGS_STAMP)
 	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+
+$(BUILD)/sklookup-ctl: $(CTL_OBJS) $(BUILD)/libsklookup.a $(FLAGS_STAMP)
+	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+
+# Tests see every folder: they drive the programs' code too.
+TEST_INCLUDES := -Itest/lib -Iplugin/cni -Iplugin/ctl -Iplugin/agent
 
 $(BUILD)/obj/testlib/%.o: test/lib/%.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(TEST_INCLUDES) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup.a
+$(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup-programs.a $(BUILD)/libsklookup.a
 	@mkdir -p $(@D) $(BUILD)/dep
-	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) -Itest/lib $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< \
-		$(TEST_OBJS) $(TESTLIB_OBJS) $(BUILD)/libsklookup.a $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_INCLUDES) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< \
+		$(TEST_OBJS) $(TESTLIB_OBJS) $(BUILD)/libsklookup-programs.a $(BUILD)/libsklookup.a \
+		$(LDLIBS) -lcmocka -o $@
 
 # The allocation-failure tests (test_*_oom) replace malloc with a failing
 # allocator: linked into those binaries only.
@@ -208,7 +224,7 @@ $(FAILING_ALLOC_OBJ): test/unit/failing_alloc.c $(FLAGS_STAMP)
 # The fault-injection hook (cni.h) is in no shipped binary: only the test
 # helper links a copy of cni_add.c built with it, ahead of the library's.
 FAULT_OBJ := $(BUILD)/obj/fault-injection/cni_add.o
-$(FAULT_OBJ): plugin/cni_add.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
+$(FAULT_OBJ): plugin/cni/cni_add.c $(FLAGS_STAMP) | $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) -DSKL_FAULT_INJECTION $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -263,7 +279,7 @@ check-hardening: all
 # first, and the debug info differ). They are static-pie: glibc relocates them
 # at start, so ASLR and RELRO protect them as they do the dynamic ones. The
 # check at the end proves they are static, hardened, and run.
-STATIC_BINS := $(patsubst plugin/main_%.c,$(STATIC_BUILD)/%,$(MAIN_SRCS)) \
+STATIC_BINS := $(STATIC_BUILD)/sklookup $(STATIC_BUILD)/sklookup-ctl \
 	$(STATIC_BUILD)/examples/lfd-echo
 
 static:
@@ -346,22 +362,23 @@ FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 10
 FUZZ_TARGETS := netconf bindings strings record agent
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin -Iplugin/lib -I$(BUILD)
+	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin/lib -Iplugin/cni -Ibpf -I$(BUILD)
 # Each target links the plugin sources it needs, not libsklookup.a (whose
 # kernel code the parsers do not use). netconf.c calls skl_limits_check in
 # dispatcher.c, which brings libbpf and the skeleton; record.c's libbpf
 # calls are faked (fuzz/fake_bpf.c) so the record parses without BPF.
-FUZZ_MODEL := bindings_syntax bindings_set bindings_parse bindings_pod bindings_json \
-	conflicts precedence skl_error
-FUZZ_PORTRESERVE := portreserve portreserve_ranges portreserve_syntax
-FUZZ_COMPILE := compile compile_tables compile_lookup
-FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) netconf netconf_annotation netconf_pod lib/state_paths \
-	$(FUZZ_COMPILE) search_tree $(FUZZ_PORTRESERVE) dispatcher lib/state_link
-FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE) search_tree
+FUZZ_MODEL := $(addprefix lib/,bindings_syntax bindings_set bindings_parse bindings_pod \
+	bindings_json conflicts precedence skl_error)
+FUZZ_PORTRESERVE := $(addprefix lib/,portreserve portreserve_ranges portreserve_syntax)
+FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree)
+FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
+	$(addprefix cni/,netconf netconf_annotation netconf_pod) \
+	$(addprefix lib/,state_paths dispatcher state_link)
+FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE)
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
-FUZZ_PLUGIN_record := $(FUZZ_MODEL) record
-FUZZ_PLUGIN_agent := $(FUZZ_MODEL) agent_proto agent_answer lib/pod_result_json lib/pod_status_json \
-	lib/result_json_util
+FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record
+FUZZ_PLUGIN_agent := $(FUZZ_MODEL) $(addprefix lib/,agent_proto agent_answer pod_result_json \
+	pod_status_json result_json_util)
 FUZZ_OWN_netconf := check_compiled
 FUZZ_OWN_bindings := check_compiled
 FUZZ_OWN_record := fake_bpf
@@ -377,11 +394,11 @@ fuzz-ci: $(FUZZ_BINS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
 
 # Plugin code is compiled as it is (its -Werror is the normal build's job).
-$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*.h plugin/lib/*.h) $(SKELS)
+$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*/*.h bpf/*.h) $(SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*.h plugin/lib/*.h)
+$(FUZZ_BUILD)/obj/%.o: fuzz/%.c $(wildcard fuzz/*.h plugin/*/*.h bpf/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -Werror -c $< -o $@
 

@@ -179,8 +179,21 @@ check_hardening() {
 	fi
 }
 
+# Counted as one test: the library includes nothing from the programs and
+# never prints (scripts/check-layout.sh).
+check_layout() {
+	echo "==== [layout] plugin/lib, plugin/cni, plugin/ctl, plugin/agent ===="
+	if scripts/check-layout.sh; then
+		echo "---- [layout] the library stands alone and prints nothing ----"
+		passed=$((passed + 1))
+	else
+		fail_one "layout check (see above)"
+	fi
+}
+
 mount_bpffs
 check_hardening
+check_layout
 run_each unit 'build/test/unit/test_*'
 # verify_asan_link_order=0: stdbuf preloads a library ahead of the ASan runtime.
 run_each asan+ubsan 'build-san/test/unit/test_*' env \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Check the regular expressions of schema/sklookup.schema.json against the
-plugin's own rules (plugin/bindings_syntax.c), by brute force and fuzzing.
+plugin's own rules (plugin/lib/bindings_syntax.c), by brute force and fuzzing.
 
     check_patterns.py SCHEMA
 

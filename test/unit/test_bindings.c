@@ -1,4 +1,4 @@
-/* Unit tests of the bindings model (plugin/bindings.h): parsing, validation
+/* Unit tests of the bindings model (plugin/lib/bindings.h): parsing, validation
  * messages, pod expansion, conflicts, precedence and the JSON listing. */
 #include <stdarg.h>
 #include <stddef.h>

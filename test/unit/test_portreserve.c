@@ -1,4 +1,4 @@
-/* Unit tests of the pure parts of plugin/portreserve.h: the kernel's list
+/* Unit tests of the pure parts of plugin/lib/portreserve.h: the kernel's list
  * syntax, range arithmetic and the reservation plan. */
 #include <stdarg.h>
 #include <stddef.h>

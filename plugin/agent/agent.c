@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "../ctl/ctl.h"
 #include "netns.h"
 #include "spare.h"
 #include "version.h"

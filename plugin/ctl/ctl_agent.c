@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "../agent/agent.h"
 #include "state.h"
 
 static const char agent_help[] =

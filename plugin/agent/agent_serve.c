@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "ctl_sources.h"
+#include "../ctl/ctl.h"
+#include "../ctl/ctl_sources.h"
 #include "pod_result_json.h"
 #include "netns.h"
 

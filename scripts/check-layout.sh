@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The tree's rules that the compiler does not enforce (README, "Layout"):
+# plugin/lib/ includes nothing from the programs and never prints (errors
+# go up in struct skl_err; only the programs print), and no program reaches
+# into another's folder except where named below.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+status=0
+
+complain() {
+	echo "check-layout: $*" >&2
+	status=1
+}
+
+# The library: no program header, no output.
+if hits=$(grep -nE '#include "\.\./' plugin/lib/*.[ch]); then
+	complain "plugin/lib includes a program's header:"$'\n'"$hits"
+fi
+if hits=$(grep -nE '(^|[^a-z_])(printf|fprintf|vfprintf|puts|fputs|perror|putchar)\(|\b(stdout|stderr)\b' \
+	plugin/lib/*.[ch]); then
+	complain "plugin/lib prints (return a struct skl_err instead):"$'\n'"$hits"
+fi
+
+# Programs: sklookup (cni) stands alone; sklookup-ctl carries the agent, so
+# ctl and agent may name each other's headers, nothing else may cross.
+if hits=$(grep -nE '#include "\.\./' plugin/cni/*.[ch]); then
+	complain "plugin/cni includes another program's header:"$'\n'"$hits"
+fi
+if hits=$(grep -nE '#include "\.\./' plugin/ctl/*.[ch] plugin/agent/*.[ch] |
+	grep -vE '#include "\.\./(ctl|agent)/'); then
+	complain "plugin/ctl or plugin/agent includes from outside the two:"$'\n'"$hits"
+fi
+exit $status
