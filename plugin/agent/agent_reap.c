@@ -4,13 +4,15 @@
  * GC - is removed once it has been seen detached for the grace period, the
  * way DEL removes it.
  */
-#include "agent.h"
+#include "agent_reap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_log.h"
+#include "agent_state.h"
 #include "pod_teardown.h"
 #include "state.h"
 

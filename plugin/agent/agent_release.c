@@ -13,7 +13,7 @@
  * slot, and a slot stays taken until its job is done, so the queue cannot
  * overflow and a client's limit counts what is still being released.
  */
-#include "agent.h"
+#include "agent_release.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +25,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "agent_log.h"
 
 #define RELEASE_TICK_MS 2
 #define RELEASE_STOP_MS 2000 /* how long a stop waits for the jobs left */

@@ -5,7 +5,7 @@
  * as the answer; the client prints it through sklookup-ctl's own printers,
  * so both paths print the same bytes.
  */
-#include "agent.h"
+#include "agent_serve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +22,7 @@
 #include "../ctl/ctl.h"
 #include "../ctl/ctl_sources.h"
 #include "pod_result_json.h"
+#include "agent_state.h"
 #include "netns.h"
 
 struct pod_search {

@@ -1,6 +1,7 @@
 /* The node agent's view of the pods' state directories under bpffsRoot. */
-#include "agent.h"
+#include "agent_state.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
