@@ -19,11 +19,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../ctl/ctl.h"
-#include "../ctl/ctl_sources.h"
-#include "pod_result_json.h"
 #include "agent_state.h"
 #include "netns.h"
+#include "pod_result_json.h"
+#include "pod_sources.h"
+
+/* SKL_EXIT_*: the answer carries sklookup-ctl's exit status, which the
+ * client exits with; the agent says what the command on the node would. */
+#include "../ctl/ctl.h"
+
+/* The pod a request is about, opened here: what its struct skl_pod points
+ * to, closed by close_pod. */
+struct opened_pod {
+	char state_dir[PATH_MAX];
+	struct skl_dispatcher d;
+	int netns_fd; /* the pod's netns, from the client's socket; -1: not open */
+	uint64_t netns_ino;
+};
 
 struct pod_search {
 	uint64_t cookie;
@@ -43,9 +55,9 @@ static int match_cookie(const char *dir, void *arg)
 	return 0;
 }
 
-/* Opens, in ctl, the state of the pod whose dispatcher serves the netns of
+/* Opens, in o, the state of the pod whose dispatcher serves the netns of
  * the client's own socket: the request can reach no other pod. */
-static int open_pod(const char *root, int proof, struct skl_ctl *ctl, struct skl_err *err)
+static int open_pod(const char *root, int proof, struct opened_pod *o, struct skl_err *err)
 {
 	struct pod_search s = { .count = 0 };
 	struct stat st;
@@ -70,31 +82,33 @@ static int open_pod(const char *root, int proof, struct skl_ctl *ctl, struct skl
 				"request through the node agent cannot choose; use sklookup-ctl "
 				"on the node with --network and --ifname",
 				s.count, root);
-	snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s", s.dir);
-	if (skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
-	    skl_dispatcher_link_netns(&ctl->d, &ctl->netns_ino, err))
+	snprintf(o->state_dir, sizeof(o->state_dir), "%s", s.dir);
+	if (skl_dispatcher_open(&o->d, o->state_dir, err) ||
+	    skl_dispatcher_link_netns(&o->d, &o->netns_ino, err))
 		return -1;
 	/* The socket's own netns, for what runs inside the pod (status lists
 	 * its sockets); it must be the one the link serves. */
-	ctl->netns_fd = ioctl(proof, SIOCGSKNS);
-	if (ctl->netns_fd < 0)
+	o->netns_fd = ioctl(proof, SIOCGSKNS);
+	if (o->netns_fd < 0)
 		return skl_errf(err, SKL_EXIT_ERROR,
 				"opening the socket's network namespace (SIOCGSKNS): %s",
 				strerror(errno));
-	if (fstat(ctl->netns_fd, &st) || (uint64_t)st.st_ino != ctl->netns_ino)
+	if (fstat(o->netns_fd, &st) || (uint64_t)st.st_ino != o->netns_ino)
 		return skl_errf(err, SKL_EXIT_ERROR,
 				"%s serves network namespace inode %llu, not this one; re-create "
 				"the pod",
-				ctl->state_dir, (unsigned long long)ctl->netns_ino);
+				o->state_dir, (unsigned long long)o->netns_ino);
 	return 0;
 }
 
 /* The pod's result as the answer's document: the library's struct, encoded
  * (pod_result_json.h); the client prints it as sklookup-ctl would. */
-static int run_verb(struct skl_ctl *ctl, const struct skl_agent_request *req, const int *fds,
+static int run_verb(struct opened_pod *o, const struct skl_agent_request *req, const int *fds,
 		    char **out, struct skl_err *err)
 {
-	struct skl_pod pod = skl_ctl_pod(ctl);
+	/* One thread serves every pod: a busy pod gets "try again" soon. */
+	struct skl_pod pod = { .state_dir = o->state_dir, .d = &o->d, .netns_ino = o->netns_ino,
+			       .netns_fd = &o->netns_fd, .lock_wait_ms = SKL_AGENT_LOCK_WAIT_MS };
 
 	switch (req->verb) {
 	case SKL_AGENT_REGISTER: {
@@ -102,8 +116,8 @@ static int run_verb(struct skl_ctl *ctl, const struct skl_agent_request *req, co
 		struct skl_sources s = { .n = 0 };
 
 		for (size_t i = 0; i < req->n_sockets; i++)
-			if (skl_ctl_sources_add(&s, fds[1 + i], false, req->sockets[i].user_fd, err,
-						"%s", req->sockets[i].name))
+			if (skl_sources_add(&s, fds[1 + i], false, req->sockets[i].user_fd, err,
+					    "%s", req->sockets[i].name))
 				return -1;
 		if (skl_pod_register(&pod, req->label, &s, req->pid, &result, err))
 			return -1;
@@ -142,20 +156,27 @@ static int exit_status(int ret, const struct skl_err *err)
 									   : SKL_EXIT_ERROR;
 }
 
+static void close_pod(struct opened_pod *o)
+{
+	skl_dispatcher_close(&o->d);
+	if (o->netns_fd >= 0)
+		close(o->netns_fd);
+	o->netns_fd = -1;
+}
+
 void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, const int *fds,
 		     struct skl_agent_result *r)
 {
-	/* One thread serves every pod: a busy pod gets "try again" soon. */
-	struct skl_ctl ctl = { .netns_fd = -1, .lock_wait_ms = SKL_AGENT_LOCK_WAIT_MS };
+	struct opened_pod o = { .netns_fd = -1 };
 	struct skl_err err = { 0 };
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	skl_dispatcher_init(&ctl.d);
-	ret = open_pod(bpffs_root, fds[0], &ctl, &err);
+	skl_dispatcher_init(&o.d);
+	ret = open_pod(bpffs_root, fds[0], &o, &err);
 	if (!ret) {
-		snprintf(r->pod, sizeof(r->pod), "%s", ctl.state_dir);
-		ret = run_verb(&ctl, req, fds, &r->out, &err);
+		snprintf(r->pod, sizeof(r->pod), "%s", o.state_dir);
+		ret = run_verb(&o, req, fds, &r->out, &err);
 	}
 	if (!ret && strlen(r->out) > SKL_AGENT_MAX_OUTPUT) {
 		ret = skl_errf(&err, SKL_EXIT_ERROR,
@@ -168,7 +189,7 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 	r->exit_status = exit_status(ret, &err);
 	if (r->exit_status)
 		snprintf(r->error, sizeof(r->error), "%s", err.msg);
-	skl_ctl_close(&ctl);
+	close_pod(&o);
 }
 
 void skl_agent_result_free(struct skl_agent_result *r)

@@ -250,7 +250,7 @@ static int open_sockets(void *arg, struct skl_err *err)
 		int fd = -1;
 
 		if (open_socket(l, o->a->reuseport, &fd, err) ||
-		    skl_ctl_sources_add(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
+		    skl_sources_add(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
 			return -1;
 	}
 	return 0;

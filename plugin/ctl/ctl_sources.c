@@ -8,38 +8,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* Takes fd into s (closing it on failure when owned). */
-int skl_ctl_sources_add(struct skl_sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
-			const char *fmt, ...)
-{
-	struct skl_source *src;
-	va_list ap;
-
-	if (s->n == SKL_SOCKET_SLOTS) {
-		if (owned)
-			close(fd);
-		return skl_errf(err, SKL_EXIT_ERROR,
-				"more than %d sockets for one label; it holds one per protocol "
-				"(tcp, udp) and family (IPv4, IPv6)",
-				SKL_SOCKET_SLOTS);
-	}
-	src = &s->v[s->n++];
-	memset(src, 0, sizeof(*src));
-	src->fd = fd;
-	src->owned = owned;
-	src->user_fd = user_fd;
-	va_start(ap, fmt);
-	vsnprintf(src->name, sizeof(src->name), fmt, ap);
-	va_end(ap);
-	return 0;
-}
 
 void skl_ctl_sources_close(struct skl_sources *s)
 {
@@ -64,7 +37,7 @@ static int from_caller(const int *fds, size_t n, struct skl_sources *s, struct s
 {
 	for (size_t i = 0; i < n; i++)
 		if (check_passed(fds[i], "", err) ||
-		    skl_ctl_sources_add(s, fds[i], false, fds[i], err, "fd %d", fds[i]))
+		    skl_sources_add(s, fds[i], false, fds[i], err, "fd %d", fds[i]))
 			return -1;
 	return 0;
 }
@@ -100,7 +73,7 @@ static int from_process(pid_t pid, const int *fds, size_t n, struct skl_sources 
 			close(pidfd);
 			return -1;
 		}
-		if (skl_ctl_sources_add(s, fd, true, fds[i], err, "pid %d fd %d", (int)pid, fds[i])) {
+		if (skl_sources_add(s, fd, true, fds[i], err, "pid %d fd %d", (int)pid, fds[i])) {
 			close(pidfd);
 			return -1;
 		}
@@ -147,7 +120,7 @@ static int from_listen_fds(const char *label, struct skl_sources *s, struct skl_
 		if (names && !field_is(names, i, label))
 			continue;
 		if (check_passed(fd, " (LISTEN_FDS)", err) ||
-		    skl_ctl_sources_add(s, fd, false, fd, err, "fd %d", fd))
+		    skl_sources_add(s, fd, false, fd, err, "fd %d", fd))
 			return -1;
 	}
 	if (s->n == 0)

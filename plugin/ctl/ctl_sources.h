@@ -13,12 +13,11 @@
 
 #include "ctl.h"
 #include "pod_register.h"
+#include "pod_sources.h"
 
 #define LISTEN_FDS_START 3 /* sd_listen_fds(3) */
 
-/* Takes fd into s (closing it on failure when owned); fmt names it. */
-int skl_ctl_sources_add(struct skl_sources *s, int fd, bool owned, int user_fd, struct skl_err *err,
-			const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Filled with skl_sources_add (pod_sources.h); closes the owned ones. */
 void skl_ctl_sources_close(struct skl_sources *s);
 
 /* register's sockets: fds[0..n_fds) of process pid (pidfd_getfd), or of the
