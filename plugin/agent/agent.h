@@ -13,25 +13,17 @@
  * serving it (agent_serve.c) and the clients (agent_clients.c, which own
  * the releaser, agent_release.c); the listener, the rate, the reaper
  * (agent_reap.c) and the state directories (agent_state.c); at the bottom
- * the log and the clock (agent_log.c).
+ * the log and the clock (agent_log.c) and the limits (agent_limits.h).
  */
 #ifndef SKL_AGENT_H
 #define SKL_AGENT_H
 
+#include "agent_limits.h"
 #include "agent_proto.h"
 #include "skl_error.h"
 
 #define SKL_AGENT_GRACE_DEFAULT 600   /* seconds a detached pod's state stays */
 #define SKL_AGENT_INTERVAL_DEFAULT 60 /* seconds between reconcile rounds */
-
-/* What one client may take (agent_clients.c, agent_rate.c; `sklookup-ctl
- * agent --help` states them). */
-#define SKL_AGENT_MAX_CLIENTS 64 /* connections at once */
-#define SKL_AGENT_MAX_PER_PEER 4 /* of them from one client */
-#define SKL_AGENT_DEADLINE_S 5   /* for a connection's whole request */
-#define SKL_AGENT_DEADLINE_MS (SKL_AGENT_DEADLINE_S * 1000)
-#define SKL_AGENT_RATE_BURST 20  /* requests per pod at once, */
-#define SKL_AGENT_RATE_PER_S 10  /* then this many a second */
 
 struct skl_agent_options {
 	const char *socket_path;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "agent.h"
+#include "agent_limits.h"
 #include "agent_release.h"
 #include "agent_serve.h"
 

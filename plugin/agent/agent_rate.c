@@ -5,7 +5,9 @@
  */
 #include "agent_rate.h"
 
-#include "agent.h"
+#include <stddef.h>
+
+#include "agent_limits.h"
 
 bool skl_agent_rate_allows(struct skl_agent_rate *r, uint64_t cookie, uint64_t now)
 {
