@@ -52,19 +52,21 @@ static int open_pod(const char *root, int proof, struct skl_ctl *ctl, struct skl
 	socklen_t len = sizeof(type);
 
 	if (getsockopt(proof, SOL_SOCKET, SO_TYPE, &type, &len))
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"bad request to the node agent: its first fd is not a socket");
 	if (skl_socket_netns_cookie(proof, &s.cookie, err))
 		return -1;
 	skl_agent_each_state(root, match_cookie, &s);
-	if (!s.count)
-		return skl_errf(err, SKL_EXIT_NO_STATE,
-				"no sklookup dispatcher for this network namespace under %s (is "
-				"the pod on a network with the sklookup plugin? the agent's "
-				"--bpffs-root must be the plugin's bpffsRoot)",
-				root);
+	if (!s.count) {
+		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+			 "no sklookup dispatcher for this network namespace under %s (is the pod "
+			 "on a network with the sklookup plugin? the agent's --bpffs-root must be "
+			 "the plugin's bpffsRoot)",
+			 root);
+		return skl_ctl_failed(ctl, SKL_EXIT_NO_STATE);
+	}
 	if (s.count > 1)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"%d dispatchers serve this network namespace under %s and a "
 				"request through the node agent cannot choose; use sklookup-ctl "
 				"on the node with --network and --ifname",
@@ -77,11 +79,11 @@ static int open_pod(const char *root, int proof, struct skl_ctl *ctl, struct skl
 	 * its sockets); it must be the one the link serves. */
 	ctl->netns_fd = ioctl(proof, SIOCGSKNS);
 	if (ctl->netns_fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"opening the socket's network namespace (SIOCGSKNS): %s",
 				strerror(errno));
 	if (fstat(ctl->netns_fd, &st) || (uint64_t)st.st_ino != ctl->netns_ino)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"%s serves network namespace inode %llu, not this one; re-create "
 				"the pod",
 				ctl->state_dir, (unsigned long long)ctl->netns_ino);
@@ -129,16 +131,7 @@ static int run_verb(struct skl_ctl *ctl, const struct skl_agent_request *req, co
 		break;
 	}
 	}
-	return *out ? 0 : skl_errf(err, SKL_EXIT_ERROR, "out of memory");
-}
-
-/* sklookup-ctl's exit status for a command's result (as its main maps it). */
-static int exit_status(int ret, const struct skl_err *err)
-{
-	if (ret >= 0)
-		return ret;
-	return err->code == SKL_EXIT_USAGE || err->code == SKL_EXIT_NO_STATE ? err->code
-									   : SKL_EXIT_ERROR;
+	return *out ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 }
 
 void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, const int *fds,
@@ -157,14 +150,14 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 		ret = run_verb(&ctl, req, fds, &r->out, &err);
 	}
 	if (!ret && strlen(r->out) > SKL_AGENT_MAX_OUTPUT) {
-		ret = skl_errf(&err, SKL_EXIT_ERROR,
+		ret = skl_errf(&err, SKL_CNI_INTERNAL,
 			       "the answer is larger than the node agent's limit of %d bytes; use "
 			       "sklookup-ctl on the node",
 			       SKL_AGENT_MAX_OUTPUT);
 		skl_agent_result_free(r);
 	}
 	r->out_len = r->out ? strlen(r->out) : 0;
-	r->exit_status = exit_status(ret, &err);
+	r->exit_status = skl_ctl_exit_status(&ctl, ret);
 	if (r->exit_status)
 		snprintf(r->error, sizeof(r->error), "%s", err.msg);
 	skl_ctl_close(&ctl);

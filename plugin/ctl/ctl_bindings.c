@@ -85,7 +85,7 @@ static int check_concrete(const struct skl_binding_set *set, struct skl_err *err
 {
 	for (size_t i = 0; i < set->n; i++)
 		if (set->v[i].kind != SKL_PREFIX_CIDR)
-			return skl_errf(err, SKL_EXIT_ERROR,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"%s: pod prefixes are resolved only by the plugin at ADD; give "
 					"the pod's address or a prefix", set->v[i].where);
 	return 0;
@@ -111,7 +111,7 @@ static int compose(const char *op, const struct skl_binding_set *now,
 		for (size_t k = 0; k < now->n; k++)
 			found = found || same_binding(&file->v[i], &now->v[k]);
 		if (!found)
-			return skl_errf(err, SKL_EXIT_ERROR,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"%s (label \"%s\"): no such binding in force; see "
 					"'sklookup-ctl bindings list'", file->v[i].where, file->v[i].label);
 	}
@@ -136,7 +136,8 @@ static int change(struct skl_ctl *ctl, const char *op, const char *path, struct 
 	if (!doc)
 		return -1;
 	if (!cJSON_IsArray(doc)) {
-		skl_errf(err, SKL_EXIT_ERROR, "%s: must hold a JSON array of bindings", path);
+		skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			 "%s: must hold a JSON array of bindings", path);
 		goto out;
 	}
 	if (skl_bindings_parse(doc, path, &file, err) || check_concrete(&file, err))
@@ -166,8 +167,9 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		return list(ctl, err);
 	if ((!strcmp(op, "add") || !strcmp(op, "del") || !strcmp(op, "replace")) && argc == 3)
 		return change(ctl, op, argv[2], err);
-	return skl_errf(err, SKL_EXIT_USAGE,
-			"bindings: expected 'list' or 'add|del|replace FILE'; see bindings --help");
+	return skl_ctl_usage(ctl, err,
+			     "bindings: expected 'list' or 'add|del|replace FILE'; see bindings "
+			     "--help");
 }
 
 const struct skl_ctl_command skl_ctl_bindings_cmd = {

@@ -175,7 +175,7 @@ static int status(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *er
 
 	(void)argv;
 	if (argc > 1)
-		return skl_errf(err, SKL_EXIT_USAGE, "status takes no arguments");
+		return skl_ctl_usage(ctl, err, "status takes no arguments");
 	if (!skl_pod_status(&pod, &st, err))
 		ret = skl_ctl_print_status(&st, ctl->json, err);
 	skl_pod_status_free(&st);
@@ -271,7 +271,7 @@ static int metrics(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *e
 
 	(void)argv;
 	if (argc > 1)
-		return skl_errf(err, SKL_EXIT_USAGE, "metrics takes no arguments");
+		return skl_ctl_usage(ctl, err, "metrics takes no arguments");
 	if (!skl_pod_status(&pod, &st, err)) {
 		ret = 0;
 		if (ctl->json) {

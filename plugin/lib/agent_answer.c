@@ -89,9 +89,11 @@ static int decode_end(const cJSON *doc, struct skl_agent_answer *a, struct skl_e
 		return bad_answer(err);
 	a->done = true;
 	a->exit_status = (int)status;
-	/* An empty message would leave the user with none at all. */
+	/* The exit status is sklookup-ctl's (a->exit_status), not an error code;
+	 * the message is the agent's. An empty one would leave the user with
+	 * none at all. */
 	if (status)
-		skl_errf(err, (int)status, "%s",
+		skl_errf(err, SKL_CNI_INTERNAL, "%s",
 			 msg->valuestring[0] ? msg->valuestring
 					     : "the node agent failed without saying why");
 	return 0;

@@ -77,7 +77,8 @@ char *skl_agent_end_record(int exit_status, const char *error);
 
 /* One answer record: either a piece of the result document (out, out_len:
  * malloc'd, freed by skl_agent_answer_free) or the end (done, exit_status,
- * the error copied into err->msg). Strict: anything else is refused. */
+ * the error copied into err->msg, err->code SKL_CNI_INTERNAL: the exit
+ * status stays in exit_status). Strict: anything else is refused. */
 struct skl_agent_answer {
 	bool done;
 	int exit_status;

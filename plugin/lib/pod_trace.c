@@ -23,7 +23,7 @@ static int test_run(int prog_fd, const struct skl_trace_packet *p, int *verdict,
 	else
 		memcpy(ctx.local_ip6, p->addr, 16);
 	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return skl_errf(err, SKL_POD_FAILED, "BPF_PROG_TEST_RUN: %s", strerror(errno));
+		return skl_errf(err, SKL_CNI_INTERNAL, "BPF_PROG_TEST_RUN: %s", strerror(errno));
 	*verdict = (int)opts.retval;
 	*cookie = ctx.cookie;
 	return 0;
