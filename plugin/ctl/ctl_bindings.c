@@ -2,6 +2,7 @@
  * the plugin's rules, atomically (see rules.h). */
 #include "ctl.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,11 @@ static void print_table(const struct skl_binding_set *set, const uint32_t *ids)
 	       "PORTS");
 	for (size_t i = 0; i < set->n; i++) {
 		const struct skl_binding_spec *b = &set->v[i];
-		char prefix[64];
+		char prefix[SKL_PREFIX_STR_MAX];
 
 		skl_prefix_format(b->family, b->plen, b->addr, prefix, sizeof(prefix));
 		printf("%-5u %-16s %-5s %-28s %-8s ", ids[i], b->label,
-		       b->proto == 17 ? "udp" : "tcp", prefix, b->missing_pass ? "pass" : "drop");
+		       b->proto == IPPROTO_UDP ? "udp" : "tcp", prefix, b->missing_pass ? "pass" : "drop");
 		for (size_t k = 0; k < b->n_ports; k++) {
 			const struct skl_port_range *r = &b->ports[k];
 
@@ -76,7 +77,7 @@ static int list(struct skl_ctl *ctl, struct skl_err *err)
 static bool same_binding(const struct skl_binding_spec *a, const struct skl_binding_spec *b)
 {
 	return !strcmp(a->label, b->label) && a->proto == b->proto && a->family == b->family &&
-	       a->plen == b->plen && !memcmp(a->addr, b->addr, 16) &&
+	       a->plen == b->plen && !memcmp(a->addr, b->addr, SKL_ADDR_BYTES) &&
 	       a->missing_pass == b->missing_pass && a->n_ports == b->n_ports &&
 	       !memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports));
 }

@@ -74,18 +74,20 @@ static int bad_url(const char *url, struct skl_err *err)
 			url);
 }
 
+#define SCHEME_LEN (sizeof("tcp://") - 1) /* and "udp://" */
+
 static int parse_url(const char *url, struct listen_spec *l, struct skl_err *err)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&l->addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&l->addr;
 	char host[INET6_ADDRSTRLEN + 2];
-	const char *rest = url + 6, *colon;
+	const char *rest = url + SCHEME_LEN, *colon;
 	size_t host_len;
 	long port;
 
 	memset(l, 0, sizeof(*l));
 	l->url = url;
-	if (strncmp(url, "tcp://", 6) && strncmp(url, "udp://", 6))
+	if (strncmp(url, "tcp://", SCHEME_LEN) && strncmp(url, "udp://", SCHEME_LEN))
 		return bad_url(url, err);
 	l->type = url[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
 	colon = strrchr(rest, ':');

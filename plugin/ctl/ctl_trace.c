@@ -42,9 +42,9 @@ static int parse_packet(const char *proto, const char *where, struct skl_trace_p
 	memcpy(host, where, (size_t)(colon - where));
 	host[colon - where] = 0;
 	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 0 || port > 65535)
+	if (*end || end == colon + 1 || port < 0 || port > SKL_PORT_MAX)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-				"trace: port \"%s\" is not 0..65535", colon + 1);
+				"trace: port \"%s\" is not 0.." SKL_STR(SKL_PORT_MAX), colon + 1);
 	p->port = (uint16_t)port;
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		host[strlen(host) - 1] = 0;

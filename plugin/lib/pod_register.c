@@ -125,8 +125,8 @@ int skl_pod_sources_check(const struct skl_pod *pod, const struct skl_target *t,
 				"one socket per protocol and family (for a SO_REUSEPORT group, "
 				"register one member)",
 				s->v[a].name, s->v[b].name,
-				protocol_name(slot & 2 ? IPPROTO_UDP : IPPROTO_TCP),
-				slot & 1 ? 6 : 4, t->name);
+				protocol_name(skl_slot_is_udp(slot) ? IPPROTO_UDP : IPPROTO_TCP),
+				skl_slot_is_v6(slot) ? 6 : 4, t->name);
 	return 0;
 }
 
@@ -224,7 +224,7 @@ int skl_pod_unregister(const struct skl_pod *pod, const char *label, int protoco
 	if (ret)
 		return -1;
 	for (int s = 0; s < SKL_SOCKET_SLOTS; s++)
-		if (protocol && (protocol == IPPROTO_UDP) != (s >> 1))
+		if (protocol && (protocol == IPPROTO_UDP) != skl_slot_is_udp(s))
 			out->removed[s] = 0;
 	return 0;
 }
