@@ -83,7 +83,7 @@ static int decode_end(const cJSON *doc, struct skl_agent_answer *a, struct skl_e
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "error");
 	long status;
 
-	if (!rj_int(ex, 0, 255, &status) ||
+	if (!rj_int(ex, 0, SKL_AGENT_EXIT_MAX, &status) ||
 	    cJSON_GetArraySize(doc) != (status ? 2 : 1) || (status && !cJSON_IsString(msg)) ||
 	    (msg && !no_controls(msg->valuestring)))
 		return bad_answer(err);

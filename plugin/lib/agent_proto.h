@@ -32,6 +32,7 @@
 
 #define SKL_AGENT_DEFAULT_SOCKET "/run/sklookup/agent.sock"
 #define SKL_AGENT_VERSION 2
+#define SKL_AGENT_EXIT_MAX 255 /* the answer's exit: a process's exit status */
 #define SKL_AGENT_MAX_REQUEST 4096
 #define SKL_AGENT_MAX_FDS (1 + SKL_SOCKET_SLOTS) /* the netns proof and a label's sockets */
 #define SKL_AGENT_MAX_CHUNK 8192                /* result bytes per answer record */
