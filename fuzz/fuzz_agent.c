@@ -98,8 +98,8 @@ static void fuzz_answer(const char *text)
 		return;
 	}
 	if (a.done) {
-		FUZZ_CHECK(a.exit_status >= 0 && a.exit_status <= 255, "exit %d", a.exit_status);
-		FUZZ_CHECK(!a.exit_status || (err.code == a.exit_status && err.msg[0]),
+		FUZZ_CHECK(a.exit_status >= 0 && a.exit_status <= SKL_AGENT_EXIT_MAX, "exit %d", a.exit_status);
+		FUZZ_CHECK(!a.exit_status || (err.code == SKL_CNI_INTERNAL && err.msg[0]),
 			   "exit %d with error code %d \"%s\"", a.exit_status, err.code, err.msg);
 		FUZZ_CHECK(!a.out, "an end record with output");
 		return;

@@ -16,10 +16,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* SKL_EXIT_USAGE: the agent's start-up errors become sklookup-ctl's exit
- * status (ctl_agent.c). */
-#include "../ctl/ctl.h"
-
 #define SKL_AGENT_BACKLOG 16
 
 /* Creates the socket's directory (0755, so that any pod user reaches the
@@ -76,7 +72,7 @@ int skl_agent_listen(struct skl_agent_listener *l, const char *path, struct skl_
 	int bound;
 
 	if (path[0] != '/' || strlen(path) >= sizeof(addr.sun_path))
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"--socket %s: give an absolute path of at most %zu bytes", path,
 				sizeof(addr.sun_path) - 1);
 	memcpy(addr.sun_path, path, strlen(path) + 1);

@@ -35,6 +35,7 @@ struct opened_pod {
 	struct skl_dispatcher d;
 	int netns_fd; /* the pod's netns, from the client's socket; -1: not open */
 	uint64_t netns_ino;
+	enum skl_ctl_exit failed_as; /* SKL_EXIT_NO_STATE when no pod was found */
 };
 
 struct pod_search {
@@ -65,19 +66,22 @@ static int open_pod(const char *root, int proof, struct opened_pod *o, struct sk
 	socklen_t len = sizeof(type);
 
 	if (getsockopt(proof, SOL_SOCKET, SO_TYPE, &type, &len))
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"bad request to the node agent: its first fd is not a socket");
 	if (skl_socket_netns_cookie(proof, &s.cookie, err))
 		return -1;
 	skl_agent_each_state(root, match_cookie, &s);
-	if (!s.count)
-		return skl_errf(err, SKL_EXIT_NO_STATE,
-				"no sklookup dispatcher for this network namespace under %s (is "
-				"the pod on a network with the sklookup plugin? the agent's "
-				"--bpffs-root must be the plugin's bpffsRoot)",
-				root);
+	if (!s.count) {
+		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+			 "no sklookup dispatcher for this network namespace under %s (is the pod "
+			 "on a network with the sklookup plugin? the agent's --bpffs-root must be "
+			 "the plugin's bpffsRoot)",
+			 root);
+		o->failed_as = SKL_EXIT_NO_STATE;
+		return -1;
+	}
 	if (s.count > 1)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"%d dispatchers serve this network namespace under %s and a "
 				"request through the node agent cannot choose; use sklookup-ctl "
 				"on the node with --network and --ifname",
@@ -90,11 +94,11 @@ static int open_pod(const char *root, int proof, struct opened_pod *o, struct sk
 	 * its sockets); it must be the one the link serves. */
 	o->netns_fd = ioctl(proof, SIOCGSKNS);
 	if (o->netns_fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"opening the socket's network namespace (SIOCGSKNS): %s",
 				strerror(errno));
 	if (fstat(o->netns_fd, &st) || (uint64_t)st.st_ino != o->netns_ino)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INTERNAL,
 				"%s serves network namespace inode %llu, not this one; re-create "
 				"the pod",
 				o->state_dir, (unsigned long long)o->netns_ino);
@@ -144,16 +148,7 @@ static int run_verb(struct opened_pod *o, const struct skl_agent_request *req, c
 		break;
 	}
 	}
-	return *out ? 0 : skl_errf(err, SKL_EXIT_ERROR, "out of memory");
-}
-
-/* sklookup-ctl's exit status for a command's result (as its main maps it). */
-static int exit_status(int ret, const struct skl_err *err)
-{
-	if (ret >= 0)
-		return ret;
-	return err->code == SKL_EXIT_USAGE || err->code == SKL_EXIT_NO_STATE ? err->code
-									   : SKL_EXIT_ERROR;
+	return *out ? 0 : skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 }
 
 static void close_pod(struct opened_pod *o)
@@ -179,14 +174,14 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 		ret = run_verb(&o, req, fds, &r->out, &err);
 	}
 	if (!ret && strlen(r->out) > SKL_AGENT_MAX_OUTPUT) {
-		ret = skl_errf(&err, SKL_EXIT_ERROR,
+		ret = skl_errf(&err, SKL_CNI_INTERNAL,
 			       "the answer is larger than the node agent's limit of %d bytes; use "
 			       "sklookup-ctl on the node",
 			       SKL_AGENT_MAX_OUTPUT);
 		skl_agent_result_free(r);
 	}
 	r->out_len = r->out ? strlen(r->out) : 0;
-	r->exit_status = exit_status(ret, &err);
+	r->exit_status = ret >= 0 ? ret : o.failed_as ? (int)o.failed_as : SKL_EXIT_ERROR;
 	if (r->exit_status)
 		snprintf(r->error, sizeof(r->error), "%s", err.msg);
 	close_pod(&o);

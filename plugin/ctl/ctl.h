@@ -2,6 +2,12 @@
  * sklookup-ctl: the commands and what they share. A command parses its own
  * arguments, does its work on the located pod state, and prints; it returns
  * an exit status, or -1 with err set (main prints the one-line error).
+ *
+ * Two audiences, two meanings: err->code is the library's (a CNI error code)
+ * and sklookup-ctl never reads it for its exit status nor stores one there.
+ * Where a failure is a usage error or finds no pod, the code that knows says
+ * so in the context (skl_ctl_failed); skl_ctl_exit_status turns that into
+ * the exit status, any other failure being 1.
  */
 #ifndef SKL_CTL_H
 #define SKL_CTL_H
@@ -18,7 +24,7 @@
 #include "skl_error.h"
 
 /* Exit statuses, documented in sklookup-ctl(8). */
-enum {
+enum skl_ctl_exit {
 	SKL_EXIT_OK = 0,
 	SKL_EXIT_ERROR = 1, /* the command failed; the message says why */
 	SKL_EXIT_USAGE = 2, /* bad command line */
@@ -42,7 +48,25 @@ struct skl_ctl {
 	struct skl_dispatcher d;
 	int netns_fd;          /* the pod's netns, -1 when unknown */
 	uint64_t netns_ino;
+	/* Where a failure came from, when that decides the exit status:
+	 * SKL_EXIT_USAGE or SKL_EXIT_NO_STATE; SKL_EXIT_OK (unset): any other
+	 * failure, SKL_EXIT_ERROR. Set by skl_ctl_failed. */
+	enum skl_ctl_exit failed_as;
 };
+
+/* Marks the failure at hand (err already set) as a usage error or as no
+ * dispatcher found for the pod; returns -1, to `return skl_ctl_failed(...)`. */
+int skl_ctl_failed(struct skl_ctl *ctl, enum skl_ctl_exit status);
+
+/* A usage error found where ctl is at hand: sets err from fmt and marks
+ * the failure SKL_EXIT_USAGE; returns -1. */
+int skl_ctl_usage(struct skl_ctl *ctl, struct skl_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* sklookup-ctl's exit status for a command's result ret: ret itself when it
+ * succeeded (>= 0); after a failure (< 0), what ctl->failed_as says, else
+ * SKL_EXIT_ERROR, whatever the library's error code. */
+int skl_ctl_exit_status(const struct skl_ctl *ctl, int ret);
 
 struct skl_ctl_command {
 	const char *name;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "../agent/agent.h"
 #include "state.h"
@@ -73,10 +74,23 @@ static int parse_number(const char *name, const char *value, unsigned min, unsig
 	errno = 0;
 	n = strtoul(value, &end, 10);
 	if (!*value || *end || errno || value[0] == '-' || n < min || n > max)
-		return skl_errf(err, SKL_EXIT_USAGE, "agent: %s \"%s\": give a number%s, %u to %u",
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"agent: %s \"%s\": give a number%s, %u to %u",
 				name, value, what, min, max);
 	*out = (unsigned)n;
 	return 0;
+}
+
+/* The agent binds --socket: an absolute path that fits a Unix socket's
+ * address, else a usage error before it starts. */
+static int check_socket_path(const char *path, struct skl_err *err)
+{
+	const size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (path[0] == '/' && strlen(path) <= max)
+		return 0;
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			"--socket %s: give an absolute path of at most %zu bytes", path, max);
 }
 
 static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struct skl_err *err)
@@ -86,7 +100,7 @@ static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struc
 		int got;
 
 		if ((got = skl_ctl_take_value(argc, argv, &i, "--socket", &value, err)) != 0) {
-			if (got < 0)
+			if (got < 0 || check_socket_path(value, err))
 				return -1;
 			o->socket_path = value;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--grace", &value, err)) != 0) {
@@ -102,7 +116,7 @@ static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struc
 						    &o->interval_s, err))
 				return -1;
 		} else {
-			return skl_errf(err, SKL_EXIT_USAGE,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"agent: unexpected \"%s\"; see agent --help", argv[i]);
 		}
 	}
@@ -120,9 +134,9 @@ static int run_agent(struct skl_ctl *ctl, int argc, char **argv, struct skl_err 
 	};
 
 	if (parse_agent(argc, argv, &o, err))
-		return -1;
+		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
 	if (ctl->container || ctl->netns || ctl->network || ctl->ifname || ctl->agent)
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_ctl_usage(ctl, err,
 				"agent serves every pod under --bpffs-root; it takes no "
 				"--container, --netns, --network, --ifname or --agent");
 	return skl_agent_run(&o, err) ? -1 : 0;

@@ -34,41 +34,43 @@ int skl_ctl_locate(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, struc
 		skl_dispatcher_init(&ctl->d);
 		ctl->netns_fd = -1;
 		if (!via_agent_ok(cmd))
-			return skl_errf(err, SKL_EXIT_USAGE,
-					"%s does not work through the node agent (--agent): it "
-					"takes register, unregister, exec and status",
-					cmd->name);
+			return skl_ctl_usage(ctl, err,
+					     "%s does not work through the node agent (--agent): "
+					     "it takes register, unregister, exec and status",
+					     cmd->name);
 		if (ctl->container || ctl->netns || ctl->network || ctl->ifname)
-			return skl_errf(err, SKL_EXIT_USAGE,
-					"--agent serves the pod sklookup-ctl runs in; it takes no "
-					"--container, --netns, --network or --ifname");
+			return skl_ctl_usage(ctl, err,
+					     "--agent serves the pod sklookup-ctl runs in; it "
+					     "takes no --container, --netns, --network or --ifname");
 		return 0;
 	}
 	if (!skl_ctl_open(ctl, err))
 		return 0;
 	/* Only a pod's own, default lookup falls back: an explicit
 	 * --container, --netns or --bpffs-root means the node's state. */
-	if (err->code != SKL_EXIT_NO_STATE || !via_agent_ok(cmd) || ctl->container ||
+	if (ctl->failed_as != SKL_EXIT_NO_STATE || !via_agent_ok(cmd) || ctl->container ||
 	    ctl->netns || ctl->network || ctl->ifname || ctl->bpffs_root ||
 	    access(SKL_AGENT_DEFAULT_SOCKET, F_OK))
 		return -1;
 	skl_ctl_close(ctl);
+	ctl->failed_as = SKL_EXIT_OK;
 	ctl->agent = SKL_AGENT_DEFAULT_SOCKET;
 	return 0;
 }
 
-static int connect_agent(const char *path, struct skl_err *err)
+static int connect_agent(struct skl_ctl *ctl, struct skl_err *err)
 {
+	const char *path = ctl->agent;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct timeval timeout = { .tv_sec = CLIENT_TIMEOUT_S };
 	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
-		return skl_errf(err, SKL_EXIT_USAGE, "--agent %s: the path is too long", path);
+		return skl_ctl_usage(ctl, err, "--agent %s: the path is too long", path);
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "socket: %s", strerror(errno));
+		return skl_errf(err, SKL_CNI_INTERNAL, "socket: %s", strerror(errno));
 	/* The send timeout also bounds connect() while the agent's backlog is full. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
@@ -76,7 +78,7 @@ static int connect_agent(const char *path, struct skl_err *err)
 		int error = errno;
 
 		close(fd);
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_IO_FAILURE,
 				"cannot reach the node agent at %s: %s (is the sklookup "
 				"DaemonSet's agent running, and does the pod mount /run/sklookup?)",
 				path, strerror(error));
@@ -95,7 +97,7 @@ static int netns_proof(struct skl_err *err)
 	if (fd < 0)
 		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "socket: %s", strerror(errno));
+		return skl_errf(err, SKL_CNI_INTERNAL, "socket: %s", strerror(errno));
 	return fd;
 }
 
@@ -106,12 +108,12 @@ static int append_part(char **doc, size_t *len, const struct skl_agent_answer *a
 	char *grown;
 
 	if (*len + a->out_len > SKL_AGENT_MAX_OUTPUT)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE,
 				"the node agent's answer is larger than %d bytes",
 				SKL_AGENT_MAX_OUTPUT);
 	grown = realloc(*doc, *len + a->out_len + 1);
 	if (!grown)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	memcpy(grown + *len, a->out, a->out_len + 1);
 	*doc = grown;
 	*len += a->out_len;
@@ -130,24 +132,21 @@ static int next_record(int conn, char *buf, struct skl_agent_answer *a, struct s
 		close(fds[i]);
 	if (n <= 0) {
 		if (!n || err->code == SKL_CNI_TRY_AGAIN_LATER)
-			skl_errf(err, SKL_EXIT_ERROR, "the node agent %s without an answer",
+			skl_errf(err, SKL_CNI_IO_FAILURE, "the node agent %s without an answer",
 				 n ? "timed out" : "closed the connection");
 		else
 			skl_err_prefix(err, "the node agent's answer");
-		err->code = SKL_EXIT_ERROR;
 		return -1;
 	}
-	if (skl_agent_answer_decode(buf, a, err)) {
-		err->code = SKL_EXIT_ERROR;
+	if (skl_agent_answer_decode(buf, a, err))
 		return -1;
-	}
 	return a->done ? 0 : 1;
 }
 
 /* Reads the agent's answer: 0 with its result document in *doc (malloc'd),
- * or -1 with err set to its error (code: the exit status) or to a failure
- * to talk. */
-static int read_answer(int conn, char **doc, struct skl_err *err)
+ * or -1 with err set to its error (and *exit_status to the exit status it
+ * gives) or to a failure to talk (*exit_status left alone). */
+static int read_answer(int conn, char **doc, int *exit_status, struct skl_err *err)
 {
 	char *buf = malloc(SKL_AGENT_MAX_RECORD + 1);
 	size_t len = 0;
@@ -155,7 +154,7 @@ static int read_answer(int conn, char **doc, struct skl_err *err)
 
 	*doc = NULL;
 	if (!buf)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	for (;;) {
 		struct skl_agent_answer a = { .out = NULL };
 
@@ -165,9 +164,11 @@ static int read_answer(int conn, char **doc, struct skl_err *err)
 			continue;
 		}
 		skl_agent_answer_free(&a);
+		if (!got && a.exit_status)
+			*exit_status = a.exit_status;
 		if (!got && !a.exit_status)
 			ret = *doc ? 0
-				   : skl_errf(err, SKL_EXIT_ERROR,
+				   : skl_errf(err, SKL_CNI_DECODE_FAILURE,
 					      "the node agent's answer has no result");
 		break;
 	}
@@ -185,24 +186,27 @@ static int check_label(const char *label, struct skl_err *err)
 {
 	if (skl_label_valid(label))
 		return 0;
-	return skl_errf(err, SKL_EXIT_ERROR, "label \"%s\" is not used by any binding of this pod",
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			"label \"%s\" is not used by any binding of this pod",
 			label);
 }
 
 /* Sends req with the proof and sockets; *doc gets the answer's result
- * document (malloc'd). */
-static int exchange(const struct skl_ctl *ctl, const struct skl_agent_request *req,
+ * document (malloc'd). A refusal fails with the agent's exit status (its
+ * "no dispatcher" is sklookup-ctl's). */
+static int exchange(struct skl_ctl *ctl, const struct skl_agent_request *req,
 		    const int *sockets, size_t n, char **doc, struct skl_err *err)
 {
 	int fds[SKL_AGENT_MAX_FDS], conn = -1, ret = -1;
 	char *text = skl_agent_request_encode(req);
 	struct skl_err send_err = { 0 };
+	int agent_exit = SKL_EXIT_ERROR;
 
 	*doc = NULL;
 	fds[0] = -1;
 	if (!text)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
-	if ((fds[0] = netns_proof(err)) < 0 || (conn = connect_agent(ctl->agent, err)) < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	if ((fds[0] = netns_proof(err)) < 0 || (conn = connect_agent(ctl, err)) < 0)
 		goto out;
 	if (n)
 		memcpy(fds + 1, sockets, n * sizeof(int));
@@ -211,10 +215,11 @@ static int exchange(const struct skl_ctl *ctl, const struct skl_agent_request *r
 	if (skl_agent_send(conn, text, strlen(text), fds, 1 + n, &send_err) &&
 	    errno != EPIPE && errno != ECONNRESET) {
 		*err = send_err;
-		err->code = SKL_EXIT_ERROR;
 		goto out;
 	}
-	ret = read_answer(conn, doc, err);
+	ret = read_answer(conn, doc, &agent_exit, err);
+	if (ret)
+		skl_ctl_failed(ctl, (enum skl_ctl_exit)agent_exit);
 out:
 	if (conn >= 0)
 		close(conn);
@@ -229,14 +234,14 @@ static int check_registered(const struct skl_registered *r, const struct skl_age
 			    struct skl_err *err)
 {
 	if (strcmp(r->label, req->label) || r->n != req->n_sockets || r->pid != req->pid)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_DECODE_FAILURE,
 				"the node agent's answer is about another request (label %s, "
 				"%zu sockets)",
 				r->label, r->n);
 	for (size_t i = 0; i < r->n; i++)
 		if (r->v[i].user_fd != req->sockets[i].user_fd ||
 		    strcmp(r->v[i].name, req->sockets[i].name))
-			return skl_errf(err, SKL_EXIT_ERROR,
+			return skl_errf(err, SKL_CNI_DECODE_FAILURE,
 					"the node agent's answer names socket %s, not %s",
 					r->v[i].name, req->sockets[i].name);
 	return 0;
@@ -253,7 +258,8 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 	if (check_label(label, err))
 		return -1;
 	if (n == 0 || n > SKL_SOCKET_SLOTS)
-		return skl_errf(err, SKL_EXIT_ERROR, "%zu sockets for one label; it holds 1 to %d",
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"%zu sockets for one label; it holds 1 to %d",
 				n, SKL_SOCKET_SLOTS);
 	snprintf(req.label, sizeof(req.label), "%s", label);
 	for (size_t i = 0; i < n; i++) {
@@ -268,8 +274,6 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 		      ? -1
 		      : quiet ? 0 : skl_ctl_print_registered(&result, ctl->json, err);
 	free(doc);
-	if (ret)
-		err->code = SKL_EXIT_ERROR;
 	return ret;
 }
 
@@ -288,14 +292,12 @@ int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protoco
 		return -1;
 	ret = skl_unregistered_decode(doc, &result, err);
 	if (!ret && (strcmp(result.label, label) || result.protocol != protocol))
-		ret = skl_errf(err, SKL_EXIT_ERROR,
+		ret = skl_errf(err, SKL_CNI_DECODE_FAILURE,
 			       "the node agent's answer is about another request (label %s)",
 			       result.label);
 	if (!ret)
 		ret = skl_ctl_print_unregistered(&result, ctl->json, err);
 	free(doc);
-	if (ret)
-		err->code = SKL_EXIT_ERROR;
 	return ret;
 }
 
@@ -307,7 +309,7 @@ static int agent_status(struct skl_ctl *ctl, int argc, struct skl_err *err)
 	int ret;
 
 	if (argc > 1)
-		return skl_errf(err, SKL_EXIT_USAGE, "status takes no arguments");
+		return skl_ctl_usage(ctl, err, "status takes no arguments");
 	if (exchange(ctl, &req, NULL, 0, &doc, err))
 		return -1;
 	ret = skl_pod_status_decode(doc, &st, err);
@@ -315,8 +317,6 @@ static int agent_status(struct skl_ctl *ctl, int argc, struct skl_err *err)
 		ret = skl_ctl_print_status(&st, ctl->json, err);
 	skl_pod_status_free(&st);
 	free(doc);
-	if (ret)
-		err->code = SKL_EXIT_ERROR;
 	return ret;
 }
 

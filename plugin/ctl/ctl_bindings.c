@@ -2,6 +2,7 @@
  * the plugin's rules, atomically (see rules.h). */
 #include "ctl.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,11 @@ static void print_table(const struct skl_binding_set *set, const uint32_t *ids)
 	       "PORTS");
 	for (size_t i = 0; i < set->n; i++) {
 		const struct skl_binding_spec *b = &set->v[i];
-		char prefix[64];
+		char prefix[SKL_PREFIX_STR_MAX];
 
 		skl_prefix_format(b->family, b->plen, b->addr, prefix, sizeof(prefix));
 		printf("%-5u %-16s %-5s %-28s %-8s ", ids[i], b->label,
-		       b->proto == 17 ? "udp" : "tcp", prefix, b->missing_pass ? "pass" : "drop");
+		       b->proto == IPPROTO_UDP ? "udp" : "tcp", prefix, b->missing_pass ? "pass" : "drop");
 		for (size_t k = 0; k < b->n_ports; k++) {
 			const struct skl_port_range *r = &b->ports[k];
 
@@ -76,7 +77,7 @@ static int list(struct skl_ctl *ctl, struct skl_err *err)
 static bool same_binding(const struct skl_binding_spec *a, const struct skl_binding_spec *b)
 {
 	return !strcmp(a->label, b->label) && a->proto == b->proto && a->family == b->family &&
-	       a->plen == b->plen && !memcmp(a->addr, b->addr, 16) &&
+	       a->plen == b->plen && !memcmp(a->addr, b->addr, SKL_ADDR_BYTES) &&
 	       a->missing_pass == b->missing_pass && a->n_ports == b->n_ports &&
 	       !memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports));
 }
@@ -85,7 +86,7 @@ static int check_concrete(const struct skl_binding_set *set, struct skl_err *err
 {
 	for (size_t i = 0; i < set->n; i++)
 		if (set->v[i].kind != SKL_PREFIX_CIDR)
-			return skl_errf(err, SKL_EXIT_ERROR,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"%s: pod prefixes are resolved only by the plugin at ADD; give "
 					"the pod's address or a prefix", set->v[i].where);
 	return 0;
@@ -111,7 +112,7 @@ static int compose(const char *op, const struct skl_binding_set *now,
 		for (size_t k = 0; k < now->n; k++)
 			found = found || same_binding(&file->v[i], &now->v[k]);
 		if (!found)
-			return skl_errf(err, SKL_EXIT_ERROR,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"%s (label \"%s\"): no such binding in force; see "
 					"'sklookup-ctl bindings list'", file->v[i].where, file->v[i].label);
 	}
@@ -136,7 +137,8 @@ static int change(struct skl_ctl *ctl, const char *op, const char *path, struct 
 	if (!doc)
 		return -1;
 	if (!cJSON_IsArray(doc)) {
-		skl_errf(err, SKL_EXIT_ERROR, "%s: must hold a JSON array of bindings", path);
+		skl_errf(err, SKL_CNI_INVALID_CONFIG,
+			 "%s: must hold a JSON array of bindings", path);
 		goto out;
 	}
 	if (skl_bindings_parse(doc, path, &file, err) || check_concrete(&file, err))
@@ -166,8 +168,9 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		return list(ctl, err);
 	if ((!strcmp(op, "add") || !strcmp(op, "del") || !strcmp(op, "replace")) && argc == 3)
 		return change(ctl, op, argv[2], err);
-	return skl_errf(err, SKL_EXIT_USAGE,
-			"bindings: expected 'list' or 'add|del|replace FILE'; see bindings --help");
+	return skl_ctl_usage(ctl, err,
+			     "bindings: expected 'list' or 'add|del|replace FILE'; see bindings "
+			     "--help");
 }
 
 const struct skl_ctl_command skl_ctl_bindings_cmd = {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,8 @@ struct found {
 };
 
 /* A name as skl_state_path stores it (bpffs names hold no dots). */
-static int encoded(const char *network, const char *container, const char *ifname, int which,
-		   char *out, size_t len, struct skl_err *err)
+static int encoded(struct skl_ctl *ctl, const char *network, const char *container,
+		   const char *ifname, int which, char *out, size_t len, struct skl_err *err)
 {
 	char path[PATH_MAX], *part;
 
@@ -39,7 +40,7 @@ static int encoded(const char *network, const char *container, const char *ifnam
 		part = strchr(part, '/') + 1;
 	*strchrnul(part, '/') = 0;
 	if (strlen(part) >= len)
-		return skl_errf(err, SKL_EXIT_USAGE, "the name \"%.64s\" is too long", part);
+		return skl_ctl_usage(ctl, err, "the name \"%.64s\" is too long", part);
 	memcpy(out, part, strlen(part) + 1);
 	return 0;
 }
@@ -77,17 +78,18 @@ static int build_filter(struct skl_ctl *ctl, struct filter *f, struct skl_err *e
 	memset(f, 0, sizeof(*f));
 	if (ctl->network) {
 		f->by_network = true;
-		if (encoded(ctl->network, "c", "i", 0, f->network, sizeof(f->network), err))
+		if (encoded(ctl, ctl->network, "c", "i", 0, f->network, sizeof(f->network), err))
 			return -1;
 	}
 	if (ctl->container) {
 		f->by_container = true;
-		if (encoded("n", ctl->container, "i", 1, f->container, sizeof(f->container), err))
+		if (encoded(ctl, "n", ctl->container, "i", 1, f->container, sizeof(f->container),
+			    err))
 			return -1;
 	}
 	if (ctl->ifname) {
 		f->by_ifname = true;
-		if (encoded("n", "c", ctl->ifname, 2, f->ifname, sizeof(f->ifname), err))
+		if (encoded(ctl, "n", "c", ctl->ifname, 2, f->ifname, sizeof(f->ifname), err))
 			return -1;
 	}
 	if (ctl->container)
@@ -120,29 +122,55 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	 * or that this process may not even look at (a pod without
 	 * privileges) holds nothing it can use: NO_STATE, and the agent. */
 	if (skl_bpffs_is_mounted(root) && skl_bpffs_check_root(root, err) &&
-	    err->code == SKL_CNI_INVALID_CONFIG) {
-		err->code = SKL_EXIT_ERROR;
+	    err->code == SKL_CNI_INVALID_CONFIG)
 		return -1;
-	}
 	skl_state_walk(root, SKL_STATE_FROM_ROOT, 0, consider, &(struct search){ &f, &out });
 	if (out.count == 0) {
-		skl_errf(err, SKL_EXIT_NO_STATE,
+		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 			 "no sklookup dispatcher for %s under %s (is the pod on a network with the "
 			 "sklookup plugin? a different bpffsRoot needs --bpffs-root)",
 			 describe(ctl), root);
-		return -1;
+		return skl_ctl_failed(ctl, SKL_EXIT_NO_STATE);
 	}
-	if (out.count > 1) {
-		skl_errf(err, SKL_EXIT_USAGE,
-			 "%d dispatchers match %s under %s; choose one with --network and --ifname",
-			 out.count, describe(ctl), root);
-		return -1;
-	}
+	if (out.count > 1)
+		return skl_ctl_usage(ctl, err,
+				     "%d dispatchers match %s under %s; choose one with --network "
+				     "and --ifname",
+				     out.count, describe(ctl), root);
 	snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s", out.dir);
 	if (skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
 	    skl_dispatcher_link_netns(&ctl->d, &ctl->netns_ino, err))
 		return -1;
 	return 0;
+}
+
+int skl_ctl_failed(struct skl_ctl *ctl, enum skl_ctl_exit status)
+{
+	ctl->failed_as = status;
+	return -1;
+}
+
+int skl_ctl_usage(struct skl_ctl *ctl, struct skl_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		/* Bad input, as the library would say it; the exit status is ctl's. */
+		err->code = SKL_CNI_INVALID_CONFIG;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
+}
+
+int skl_ctl_exit_status(const struct skl_ctl *ctl, int ret)
+{
+	if (ret >= 0)
+		return ret;
+	return ctl->failed_as == SKL_EXIT_USAGE || ctl->failed_as == SKL_EXIT_NO_STATE
+		       ? (int)ctl->failed_as
+		       : SKL_EXIT_ERROR;
 }
 
 int skl_ctl_lock(const struct skl_ctl *ctl, int *lock_fd, struct skl_err *err)
@@ -174,7 +202,7 @@ int skl_ctl_print_json(cJSON *doc, struct skl_err *err)
 
 	cJSON_Delete(doc);
 	if (!text)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	printf("%s\n", text);
 	free(text);
 	return 0;
@@ -188,7 +216,8 @@ cJSON *skl_ctl_read_json(const char *path, struct skl_err *err)
 	cJSON *doc = NULL;
 
 	if (!f || !buf) {
-		skl_errf(err, SKL_EXIT_ERROR, "%s: %s", path, f ? "out of memory" : strerror(errno));
+		skl_errf(err, f ? SKL_CNI_INTERNAL : SKL_CNI_IO_FAILURE, "%s: %s", path,
+			 f ? "out of memory" : strerror(errno));
 		goto out;
 	}
 	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
@@ -197,7 +226,7 @@ cJSON *skl_ctl_read_json(const char *path, struct skl_err *err)
 			char *p = realloc(buf, cap * 2);
 
 			if (!p) {
-				skl_errf(err, SKL_EXIT_ERROR, "%s: out of memory", path);
+				skl_errf(err, SKL_CNI_INTERNAL, "%s: out of memory", path);
 				goto out;
 			}
 			buf = p;
@@ -207,7 +236,7 @@ cJSON *skl_ctl_read_json(const char *path, struct skl_err *err)
 	buf[len] = 0;
 	doc = cJSON_Parse(buf);
 	if (!doc)
-		skl_errf(err, SKL_EXIT_ERROR, "%s: not valid JSON (near \"%.24s\")", path,
+		skl_errf(err, SKL_CNI_DECODE_FAILURE, "%s: not valid JSON (near \"%.24s\")", path,
 			 cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
 out:
 	if (f && f != stdin)
@@ -241,7 +270,7 @@ int skl_ctl_take_value(int argc, char **argv, int *i, const char *name, const ch
 		return 1;
 	}
 	if (*i + 1 >= argc)
-		return skl_errf(err, SKL_EXIT_USAGE, "%s: %s needs a value", argv[0], name);
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "%s: %s needs a value", argv[0], name);
 	*value = argv[++*i];
 	return 1;
 }

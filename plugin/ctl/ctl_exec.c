@@ -68,24 +68,26 @@ struct exec_args {
 
 static int bad_url(const char *url, struct skl_err *err)
 {
-	return skl_errf(err, SKL_EXIT_USAGE,
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 			"exec: --listen \"%s\": expected tcp://ADDR:PORT or udp://ADDR:PORT with "
 			"ADDR an IPv4 address or [IPv6] and PORT 0.." SKL_STR(SKL_PORT_MAX),
 			url);
 }
+
+#define SCHEME_LEN (sizeof("tcp://") - 1) /* and "udp://" */
 
 static int parse_url(const char *url, struct listen_spec *l, struct skl_err *err)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&l->addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&l->addr;
 	char host[INET6_ADDRSTRLEN + 2];
-	const char *rest = url + 6, *colon;
+	const char *rest = url + SCHEME_LEN, *colon;
 	size_t host_len;
 	long port;
 
 	memset(l, 0, sizeof(*l));
 	l->url = url;
-	if (strncmp(url, "tcp://", 6) && strncmp(url, "udp://", 6))
+	if (strncmp(url, "tcp://", SCHEME_LEN) && strncmp(url, "udp://", SCHEME_LEN))
 		return bad_url(url, err);
 	l->type = url[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
 	colon = strrchr(rest, ':');
@@ -139,25 +141,26 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct skl_err
 		if ((got = skl_ctl_take_value(argc, argv, &i, "--listen", &value, err)) < 0)
 			return -1;
 		if (!got)
-			return skl_errf(err, SKL_EXIT_USAGE,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"exec: unexpected \"%s\"; put -- before the command "
 					"(sklookup-ctl exec --label L --listen URL -- CMD ...)",
 					argv[i]);
 		if (a->n_listen == SKL_SOCKET_SLOTS)
-			return skl_errf(err, SKL_EXIT_USAGE,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"exec: at most %d --listen: a label holds one socket per "
 					"protocol and family", SKL_SOCKET_SLOTS);
 		if (parse_url(value, &a->listen[a->n_listen++], err))
 			return -1;
 	}
 	if (!a->label)
-		return skl_errf(err, SKL_EXIT_USAGE, "exec: give --label LABEL; see exec --help");
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"exec: give --label LABEL; see exec --help");
 	if (!a->n_listen)
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"exec: give --listen tcp://ADDR:PORT or udp://ADDR:PORT; see "
 				"exec --help");
 	if (i + 1 >= argc)
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"exec: give the command after --: sklookup-ctl exec --label L "
 				"--listen URL -- CMD [ARGS]");
 	a->cmd = argv + i + 1;
@@ -173,7 +176,8 @@ static int check_command(const char *cmd, struct skl_err *err)
 
 	if (strchr(cmd, '/')) {
 		if (access(cmd, X_OK))
-			return skl_errf(err, SKL_EXIT_ERROR, "%s: %s", cmd, strerror(errno));
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"%s: %s", cmd, strerror(errno));
 		return 0;
 	}
 	if (!path)
@@ -185,7 +189,7 @@ static int check_command(const char *cmd, struct skl_err *err)
 		if (!access(full, X_OK))
 			return 0;
 	}
-	return skl_errf(err, SKL_EXIT_ERROR, "%s: command not found in PATH", cmd);
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG, "%s: command not found in PATH", cmd);
 }
 
 static const char *bind_hint(int error)
@@ -210,7 +214,7 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 	const char *step = "socket";
 
 	if (fd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "%s: socket: %s", l->url, strerror(errno));
+		return skl_errf(err, SKL_CNI_INTERNAL, "%s: socket: %s", l->url, strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		step = "SO_REUSEADDR";
 	else if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
@@ -228,7 +232,8 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 		int error = errno;
 
 		close(fd);
-		return skl_errf(err, SKL_EXIT_ERROR, "%s: %s: %s%s", l->url, step, strerror(error),
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"%s: %s: %s%s", l->url, step, strerror(error),
 				!strcmp(step, "bind") ? bind_hint(error) : "");
 	}
 	*out = fd;
@@ -269,7 +274,7 @@ static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_
 		int fd = fcntl(s->v[i].fd, F_DUPFD_CLOEXEC, first_free);
 
 		if (fd < 0)
-			return skl_errf(err, SKL_EXIT_ERROR, "moving a socket: %s",
+			return skl_errf(err, SKL_CNI_INTERNAL, "moving a socket: %s",
 					strerror(errno));
 		close(s->v[i].fd);
 		s->v[i].fd = fd;
@@ -278,7 +283,8 @@ static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_
 		int target = LISTEN_FDS_START + (int)i;
 
 		if (dup2(s->v[i].fd, target) < 0)
-			return skl_errf(err, SKL_EXIT_ERROR, "moving a socket to fd %d: %s", target,
+			return skl_errf(err, SKL_CNI_INTERNAL,
+					"moving a socket to fd %d: %s", target,
 					strerror(errno));
 		close(s->v[i].fd);
 		s->v[i].fd = target;
@@ -297,7 +303,7 @@ static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *e
 			 i ? ":" : "", SKL_LABEL_MAX, a->label);
 	if (setenv("LISTEN_FDS", count, 1) || setenv("LISTEN_PID", pid, 1) ||
 	    setenv("LISTEN_FDNAMES", names, 1))
-		return skl_errf(err, SKL_EXIT_ERROR, "setting LISTEN_FDS: %s", strerror(errno));
+		return skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDS: %s", strerror(errno));
 	return 0;
 }
 
@@ -316,7 +322,9 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	struct exec_args a;
 	struct skl_target t;
 
-	if (parse_exec(argc, argv, &a, err) || check_command(a.cmd[0], err) ||
+	if (parse_exec(argc, argv, &a, err))
+		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
+	if (check_command(a.cmd[0], err) ||
 	    (!ctl->agent && skl_pod_target_open(&pod, a.label, &t, err)))
 		return -1;
 	o.a = &a;
@@ -333,7 +341,7 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	if (!set_listen_env(&a, s.n, err)) {
 		fflush(NULL);
 		execvp(a.cmd[0], a.cmd);
-		skl_errf(err, SKL_EXIT_ERROR, "%s: exec: %s", a.cmd[0], strerror(errno));
+		skl_errf(err, SKL_CNI_INTERNAL, "%s: exec: %s", a.cmd[0], strerror(errno));
 	}
 	if (!ctl->agent)
 		withdraw(ctl, &t, &s);

@@ -74,10 +74,10 @@ static int parse_register(int argc, char **argv, struct register_args *a, struct
 			return -1;
 		if (got) {
 			if (skl_ctl_parse_long(value, 0, INT32_MAX, &n))
-				return skl_errf(err, SKL_EXIT_USAGE,
+				return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 						"register: --fd \"%s\" is not an fd number", value);
 			if (a->n_fds == SKL_SOCKET_SLOTS)
-				return skl_errf(err, SKL_EXIT_USAGE,
+				return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 						"register: at most %d --fd: a label holds one "
 						"socket per protocol and family",
 						SKL_SOCKET_SLOTS);
@@ -88,21 +88,22 @@ static int parse_register(int argc, char **argv, struct register_args *a, struct
 			return -1;
 		if (got) {
 			if (skl_ctl_parse_long(value, 1, INT32_MAX, &a->pid))
-				return skl_errf(err, SKL_EXIT_USAGE,
+				return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 						"register: --pid \"%s\" is not a process id",
 						value);
 			continue;
 		}
 		if (argv[i][0] == '-' || a->label)
-			return skl_errf(err, SKL_EXIT_USAGE,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"register: unexpected \"%s\"; see register --help",
 					argv[i]);
 		a->label = argv[i];
 	}
 	if (!a->label)
-		return skl_errf(err, SKL_EXIT_USAGE, "register: give a LABEL; see register --help");
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"register: give a LABEL; see register --help");
 	if (a->pid && !a->n_fds)
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"register: --pid needs --fd N, the socket's fd number in that "
 				"process");
 	return 0;
@@ -119,7 +120,7 @@ static int run_register(struct skl_ctl *ctl, int argc, char **argv, struct skl_e
 	int ret = -1;
 
 	if (parse_register(argc, argv, &a, err))
-		return -1;
+		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
 	if (ctl->agent) {
 		if (!skl_ctl_sources_collect(a.label, a.fds, a.n_fds, a.pid, &s, err))
 			ret = skl_ctl_via_agent(ctl, a.label, &s, a.pid, false, err);

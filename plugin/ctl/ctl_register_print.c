@@ -123,8 +123,8 @@ int skl_ctl_print_unregistered(const struct skl_unregistered *u, bool json, stru
 		if (!json) {
 			printf("unregistered socket cookie %llu from label %s: %s %s\n",
 			       (unsigned long long)u->removed[s], u->label,
-			       protocol_name(s & 2 ? IPPROTO_UDP : IPPROTO_TCP),
-			       families_text(slots, s >> 1));
+			       protocol_name(skl_slot_is_udp(s) ? IPPROTO_UDP : IPPROTO_TCP),
+			       families_text(slots, skl_slot_is_udp(s)));
 			continue;
 		}
 		o = cJSON_CreateObject();

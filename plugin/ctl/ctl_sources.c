@@ -29,7 +29,8 @@ static int check_passed(int fd, const char *hint, struct skl_err *err)
 	int flags = fcntl(fd, F_GETFD);
 
 	if (flags < 0 || (flags & FD_CLOEXEC))
-		return skl_errf(err, SKL_EXIT_ERROR, "fd %d is not open in the caller%s", fd, hint);
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"fd %d is not open in the caller%s", fd, hint);
 	return 0;
 }
 
@@ -62,13 +63,13 @@ static int from_process(pid_t pid, const int *fds, size_t n, struct skl_sources 
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	if (pidfd < 0)
-		return skl_errf(err, SKL_EXIT_ERROR, "pid %d: pidfd_open: %s", (int)pid,
+		return skl_errf(err, SKL_CNI_INTERNAL, "pid %d: pidfd_open: %s", (int)pid,
 				errno == ESRCH ? "no such process" : strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, fds[i], 0);
 
 		if (fd < 0) {
-			skl_errf(err, SKL_EXIT_ERROR, "pid %d fd %d: pidfd_getfd: %s", (int)pid,
+			skl_errf(err, SKL_CNI_INTERNAL, "pid %d fd %d: pidfd_getfd: %s", (int)pid,
 				 fds[i], pidfd_getfd_reason(errno));
 			close(pidfd);
 			return -1;
@@ -112,7 +113,7 @@ static int from_listen_fds(const char *label, struct skl_sources *s, struct skl_
 	long n;
 
 	if (skl_ctl_parse_long(count, 1, INT32_MAX - LISTEN_FDS_START, &n))
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INVALID_ENV,
 				"LISTEN_FDS=\"%.32s\" is not a positive number of fds", count);
 	for (long i = 0; i < n; i++) {
 		int fd = LISTEN_FDS_START + (int)i;
@@ -124,7 +125,7 @@ static int from_listen_fds(const char *label, struct skl_sources *s, struct skl_
 			return -1;
 	}
 	if (s->n == 0)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_INVALID_ENV,
 				"no fd in LISTEN_FDS is named \"%s\" (LISTEN_FDNAMES=\"%.200s\"); "
 				"name the socket %s (systemd: FileDescriptorName=%s) or give "
 				"--fd N",

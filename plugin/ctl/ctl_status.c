@@ -2,6 +2,7 @@
 #include "ctl_results.h"
 #include "pod_view.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,12 +142,12 @@ static void print_status(const struct skl_pod_status *st)
 	printf("\n%-5s %-16s %-5s %-28s %9s %9s %9s %9s %9s\n", "ID", "LABEL", "PROTO", "PREFIX",
 	       "MATCHED", "ASSIGNED", "PASSED", "NOSOCKET", "ASSIGNERR");
 	for (size_t i = 0; i < set->n; i++) {
-		char prefix[64];
+		char prefix[SKL_PREFIX_STR_MAX];
 
 		skl_prefix_format(set->v[i].family, set->v[i].plen, set->v[i].addr, prefix,
 				  sizeof(prefix));
 		printf("%-5u %-16s %-5s %-28s ", st->binding_ids[i], set->v[i].label,
-		       set->v[i].proto == 17 ? "udp" : "tcp", prefix);
+		       set->v[i].proto == IPPROTO_UDP ? "udp" : "tcp", prefix);
 		print_drops(st->binding_counters[i]);
 		printf("\n");
 	}
@@ -175,7 +176,7 @@ static int status(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *er
 
 	(void)argv;
 	if (argc > 1)
-		return skl_errf(err, SKL_EXIT_USAGE, "status takes no arguments");
+		return skl_ctl_usage(ctl, err, "status takes no arguments");
 	if (!skl_pod_status(&pod, &st, err))
 		ret = skl_ctl_print_status(&st, ctl->json, err);
 	skl_pod_status_free(&st);
@@ -248,7 +249,7 @@ static void print_metrics(const struct skl_pod_status *v)
 	metric_header("sklookup_binding_packets_total", "counter",
 		      "Lookups that matched the binding, by outcome.");
 	for (size_t i = 0; i < v->bindings.n; i++) {
-		char prefix[64];
+		char prefix[SKL_PREFIX_STR_MAX];
 
 		skl_prefix_format(v->bindings.v[i].family, v->bindings.v[i].plen, v->bindings.v[i].addr, prefix,
 				  sizeof(prefix));
@@ -256,7 +257,8 @@ static void print_metrics(const struct skl_pod_status *v)
 			printf("sklookup_binding_packets_total{%s,binding=\"%u\",label=\"%s\","
 			       "protocol=\"%s\",prefix=\"%s\",outcome=\"%s\"} %llu\n",
 			       pod, v->binding_ids[i], v->bindings.v[i].label,
-			       v->bindings.v[i].proto == 17 ? "udp" : "tcp", prefix, counter_metric[c],
+			       v->bindings.v[i].proto == IPPROTO_UDP ? "udp" : "tcp", prefix,
+			       counter_metric[c],
 			       (unsigned long long)v->binding_counters[i][c]);
 	}
 	metric_header("sklookup_bindings", "gauge", "Bindings in force.");
@@ -271,7 +273,7 @@ static int metrics(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *e
 
 	(void)argv;
 	if (argc > 1)
-		return skl_errf(err, SKL_EXIT_USAGE, "metrics takes no arguments");
+		return skl_ctl_usage(ctl, err, "metrics takes no arguments");
 	if (!skl_pod_status(&pod, &st, err)) {
 		ret = 0;
 		if (ctl->json) {

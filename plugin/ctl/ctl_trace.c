@@ -33,16 +33,18 @@ static int parse_packet(const char *proto, const char *where, struct skl_trace_p
 	if (!strcmp(proto, "tcp") || !strcmp(proto, "udp"))
 		p->proto = proto[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
 	else
-		return skl_errf(err, SKL_EXIT_USAGE, "trace: protocol \"%s\": use tcp or udp", proto);
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"trace: protocol \"%s\": use tcp or udp", proto);
 	if (!colon || (size_t)(colon - where) >= sizeof(host))
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"trace: \"%s\": give ADDR:PORT, e.g. 192.0.2.5:80 or [2001:db8::5]:53",
 				where);
 	memcpy(host, where, (size_t)(colon - where));
 	host[colon - where] = 0;
 	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 0 || port > 65535)
-		return skl_errf(err, SKL_EXIT_USAGE, "trace: port \"%s\" is not 0..65535", colon + 1);
+	if (*end || end == colon + 1 || port < 0 || port > SKL_PORT_MAX)
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"trace: port \"%s\" is not 0.." SKL_STR(SKL_PORT_MAX), colon + 1);
 	p->port = (uint16_t)port;
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		host[strlen(host) - 1] = 0;
@@ -54,7 +56,7 @@ static int parse_packet(const char *proto, const char *where, struct skl_trace_p
 		p->family = SKL_FAMILY_V4;
 		return 0;
 	}
-	return skl_errf(err, SKL_EXIT_USAGE,
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 			"trace: \"%s\" is not an IPv4 address or a bracketed IPv6 address", host);
 }
 
@@ -110,8 +112,10 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 	cJSON *doc;
 
 	if (argc != 3)
-		return skl_errf(err, SKL_EXIT_USAGE, "trace: give tcp|udp ADDR:PORT");
-	if (parse_packet(argv[1], argv[2], &p, err) || skl_pod_trace(&pod, &p, &o, err))
+		return skl_ctl_usage(ctl, err, "trace: give tcp|udp ADDR:PORT");
+	if (parse_packet(argv[1], argv[2], &p, err))
+		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
+	if (skl_pod_trace(&pod, &p, &o, err))
 		return -1;
 	if (!ctl->json) {
 		print_outcome(argv[1], argv[2], &o);
@@ -119,7 +123,7 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 	}
 	doc = outcome_json(argv[1], argv[2], &o);
 	return doc ? skl_ctl_print_json(doc, err)
-		   : skl_errf(err, SKL_EXIT_ERROR, "trace: out of memory");
+		   : skl_errf(err, SKL_CNI_INTERNAL, "trace: out of memory");
 }
 
 const struct skl_ctl_command skl_ctl_trace_cmd = {

@@ -36,12 +36,12 @@ static int parse_unregister(int argc, char **argv, const char **label, int *prot
 			return -1;
 		if (got) {
 			if (strcmp(value, "tcp") && strcmp(value, "udp"))
-				return skl_errf(err, SKL_EXIT_USAGE,
+				return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 						"unregister: --protocol \"%s\": use tcp or udp",
 						value);
 			*protocol = value[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
 		} else if (argv[i][0] == '-' || *label) {
-			return skl_errf(err, SKL_EXIT_USAGE,
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 					"unregister: unexpected \"%s\"; see unregister --help",
 					argv[i]);
 		} else {
@@ -49,7 +49,7 @@ static int parse_unregister(int argc, char **argv, const char **label, int *prot
 		}
 	}
 	if (!*label)
-		return skl_errf(err, SKL_EXIT_USAGE,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"unregister: give a LABEL; see unregister --help");
 	return 0;
 }
@@ -62,7 +62,7 @@ static int run_unregister(struct skl_ctl *ctl, int argc, char **argv, struct skl
 	int protocol;
 
 	if (parse_unregister(argc, argv, &label, &protocol, err))
-		return -1;
+		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
 	if (ctl->agent)
 		return skl_ctl_agent_unregister(ctl, label, protocol, err);
 	if (skl_pod_unregister(&pod, label, protocol, &result, err))

@@ -39,7 +39,7 @@ static int report(const struct skl_ctl *ctl, const struct skl_upgrade *up, struc
 	}
 	doc = cJSON_CreateObject();
 	if (!doc)
-		return skl_errf(err, SKL_EXIT_ERROR, "out of memory");
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	cJSON_AddStringToObject(doc, "stateDir", ctl->state_dir);
 	cJSON_AddNumberToObject(doc, "oldProgramId", up->old_prog_id);
 	cJSON_AddNumberToObject(doc, "newProgramId", up->new_prog_id);
@@ -54,10 +54,10 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 
 	(void)argv;
 	if (argc != 1)
-		return skl_errf(err, SKL_EXIT_USAGE,
-				"upgrade takes no arguments; see sklookup-ctl upgrade --help");
+		return skl_ctl_usage(ctl, err,
+				     "upgrade takes no arguments; see sklookup-ctl upgrade --help");
 	if (!ctl->netns_ino)
-		return skl_errf(err, SKL_EXIT_ERROR,
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 				"the pod's network namespace is gone (its link is detached): nothing "
 				"to upgrade; the plugin's DEL or GC removes %s", ctl->state_dir);
 	if (skl_ctl_lock(ctl, &lock_fd, err))

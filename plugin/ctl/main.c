@@ -142,20 +142,14 @@ int main(int argc, char **argv)
 			fputs(cmd->help, stdout);
 		return SKL_EXIT_OK;
 	}
-	if (cmd->needs_state && skl_ctl_locate(&ctl, cmd, &err)) {
+	if (cmd->needs_state && skl_ctl_locate(&ctl, cmd, &err))
+		status = -1;
+	else
+		status = ctl.agent ? skl_ctl_agent_run(&ctl, cmd, argc - 1, argv + 1, &err)
+				   : cmd->run(&ctl, argc - 1, argv + 1, &err);
+	if (status < 0)
 		fprintf(stderr, "sklookup-ctl: %s\n", err.msg);
-		skl_ctl_close(&ctl);
-		return err.code == SKL_EXIT_USAGE || err.code == SKL_EXIT_NO_STATE ? err.code
-										   : SKL_EXIT_ERROR;
-	}
-	status = ctl.agent ? skl_ctl_agent_run(&ctl, cmd, argc - 1, argv + 1, &err)
-			   : cmd->run(&ctl, argc - 1, argv + 1, &err);
-	if (status < 0) {
-		fprintf(stderr, "sklookup-ctl: %s\n", err.msg);
-		/* Through the agent, "no dispatcher" comes from the agent's answer. */
-		status = err.code == SKL_EXIT_USAGE || err.code == SKL_EXIT_NO_STATE ? err.code
-										     : SKL_EXIT_ERROR;
-	}
 	skl_ctl_close(&ctl);
-	return status;
+	/* Through the agent, "no dispatcher" comes from the agent's answer. */
+	return skl_ctl_exit_status(&ctl, status);
 }

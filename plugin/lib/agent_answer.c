@@ -83,15 +83,17 @@ static int decode_end(const cJSON *doc, struct skl_agent_answer *a, struct skl_e
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "error");
 	long status;
 
-	if (!rj_int(ex, 0, 255, &status) ||
+	if (!rj_int(ex, 0, SKL_AGENT_EXIT_MAX, &status) ||
 	    cJSON_GetArraySize(doc) != (status ? 2 : 1) || (status && !cJSON_IsString(msg)) ||
 	    (msg && !no_controls(msg->valuestring)))
 		return bad_answer(err);
 	a->done = true;
 	a->exit_status = (int)status;
-	/* An empty message would leave the user with none at all. */
+	/* The exit status is sklookup-ctl's (a->exit_status), not an error code;
+	 * the message is the agent's. An empty one would leave the user with
+	 * none at all. */
 	if (status)
-		skl_errf(err, (int)status, "%s",
+		skl_errf(err, SKL_CNI_INTERNAL, "%s",
 			 msg->valuestring[0] ? msg->valuestring
 					     : "the node agent failed without saying why");
 	return 0;

@@ -32,6 +32,7 @@
 
 #define SKL_AGENT_DEFAULT_SOCKET "/run/sklookup/agent.sock"
 #define SKL_AGENT_VERSION 2
+#define SKL_AGENT_EXIT_MAX 255 /* the answer's exit: a process's exit status */
 #define SKL_AGENT_MAX_REQUEST 4096
 #define SKL_AGENT_MAX_FDS (1 + SKL_SOCKET_SLOTS) /* the netns proof and a label's sockets */
 #define SKL_AGENT_MAX_CHUNK 8192                /* result bytes per answer record */
@@ -77,7 +78,8 @@ char *skl_agent_end_record(int exit_status, const char *error);
 
 /* One answer record: either a piece of the result document (out, out_len:
  * malloc'd, freed by skl_agent_answer_free) or the end (done, exit_status,
- * the error copied into err->msg). Strict: anything else is refused. */
+ * the error copied into err->msg, err->code SKL_CNI_INTERNAL: the exit
+ * status stays in exit_status). Strict: anything else is refused. */
 struct skl_agent_answer {
 	bool done;
 	int exit_status;

@@ -42,14 +42,12 @@ int skl_pod_lock(const struct skl_pod *pod, int *lock_fd, struct skl_err *err)
 {
 	int wait_ms = pod->lock_wait_ms ? pod->lock_wait_ms : SKL_STATE_LOCK_WAIT_MS;
 
-	if (skl_state_lock_existing(pod->state_dir, wait_ms, lock_fd, err)) {
-		err->code = SKL_POD_FAILED;
+	if (skl_state_lock_existing(pod->state_dir, wait_ms, lock_fd, err))
 		return -1;
-	}
 	if (!still_ours(pod)) {
 		skl_state_unlock(*lock_fd);
 		*lock_fd = -1;
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_TRY_AGAIN_LATER,
 				"the pod's state %s was deleted or re-created meanwhile; run the "
 				"command again",
 				pod->state_dir);
@@ -68,14 +66,14 @@ int skl_pod_in_netns(const struct skl_pod *pod, int (*fn)(void *arg, struct skl_
 		close(self);
 	}
 	if (!pod->netns_ino)
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 				"the pod's network namespace is gone (its link is detached)");
 	if (here == pod->netns_ino)
 		return fn(arg, err);
 	if (*pod->netns_fd < 0)
 		*pod->netns_fd = skl_netns_find(pod->netns_ino);
 	if (*pod->netns_fd < 0)
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 				"cannot find the pod's network namespace (inode %llu); give --netns",
 				(unsigned long long)pod->netns_ino);
 	if (skl_netns_enter(*pod->netns_fd, &saved, err))

@@ -11,10 +11,6 @@
 #include "dispatcher.h"
 #include "skl_error.h"
 
-/* Error code of the library's refusals and failures: sklookup-ctl's exit
- * status 1 ("the command failed; the message says why"). */
-#define SKL_POD_FAILED 1
-
 struct skl_pod {
 	const char *state_dir;
 	struct skl_dispatcher *d;

@@ -54,7 +54,6 @@ static int named(const struct skl_source *s, struct skl_err *err)
 		snprintf(err->msg, sizeof(err->msg), "%s: %.*s", s->name,
 			 (int)(sizeof(err->msg) - n), rest);
 	}
-	err->code = SKL_POD_FAILED;
 	return -1;
 }
 
@@ -65,11 +64,11 @@ static int check_protocol(const struct skl_target *t, const struct skl_source *s
 	if (t->needs[slot_of(udp, 0)] || t->needs[slot_of(udp, 1)])
 		return 0;
 	if (t->needs[slot_of(!udp, 0)] || t->needs[slot_of(!udp, 1)])
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"%s: label %s has only %s bindings; this is a %s socket", s->name,
 				t->name, protocol_name(udp ? IPPROTO_TCP : IPPROTO_UDP),
 				protocol_name(s->info.protocol));
-	return skl_errf(err, SKL_POD_FAILED,
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 			"%s: label %s has no bindings now; no traffic would reach this socket",
 			s->name, t->name);
 }
@@ -84,12 +83,12 @@ static int check_family(const struct skl_target *t, const struct skl_source *s, 
 		if (slots[i] && t->needs[i])
 			return 0;
 	if (s->info.family == AF_INET)
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"%s: label %s has only IPv6 %s bindings; this is an IPv4 socket "
 				"(use an IPv6 one; bound to [::] and not v6only it serves IPv4 "
 				"and IPv6)",
 				s->name, t->name, proto);
-	return skl_errf(err, SKL_POD_FAILED,
+	return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 			"%s: label %s has only IPv4 %s bindings; this IPv6 socket is v6only (a "
 			"dual-stack one, IPV6_V6ONLY=0 as for [::], serves IPv4 and IPv6)",
 			s->name, t->name, proto);
@@ -121,13 +120,13 @@ int skl_pod_sources_check(const struct skl_pod *pod, const struct skl_target *t,
 		infos[i] = s->v[i].info;
 	}
 	if (skl_socket_clash(infos, s->n, &a, &b, &slot))
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"%s and %s would both serve %s IPv%d of label %s; a label holds "
 				"one socket per protocol and family (for a SO_REUSEPORT group, "
 				"register one member)",
 				s->v[a].name, s->v[b].name,
-				protocol_name(slot & 2 ? IPPROTO_UDP : IPPROTO_TCP),
-				slot & 1 ? 6 : 4, t->name);
+				protocol_name(skl_slot_is_udp(slot) ? IPPROTO_UDP : IPPROTO_TCP),
+				skl_slot_is_v6(slot) ? 6 : 4, t->name);
 	return 0;
 }
 
@@ -147,11 +146,7 @@ static int handover_locked(const struct skl_pod *pod, const struct skl_target *t
 			return -1;
 		fds[i] = s->v[i].fd;
 	}
-	if (skl_socket_handover(pod->d, now.id, fds, s->n, cleared, err)) {
-		err->code = SKL_POD_FAILED;
-		return -1;
-	}
-	return 0;
+	return skl_socket_handover(pod->d, now.id, fds, s->n, cleared, err);
 }
 
 int skl_pod_handover(const struct skl_pod *pod, const struct skl_target *t, const struct skl_sources *s,
@@ -229,7 +224,7 @@ int skl_pod_unregister(const struct skl_pod *pod, const char *label, int protoco
 	if (ret)
 		return -1;
 	for (int s = 0; s < SKL_SOCKET_SLOTS; s++)
-		if (protocol && (protocol == IPPROTO_UDP) != (s >> 1))
+		if (protocol && (protocol == IPPROTO_UDP) != skl_slot_is_udp(s))
 			out->removed[s] = 0;
 	return 0;
 }

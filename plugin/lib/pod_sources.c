@@ -15,7 +15,7 @@ int skl_sources_add(struct skl_sources *s, int fd, bool owned, int user_fd, stru
 	if (s->n == SKL_SOCKET_SLOTS) {
 		if (owned)
 			close(fd);
-		return skl_errf(err, SKL_POD_FAILED,
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"more than %d sockets for one label; it holds one per protocol "
 				"(tcp, udp) and family (IPv4, IPv6)",
 				SKL_SOCKET_SLOTS);

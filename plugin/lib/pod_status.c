@@ -97,7 +97,7 @@ int skl_pod_status(const struct skl_pod *pod, struct skl_pod_status *st, struct 
 	st->labels = calloc(v.n_labels + 1, sizeof(*st->labels));
 	st->shadowed = calloc(v.n_socks + 1, sizeof(*st->shadowed));
 	if (!st->labels || !st->shadowed) {
-		skl_errf(err, SKL_POD_FAILED, "out of memory");
+		skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 		goto out;
 	}
 	take_labels(&v, st);

@@ -19,11 +19,11 @@ static int test_run(int prog_fd, const struct skl_trace_packet *p, int *verdict,
 
 	ctx.family = p->family == SKL_FAMILY_V4 ? AF_INET : AF_INET6;
 	if (p->family == SKL_FAMILY_V4)
-		memcpy(&ctx.local_ip4, p->addr, 4);
+		memcpy(&ctx.local_ip4, p->addr, SKL_V4_BYTES);
 	else
-		memcpy(ctx.local_ip6, p->addr, 16);
+		memcpy(ctx.local_ip6, p->addr, SKL_ADDR_BYTES);
 	if (bpf_prog_test_run_opts(prog_fd, &opts))
-		return skl_errf(err, SKL_POD_FAILED, "BPF_PROG_TEST_RUN: %s", strerror(errno));
+		return skl_errf(err, SKL_CNI_INTERNAL, "BPF_PROG_TEST_RUN: %s", strerror(errno));
 	*verdict = (int)opts.retval;
 	*cookie = ctx.cookie;
 	return 0;

@@ -15,7 +15,7 @@
 struct skl_trace_packet {
 	uint8_t proto;  /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t family; /* enum skl_family */
-	uint8_t addr[16];
+	uint8_t addr[SKL_ADDR_BYTES]; /* network order; IPv4 in addr[0..SKL_V4_BYTES) */
 	uint16_t port;
 };
 

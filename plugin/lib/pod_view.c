@@ -32,13 +32,14 @@ static int load_labels(const struct skl_pod *pod, struct skl_view *v, struct skl
 
 	v->labels = calloc(d->limits.labels, sizeof(*v->labels));
 	if (!v->labels)
-		return skl_errf(err, SKL_POD_FAILED, "out of memory");
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	for (uint32_t id = 0; id < d->limits.labels; id++) {
 		struct skl_view_label *l = &v->labels[v->n_labels];
 		struct skl_label raw;
 
 		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_LABELS], &id, &raw))
-			return skl_errf(err, SKL_POD_FAILED, "reading labels: %s", strerror(errno));
+			return skl_errf(err, SKL_CNI_INTERNAL,
+					"reading labels: %s", strerror(errno));
 		if (!(raw.flags & SKL_LABEL_F_IN_USE))
 			continue;
 		l->id = id;
@@ -73,7 +74,7 @@ int skl_view_load(const struct skl_pod *pod, struct skl_view *v, struct skl_err 
 		return -1;
 	v->binding_counters = calloc(v->set.n + 1, sizeof(*v->binding_counters));
 	if (!v->binding_counters)
-		return skl_errf(err, SKL_POD_FAILED, "out of memory");
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	for (size_t i = 0; i < v->set.n; i++)
 		if (skl_counters_read(pod->d, SKL_COUNTERS_BINDING, v->ids[i],
 				      v->binding_counters[i], err))

@@ -1,6 +1,9 @@
 /* An error as it is returned up the stack: a CNI error code and a message
  * that names the field or variable and the fix. Functions fill it and return
- * -1; only main() prints it. */
+ * -1; only main() prints it. code has that one meaning everywhere: the CNI
+ * plugin puts it in its error JSON as is; a program with another audience
+ * keeps its own outcome beside it (sklookup-ctl's exit status, ctl.h), never
+ * in code. */
 #ifndef SKL_ERROR_H
 #define SKL_ERROR_H
 

@@ -133,7 +133,7 @@ bool skl_socket_clash(const struct skl_socket_info *infos, size_t n, size_t *a, 
 /* A label's slot s (0..3, skl_socket_slot order) as a key of the socket map. */
 static uint32_t label_slot(uint32_t label, uint32_t s)
 {
-	return skl_socket_slot(label, s & 2, s & 1);
+	return skl_socket_slot(label, skl_slot_is_udp((int)s), skl_slot_is_v6((int)s));
 }
 
 static int slot_cookie(const struct skl_dispatcher *d, uint32_t slot, uint64_t *cookie,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch_abi.h"
 #include "dispatcher.h"
 
 struct skl_socket_info {
@@ -24,6 +25,18 @@ struct skl_socket_info {
 
 /* Slots of a label, in skl_socket_slot order. */
 #define SKL_SOCKET_SLOTS 4
+
+/* The protocol and family of a label's slot s (0..SKL_SOCKET_SLOTS): the
+ * inverse of skl_socket_slot(0, is_udp, is_v6). */
+static inline bool skl_slot_is_udp(int s)
+{
+	return s == (int)skl_socket_slot(0, 1, 0) || s == (int)skl_socket_slot(0, 1, 1);
+}
+
+static inline bool skl_slot_is_v6(int s)
+{
+	return s == (int)skl_socket_slot(0, 0, 1) || s == (int)skl_socket_slot(0, 1, 1);
+}
 
 /* Identifies fd (family, protocol, v6only, cookies) without judging its
  * state, so a caller can match it to a label before the state checks. */

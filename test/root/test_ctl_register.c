@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include <bpf/bpf.h>
+
 #include "dispatch_fixture.h"
 #include "netns.h"
 #include "rules.h"
@@ -1112,6 +1114,28 @@ static void exec_failures_leave_nothing(void **state)
 	expect_fail(&r, 2, "give --label LABEL");
 }
 
+/* The library's error codes are the CNI spec's, not exit statuses: a library
+ * failure with code 3 (SKL_CNI_UNKNOWN_CONTAINER: the pod's netns is gone,
+ * its link detached) exits 1 with its message, not 3 ("no dispatcher");
+ * a real usage error still exits 2 and a pod not found 3. */
+static void library_error_codes_are_not_exit_statuses(void **state)
+{
+	struct env *e = *state;
+	struct result r;
+
+	env_state(e, svc_bindings);
+	assert_int_equal(bpf_link_detach(e->d.link_fd), 0);
+	CTL(e, NULL, &r, "--container", "cid", "exec", "--label", "svc", "--listen",
+	    "tcp://0.0.0.0:0", "--", "true");
+	expect_fail(&r, 1, "the pod's network namespace is gone (its link is detached)");
+	CTL(e, NULL, &r, "--container", "cid", "exec", "--label", "svc", "--", "true");
+	expect_fail(&r, 2, "give --listen");
+	CTL(e, NULL, &r, "--container", "nosuch", "exec", "--label", "svc", "--listen",
+	    "tcp://0.0.0.0:0", "--", "true");
+	expect_fail(&r, 3, "no sklookup dispatcher for that container");
+	assert_no_socket(e, "svc");
+}
+
 /* ---- help and JSON ---- */
 
 static void help_for_each_command(void **state)
@@ -1193,6 +1217,7 @@ int main(void)
 		TEST(unregister_removes_sockets),
 		TEST(exec_runs_socket_activated_server),
 		TEST(exec_failures_leave_nothing),
+		TEST(library_error_codes_are_not_exit_statuses),
 		TEST(help_for_each_command),
 		TEST(json_output_parses),
 	};

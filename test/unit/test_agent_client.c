@@ -126,6 +126,28 @@ static void test_good_status_prints(void **state)
 	assert_non_null(strstr(o.out, "lookups 10, no binding matched 2"));
 }
 
+/* The agent's answer carries sklookup-ctl's exit status: "no dispatcher" (3)
+ * and a failure (1) come out as they are, with the agent's message; the
+ * client takes them from the answer's exit, not from an error code. */
+static void test_agent_exit_status_is_passed_on(void **state)
+{
+	const int statuses[] = { 3, 1 };
+	struct outcome o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+		char end[128];
+		const char *records[] = { end }, *args[] = { "status", NULL };
+
+		snprintf(end, sizeof(end), "{\"exit\":%d,\"error\":\"the agent says %d\"}",
+			 statuses[i], statuses[i]);
+		run_against(records, 1, args, &o);
+		if (o.status != statuses[i] || o.out[0] || !strstr(o.err, "the agent says"))
+			fail_msg("answer exit %d: exit %d, stdout <%s>, stderr <%s>", statuses[i],
+				 o.status, o.out, o.err);
+	}
+}
+
 static void expect_refused(const char *const *records, size_t n, const char *cmd,
 			   const char *why)
 {
@@ -180,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_status_prints),
+		cmocka_unit_test(test_agent_exit_status_is_passed_on),
 		cmocka_unit_test(test_hostile_answers_refused),
 	};
 
