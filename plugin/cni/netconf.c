@@ -291,6 +291,19 @@ static int parse_limits(const cJSON *doc, struct skl_netconf *c, struct skl_err 
 	return skl_limits_check(&c->limits, err);
 }
 
+/* A runtimeConfig entry: as field(), but JSON null is no entry. Runtimes
+ * written in Go marshal an empty map or slice as null: containerd sends
+ * "io.kubernetes.cri.pod-annotations": null for a pod without annotations. */
+static int runtime_field(const cJSON *rc, const char *key, int (*is)(const cJSON *),
+			 const char *type, const cJSON **out, struct skl_err *err)
+{
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(rc, key))) {
+		*out = NULL;
+		return 0;
+	}
+	return field(rc, key, "runtimeConfig.", is, type, out, err);
+}
+
 static int parse_runtime_config(const cJSON *doc, struct skl_netconf *c, bool lenient,
 				struct skl_err *err)
 {
@@ -300,10 +313,9 @@ static int parse_runtime_config(const cJSON *doc, struct skl_netconf *c, bool le
 		return -1;
 	if (!rc)
 		return 0;
-	if (field(rc, "bindings", "runtimeConfig.", is_array, "an array of bindings", &bindings,
-		  err) ||
-	    field(rc, SKL_CAP_POD_ANNOTATIONS, "runtimeConfig.", is_object,
-		  "an object of strings", &annotations, err))
+	if (runtime_field(rc, "bindings", is_array, "an array of bindings", &bindings, err) ||
+	    runtime_field(rc, SKL_CAP_POD_ANNOTATIONS, is_object, "an object of strings",
+			  &annotations, err))
 		return -1;
 	if (bindings && !lenient &&
 	    skl_bindings_parse(bindings, "runtimeConfig.bindings", &c->bindings, err))

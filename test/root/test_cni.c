@@ -761,6 +761,37 @@ static void annotation_binding_accepted(void **state)
 	cni_assert_nothing_left(f, 0);
 }
 
+/* containerd marshals a pod's empty annotation map as null (and a Go
+ * runtime a nil slice of bindings likewise): that is no entry, and the pod
+ * gets the config's bindings. */
+static void null_runtime_config_entries_accepted(void **state)
+{
+	struct cni_fixture *f = *state;
+	cJSON *conf = cni_config(f, "1.0.0", 0);
+	struct skl_binding_set got;
+	struct skl_dispatcher d;
+	struct skl_err err = { 0 };
+	char dir[PATH_MAX];
+	uint32_t *ids;
+
+	cni_set_json(conf, "annotations", "{\"allow\": true}");
+	cni_set_json(conf, "runtimeConfig",
+		     "{\"io.kubernetes.cri.pod-annotations\": null, \"bindings\": null}");
+	add_ok(f, CID, f->pods[0].path, conf);
+	state_dir(f, CNI_NETWORK, CID, dir);
+	skl_dispatcher_init(&d);
+	assert_int_equal(skl_dispatcher_open(&d, dir, &err), 0);
+	assert_int_equal(skl_rules_read(&d, &got, &ids, &err), 0);
+	skl_dispatcher_close(&d);
+	/* The config's own bindings, as without a runtimeConfig. */
+	assert_int_equal(got.n, 4);
+	free(ids);
+	skl_bindings_free(&got);
+	plugin_ok(f, "CHECK", CID, f->pods[0].path, conf);
+	plugin_ok(f, "DEL", CID, f->pods[0].path, conf);
+	cni_assert_nothing_left(f, 0);
+}
+
 /* ---- stdin size ---- */
 
 /* SKL_MAX_STDIN is what a runtime may send: a config of exactly that size
@@ -1380,6 +1411,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	T(status_at_1_1_0),
 	T(status_needs_1_1_0),
 	T(annotation_binding_accepted),
+	T(null_runtime_config_entries_accepted),
 	T(stdin_of_max_size_accepted),
 	T(concurrent_add_and_del),
 	T(concurrent_add_del_loops),
