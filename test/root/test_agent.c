@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "agent_fixture.h"
 #include "dispatch_fixture.h"
 #include "netpod.h"
 #include "rules.h"
@@ -40,9 +41,9 @@
 #include "testbin.h"
 #include "testnet.h"
 
-#define SOCK SKL_AGENT_DEFAULT_SOCKET
-#define SOCK_DIR "/run/sklookup"
-#define AGENT_LOG "/run/sklookup-agent-test.log"
+#define SOCK AGENTFIX_SOCK
+#define SOCK_DIR AGENTFIX_SOCK_DIR
+#define AGENT_LOG AGENTFIX_LOG
 #define MAX_CHILDREN 4
 #define MAX_FDS 32
 
@@ -90,24 +91,15 @@ struct run {
  * latter with a private tmpfs on /run for the agent's socket. */
 static int group_setup(void **state)
 {
-	int saved;
-
 	(void)state;
-	testbin_path(ctl_path, sizeof(ctl_path), "sklookup-ctl");
 	testbin_path(helper_path, sizeof(helper_path), "test/root/helper_lfd_server");
-	if (ctl_path[0] != '/' || access(ctl_path, X_OK) || access(helper_path, X_OK)) {
-		fprintf(stderr, "build %s and %s first\n", ctl_path, helper_path);
+	if (access(helper_path, X_OK)) {
+		fprintf(stderr, "build %s first\n", helper_path);
 		return -1;
 	}
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) {
-		fprintf(stderr, "private /run: %s\n", strerror(errno));
+	if (agentfix_group_setup())
 		return -1;
-	}
-	/* The test's "node" netns; the original one is never used again. */
-	if (testnet_unshare_netns(&saved))
-		return -1;
-	close(saved);
+	snprintf(ctl_path, sizeof(ctl_path), "%s", agentfix_ctl_path());
 	return 0;
 }
 
@@ -122,18 +114,6 @@ static int env_setup(void **state)
 	netpod_create(&e->b, e->root, "cidB", pod_b_bindings);
 	*state = e;
 	return 0;
-}
-
-static void show_log(void)
-{
-	char line[1024];
-	FILE *f = fopen(AGENT_LOG, "r");
-
-	fprintf(stderr, "---- agent log ----\n");
-	while (f && fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	if (f)
-		fclose(f);
 }
 
 static int env_teardown(void **state)
@@ -157,7 +137,7 @@ static int env_teardown(void **state)
 		waitpid(e->agent, NULL, 0);
 	}
 	if (!e->done || getenv("SKL_TEST_AGENT_LOG"))
-		show_log();
+		agentfix_show_log();
 	for (int i = 0; i < e->n_fds; i++)
 		close(e->fds[i]);
 	netpod_destroy(&e->a);
@@ -183,21 +163,6 @@ static struct child *track(struct env *e)
 {
 	assert_true(e->n_children < MAX_CHILDREN);
 	return &e->children[e->n_children++];
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Splits a command line at spaces into argv after ctl_path. */
@@ -260,7 +225,7 @@ static void agent_start(struct env *e, const char *grace, const char *interval)
 	char *argv[] = { ctl_path,    (char *)"--bpffs-root", e->root,  (char *)"agent",
 			 (char *)"--socket", (char *)SOCK,    (char *)"--grace", (char *)grace,
 			 (char *)"--interval", (char *)interval, NULL };
-	uint64_t deadline = now_ms() + 5000;
+	uint64_t deadline = agentfix_now_ms() + 5000;
 
 	fflush(NULL);
 	e->agent = fork();
@@ -276,25 +241,25 @@ static void agent_start(struct env *e, const char *grace, const char *interval)
 		_exit(127);
 	}
 	while (!agent_answers()) {
-		if (now_ms() > deadline || waitpid(e->agent, NULL, WNOHANG) == e->agent) {
+		if (agentfix_now_ms() > deadline || waitpid(e->agent, NULL, WNOHANG) == e->agent) {
 			e->agent = 0;
 			fail_msg("the agent did not start");
 		}
-		sleep_ms(20);
+		agentfix_sleep_ms(20);
 	}
 }
 
 /* Stops the agent with sig; returns its exit status (-1: killed). */
 static int agent_stop(struct env *e, int sig)
 {
-	uint64_t deadline = now_ms() + 5000;
+	uint64_t deadline = agentfix_now_ms() + 5000;
 	int status = 0;
 	pid_t got;
 
 	assert_true(e->agent > 0);
 	kill(e->agent, sig);
-	while ((got = waitpid(e->agent, &status, WNOHANG)) == 0 && now_ms() < deadline)
-		sleep_ms(10);
+	while ((got = waitpid(e->agent, &status, WNOHANG)) == 0 && agentfix_now_ms() < deadline)
+		agentfix_sleep_ms(10);
 	if (got != e->agent) {
 		kill(e->agent, SIGKILL);
 		waitpid(e->agent, &status, 0);
@@ -437,30 +402,11 @@ static int raw_answer(int fd, struct run *r)
 	return r->status;
 }
 
-/* Sends one record of any bytes with any number of fds (up to 16), more
- * than the protocol allows. */
+/* Sends one record of any bytes with any number of fds, more than the
+ * protocol allows. */
 static void raw_send(int conn, const char *text, size_t len, const int *fds, size_t n_fds)
 {
-	union {
-		char buf[CMSG_SPACE(16 * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = (void *)text, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	assert_true(n_fds <= 16);
-	memset(&control, 0, sizeof(control));
-	if (n_fds) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
-	}
-	assert_int_equal(sendmsg(conn, &msg, MSG_NOSIGNAL), (ssize_t)len);
+	assert_int_equal(agentfix_raw_send(conn, text, len, fds, n_fds), 0);
 }
 
 /* Sends one record on a new connection and reads the answer. */
@@ -679,11 +625,11 @@ static pid_t start_traffic(struct env *e, int run_ms, int *report)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		uint64_t end = now_ms() + (uint64_t)run_ms;
+		uint64_t end = agentfix_now_ms() + (uint64_t)run_ms;
 		unsigned ok = 0, failed = 0;
 		char line[128], want[64], addr[32];
 
-		for (unsigned i = 0; now_ms() < end; i++) {
+		for (unsigned i = 0; agentfix_now_ms() < end; i++) {
 			snprintf(addr, sizeof(addr), "192.0.2.%u", 1 + i % 250);
 			snprintf(want, sizeof(want), "web %s:%u\n", addr, 8000 + i % 1000);
 			if (!netpod_fetch(&e->a, addr, (uint16_t)(8000 + i % 1000), line,
@@ -726,9 +672,9 @@ static void test_agent_restart_keeps_traffic(void **state)
 		 (unsigned long long)netpod_slot_cookie(&e->a, "web", 0));
 
 	traffic = start_traffic(e, 3000, &report);
-	sleep_ms(700);
+	agentfix_sleep_ms(700);
 	assert_int_equal(agent_stop(e, SIGKILL), -1);
-	sleep_ms(500);
+	agentfix_sleep_ms(500);
 	assert_int_equal(access(SOCK, F_OK), 0); /* left behind by the killed agent */
 	agent_start(e, "600", "60");
 
@@ -766,18 +712,18 @@ static void test_stale_state_reaped(void **state)
 	snprintf(container, sizeof(container), "%.3000s/net/cidC", e->root);
 	agent_start(e, "3600", "1");
 	netpod_release(&e->c);
-	for (deadline = now_ms() + 10000; ino && now_ms() < deadline; sleep_ms(50))
+	for (deadline = agentfix_now_ms() + 10000; ino && agentfix_now_ms() < deadline; agentfix_sleep_ms(50))
 		assert_int_equal(skl_state_link_netns(e->c.dir, &ino, NULL), 0);
 	assert_int_equal(ino, 0);
 
 	/* Within the grace period it stays. */
-	sleep_ms(2500);
+	agentfix_sleep_ms(2500);
 	assert_int_equal(access(e->c.dir, F_OK), 0);
 	assert_int_equal(agent_stop(e, SIGTERM), 0);
 
 	agent_start(e, "1", "1");
-	for (deadline = now_ms() + 10000; !access(container, F_OK) && now_ms() < deadline;)
-		sleep_ms(100);
+	for (deadline = agentfix_now_ms() + 10000; !access(container, F_OK) && agentfix_now_ms() < deadline;)
+		agentfix_sleep_ms(100);
 	assert_int_not_equal(access(container, F_OK), 0);
 	assert_int_equal(access(e->a.dir, F_OK), 0);
 	assert_int_equal(access(e->b.dir, F_OK), 0);
@@ -846,11 +792,11 @@ static void test_hostile_clients(void **state)
 	/* A client that connects and says nothing holds up no one, and is cut
 	 * off after the deadline. */
 	idle[0] = raw_connect();
-	start = now_ms();
+	start = agentfix_now_ms();
 	assert_int_equal(raw_text(status_req, &proof, 1, &r), 0);
-	assert_true(now_ms() - start < 1000);
+	assert_true(agentfix_now_ms() - start < 1000);
 	assert_int_equal(recv(idle[0], &byte, 1, 0), 0);
-	assert_true(now_ms() - start >= 4000 && now_ms() - start < 9000);
+	assert_true(agentfix_now_ms() - start >= 4000 && agentfix_now_ms() - start < 9000);
 	close(idle[0]);
 
 	/* At most four connections at once per client. */
@@ -864,7 +810,7 @@ static void test_hostile_clients(void **state)
 
 	/* A burst of requests from one pod is cut down to its share (a full
 	 * bucket after the pause: 20 at once, then 10 a second)... */
-	sleep_ms(2100);
+	agentfix_sleep_ms(2100);
 	for (int i = 0; i < 200 && !refused; i++) {
 		if (raw_text(status_req, &proof, 1, &r) == 0)
 			served++;
@@ -876,7 +822,7 @@ static void test_hostile_clients(void **state)
 	assert_true(served >= 20);
 	assert_int_equal(refused, 1);
 	/* ...and refilled a second later. */
-	sleep_ms(1100);
+	agentfix_sleep_ms(1100);
 	assert_int_equal(raw_text(status_req, &proof, 1, &r), 0);
 	assert_int_equal(kill(e->agent, 0), 0);
 	e->done = true;

@@ -715,15 +715,27 @@ static void status_needs_1_1_0(void **state)
 
 /* ---- pod annotations ---- */
 
+/* The bindings in the maps of CID's dispatcher (freed by the caller). */
+static void read_pod_bindings(struct cni_fixture *f, struct skl_binding_set *got)
+{
+	struct skl_dispatcher d;
+	struct skl_err err = { 0 };
+	char dir[PATH_MAX];
+	uint32_t *ids;
+
+	state_dir(f, CNI_NETWORK, CID, dir);
+	skl_dispatcher_init(&d);
+	assert_int_equal(skl_dispatcher_open(&d, dir, &err), 0);
+	assert_int_equal(skl_rules_read(&d, got, &ids, &err), 0);
+	skl_dispatcher_close(&d);
+	free(ids);
+}
+
 static void annotation_binding_accepted(void **state)
 {
 	struct cni_fixture *f = *state;
 	cJSON *conf = cni_config(f, "1.1.0", 0);
 	struct skl_binding_set got;
-	struct skl_dispatcher d;
-	struct skl_err err = { 0 };
-	char dir[PATH_MAX];
-	uint32_t *ids;
 	int app4 = 0, app6 = 0;
 
 	cni_set_json(conf, "annotations", "{\"allow\": true}");
@@ -732,11 +744,7 @@ static void annotation_binding_accepted(void **state)
 		     " \"[{\\\"label\\\":\\\"app\\\",\\\"protocol\\\":\\\"tcp\\\","
 		     "\\\"prefix\\\":\\\"pod\\\",\\\"ports\\\":[\\\"8080\\\"]}]\"}}");
 	add_ok(f, CID, f->pods[0].path, conf);
-	state_dir(f, CNI_NETWORK, CID, dir);
-	skl_dispatcher_init(&d);
-	assert_int_equal(skl_dispatcher_open(&d, dir, &err), 0);
-	assert_int_equal(skl_rules_read(&d, &got, &ids, &err), 0);
-	skl_dispatcher_close(&d);
+	read_pod_bindings(f, &got);
 	for (size_t i = 0; i < got.n; i++) {
 		const struct skl_binding_spec *b = &got.v[i];
 
@@ -752,7 +760,6 @@ static void annotation_binding_accepted(void **state)
 	}
 	/* web, dns, proxy on both pod addresses, app on both. */
 	assert_int_equal(got.n, 6);
-	free(ids);
 	skl_bindings_free(&got);
 	assert_int_equal(app4, 1);
 	assert_int_equal(app6, 1);
@@ -769,23 +776,14 @@ static void null_runtime_config_entries_accepted(void **state)
 	struct cni_fixture *f = *state;
 	cJSON *conf = cni_config(f, "1.0.0", 0);
 	struct skl_binding_set got;
-	struct skl_dispatcher d;
-	struct skl_err err = { 0 };
-	char dir[PATH_MAX];
-	uint32_t *ids;
 
 	cni_set_json(conf, "annotations", "{\"allow\": true}");
 	cni_set_json(conf, "runtimeConfig",
 		     "{\"io.kubernetes.cri.pod-annotations\": null, \"bindings\": null}");
 	add_ok(f, CID, f->pods[0].path, conf);
-	state_dir(f, CNI_NETWORK, CID, dir);
-	skl_dispatcher_init(&d);
-	assert_int_equal(skl_dispatcher_open(&d, dir, &err), 0);
-	assert_int_equal(skl_rules_read(&d, &got, &ids, &err), 0);
-	skl_dispatcher_close(&d);
+	read_pod_bindings(f, &got);
 	/* The config's own bindings, as without a runtimeConfig. */
 	assert_int_equal(got.n, 4);
-	free(ids);
 	skl_bindings_free(&got);
 	plugin_ok(f, "CHECK", CID, f->pods[0].path, conf);
 	plugin_ok(f, "DEL", CID, f->pods[0].path, conf);
