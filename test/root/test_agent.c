@@ -252,33 +252,12 @@ static void agent_start(struct env *e, const char *grace, const char *interval)
 /* Stops the agent with sig; returns its exit status (-1: killed). */
 static int agent_stop(struct env *e, int sig)
 {
-	uint64_t deadline = agentfix_now_ms() + 5000;
-	int status = 0;
-	pid_t got;
+	int status;
 
 	assert_true(e->agent > 0);
-	kill(e->agent, sig);
-	while ((got = waitpid(e->agent, &status, WNOHANG)) == 0 && agentfix_now_ms() < deadline)
-		agentfix_sleep_ms(10);
-	if (got != e->agent) {
-		kill(e->agent, SIGKILL);
-		waitpid(e->agent, &status, 0);
-	}
+	status = agentfix_stop(e->agent, sig, 5000, NULL);
 	e->agent = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static bool log_has(const char *text)
-{
-	char line[2048];
-	FILE *f = fopen(AGENT_LOG, "r");
-	bool found = false;
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	if (f)
-		fclose(f);
-	return found;
+	return status;
 }
 
 static void expect_contains(const char *haystack, const char *needle)
@@ -452,8 +431,8 @@ static void test_exec_unprivileged_serves_traffic(void **state)
 	assert_string_equal(line, "web 192.0.2.200:8123\n");
 	assert_int_equal(netpod_fetch(&e->a, "2001:db8::5", 80, line, sizeof(line)), 0);
 	assert_string_equal(line, "web [2001:db8::5]:80\n");
-	assert_true(log_has("uid 65534: register web: ok (" ));
-	assert_true(log_has(e->a.dir));
+	assert_true(agentfix_log_has("uid 65534: register web: ok (" ));
+	assert_true(agentfix_log_has(e->a.dir));
 
 	/* Pod B's web got nothing: its traffic is still refused. */
 	expect_no_sockets(&e->b, "web");
@@ -727,8 +706,8 @@ static void test_stale_state_reaped(void **state)
 	assert_int_not_equal(access(container, F_OK), 0);
 	assert_int_equal(access(e->a.dir, F_OK), 0);
 	assert_int_equal(access(e->b.dir, F_OK), 0);
-	assert_true(log_has("reconcile: removed"));
-	assert_true(log_has(e->c.dir));
+	assert_true(agentfix_log_has("reconcile: removed"));
+	assert_true(agentfix_log_has(e->c.dir));
 	e->done = true;
 }
 
@@ -861,7 +840,7 @@ static void test_agent_command(void **state)
 	expect_contains(r.err, "another agent is listening on " SOCK);
 	assert_int_equal(agent_stop(e, SIGTERM), 0);
 	assert_int_not_equal(access(SOCK, F_OK), 0);
-	assert_true(log_has("stopping"));
+	assert_true(agentfix_log_has("stopping"));
 
 	agent_start(e, "600", "60");
 	assert_int_equal(agent_stop(e, SIGINT), 0);
