@@ -61,14 +61,6 @@ static void on_release_signal(int sig)
 	(void)sig; /* only here to end an interruptible wait */
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A linger wait on close is the client's choice, not ours. */
 static void no_linger(int fd)
 {
@@ -124,7 +116,7 @@ static void *releaser_main(void *arg)
 		slot = r->queue[r->q_head];
 		r->q_head = (r->q_head + 1) % r->slots;
 		r->q_len--;
-		r->busy_since_ms = now_ms();
+		r->busy_since_ms = skl_agent_now_ms();
 		j = &r->jobs[slot];
 		pthread_mutex_unlock(&r->lock);
 
@@ -238,7 +230,7 @@ uint64_t skl_agent_releaser_busy_ms(struct skl_agent_releaser *r)
 	pthread_mutex_lock(&r->lock);
 	since = r->busy_since_ms;
 	pthread_mutex_unlock(&r->lock);
-	return since ? now_ms() - since : 0;
+	return since ? skl_agent_now_ms() - since : 0;
 }
 
 bool skl_agent_releaser_stop(struct skl_agent_releaser *r)
