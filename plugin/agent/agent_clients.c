@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent_log.h"
+#include "netns.h"
 
 /* SKL_EXIT_ERROR: a refusal is sklookup-ctl's exit status 1 on the wire. */
 #include "../ctl/ctl.h"
@@ -93,13 +93,12 @@ void skl_agent_client_close(struct skl_agent_clients *cs, struct skl_agent_clien
 /* The inode of the netns fd ns (which it closes), 0 when ns is not open. */
 static uint64_t netns_ino_closing(int ns)
 {
-	struct stat st;
 	uint64_t ino = 0;
 
 	if (ns < 0)
 		return 0;
-	if (!fstat(ns, &st))
-		ino = st.st_ino;
+	if (skl_netns_ino(ns, &ino, NULL))
+		ino = 0;
 	close(ns);
 	return ino;
 }
