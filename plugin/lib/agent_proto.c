@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "bindings.h"
+#include "result_json_util.h"
 
 static const char *const verb_names[] = {
 	[SKL_AGENT_REGISTER] = "register",
@@ -112,16 +113,6 @@ static enum field field_allowed(enum skl_agent_verb verb, const char *name)
 	}
 }
 
-/* A JSON number that is an integer in [min, max]. */
-static bool integer_in(const cJSON *n, double min, double max, long *out)
-{
-	if (!cJSON_IsNumber(n) || n->valuedouble < min || n->valuedouble > max ||
-	    (double)(long)n->valuedouble != n->valuedouble)
-		return false;
-	*out = (long)n->valuedouble;
-	return true;
-}
-
 static bool printable(const char *s)
 {
 	for (; *s; s++)
@@ -146,7 +137,7 @@ static int decode_sockets(const cJSON *arr, struct skl_agent_request *r, struct 
 		if (r->n_sockets >= SKL_SOCKET_SLOTS)
 			return bad(err, "\"sockets\" must be an array of 1 to 4 sockets");
 		if (!cJSON_IsObject(o) || cJSON_GetArraySize(o) != 2 ||
-		    !integer_in(fd, 0, INT32_MAX, &user_fd) || !cJSON_IsString(name) ||
+		    !rj_int(fd, 0, INT32_MAX, &user_fd) || !cJSON_IsString(name) ||
 		    !name->valuestring[0] || strlen(name->valuestring) > SKL_AGENT_NAME_MAX ||
 		    !printable(name->valuestring))
 			return bad(err,
@@ -194,7 +185,7 @@ static int decode_fields(const cJSON *doc, struct skl_agent_request *r, struct s
 			r->protocol = f->valuestring[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
 			break;
 		case F_PID:
-			if (!integer_in(f, 1, INT32_MAX, &r->pid))
+			if (!rj_int(f, 1, INT32_MAX, &r->pid))
 				return bad(err, "\"pid\" must be a process id");
 			break;
 		case F_SOCKETS:
