@@ -164,36 +164,31 @@ check_leaks() {
 	fi
 }
 
-# Counted as one test: the shipped binaries, dynamic (build/) and static
-# (build-static/, from make static), are PIE with full RELRO, stack protector
-# and _FORTIFY_SOURCE.
-check_hardening() {
-	echo "==== [hardening] the shipped binaries ===="
-	if scripts/check-hardening.sh build/sklookup build/sklookup-ctl &&
-		scripts/check-hardening.sh --static build-static/sklookup build-static/sklookup-ctl \
-			build-static/examples/lfd-echo; then
-		echo "---- [hardening] PIE, full RELRO, stack protector, FORTIFY ----"
+# check NAME WHAT COMMAND...: a check of the whole tree, counted as one test.
+check() {
+	local name=$1 what=$2
+	shift 2
+	echo "==== [$name] ===="
+	if "$@"; then
+		echo "---- [$name] $what ----"
 		passed=$((passed + 1))
 	else
-		fail_one "hardening check (see above)"
+		fail_one "$name check (see above)"
 	fi
 }
 
-# Counted as one test: the library includes nothing from the programs and
-# never prints (scripts/check-layout.sh).
-check_layout() {
-	echo "==== [layout] plugin/lib, plugin/cni, plugin/ctl, plugin/agent ===="
-	if scripts/check-layout.sh; then
-		echo "---- [layout] the library stands alone and prints nothing ----"
-		passed=$((passed + 1))
-	else
-		fail_one "layout check (see above)"
-	fi
+# The shipped binaries, dynamic (build/) and static (build-static/, from make
+# static), are PIE with full RELRO, stack protector and _FORTIFY_SOURCE.
+check_hardening() {
+	scripts/check-hardening.sh build/sklookup build/sklookup-ctl &&
+		scripts/check-hardening.sh --static build-static/sklookup build-static/sklookup-ctl \
+			build-static/examples/lfd-echo
 }
 
 mount_bpffs
-check_hardening
-check_layout
+check hardening "PIE, full RELRO, stack protector, FORTIFY" check_hardening
+# The library includes nothing from the programs and never prints.
+check layout "the library stands alone and prints nothing" scripts/check-layout.sh
 run_each unit 'build/test/unit/test_*'
 # verify_asan_link_order=0: stdbuf preloads a library ahead of the ASan runtime.
 run_each asan+ubsan 'build-san/test/unit/test_*' env \
