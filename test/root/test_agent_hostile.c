@@ -32,6 +32,7 @@
 
 #include "agent_fixture.h"
 #include "netpod.h"
+#include "pod_teardown.h"
 #include "testnet.h"
 
 #define LATENCY_LIMIT_MS 1000
@@ -540,6 +541,83 @@ static void test_socket_mode_not_set_through_symlink(void **state)
 	e->done = true;
 }
 
+/* ---- requests racing the pod's DEL ---- */
+
+#define RACE_MS 1500
+#define RACE_DEL_AFTER_MS 300
+
+#define RACE_PACE_MS 50 /* under the agent's per-pod rate */
+
+struct race_counts {
+	int ok, gone, other, unanswered;
+};
+
+/* Pod A's register and status through the agent, back to back for RACE_MS,
+ * while the test deletes the pod: every request gets an answer, exit 0
+ * before the DEL and, after it, a refusal that says the pod is gone.
+ * Counts go to a pipe. */
+static int race_requests(struct env *e, void *arg)
+{
+	static const char reg[] = "{\"version\": 2, \"verb\": \"register\", \"label\": \"web\", "
+				  "\"sockets\": [{\"fd\": 3, \"name\": \"fd 3\"}]}";
+	int *pipe_w = arg, listener = netpod_server(&e->a, SOCK_STREAM, "0.0.0.0", 8081, false);
+	uint64_t end = agentfix_now_ms() + RACE_MS;
+	struct race_counts n = { 0 };
+
+	for (unsigned i = 0; agentfix_now_ms() < end; i++) {
+		struct agentfix_answer ans;
+		int proof = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int fds[2] = { proof, listener };
+
+		if (i % 2)
+			agentfix_raw_request(status_req, fds, 1, &ans);
+		else
+			agentfix_raw_request(reg, fds, 2, &ans);
+		close(proof);
+		if (ans.status == 0)
+			n.ok++;
+		else if (ans.status < 0)
+			n.unanswered++;
+		else if (strstr(ans.err, "no sklookup dispatcher") || strstr(ans.err, "gone") ||
+			 strstr(ans.err, "deleted"))
+			n.gone++;
+		else
+			n.other++;
+		agentfix_sleep_ms(RACE_PACE_MS);
+	}
+	return write(*pipe_w, &n, sizeof(n)) == sizeof(n) ? 0 : 1;
+}
+
+static void test_requests_racing_del(void **state)
+{
+	struct env *e = *state;
+	struct skl_err err = { 0 };
+	struct race_counts n = { 0 };
+	int p[2];
+	pid_t child;
+
+	e->agent = agentfix_start(e->root, NULL);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	child = in_pod_a(e, race_requests, &p[1]);
+	agentfix_sleep_ms(RACE_DEL_AFTER_MS);
+	/* What DEL (and the agent's reaper) do to a pod's state. */
+	assert_int_equal(skl_pod_remove(e->a.dir, NULL, &err), 0);
+	assert_int_equal(wait_child(child, RACE_MS + 10000), 0);
+	assert_int_equal(read(p[0], &n, sizeof(n)), (ssize_t)sizeof(n));
+	close(p[0]);
+	close(p[1]);
+	print_message("racing DEL: %d ok, %d refused as gone, %d other, %d unanswered\n", n.ok,
+		      n.gone, n.other, n.unanswered);
+	assert_int_equal(n.unanswered, 0);
+	assert_int_equal(n.other, 0);
+	assert_true(n.ok > 0);   /* before the DEL */
+	assert_true(n.gone > 0); /* after it */
+	assert_int_equal(access(e->a.dir, F_OK), -1);
+	expect_pod_b_served(e);
+	assert_true(kill(e->agent, 0) == 0);
+	e->done = true;
+}
+
 /* ---- everything at once ---- */
 
 struct kinds {
@@ -770,6 +848,7 @@ int main(void)
 						env_teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode_not_set_through_symlink,
 						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_requests_racing_del, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_pod_b_served_during_attacks, env_setup,
 						env_teardown),
 	};
