@@ -10,6 +10,7 @@ PACKAGES=(
 	libclang-rt-14-dev # libFuzzer for make fuzz (clang's own runtime, not in clang's deps)
 	dpkg-dev jq podman runc busybox-static
 	strace # test_agent_hostile delays the agent's bind() to race a symlink
+	bird2 # test_bgp: BGP daemons announce the plugin's host routes (proto 173) between netns
 )
 
 is_installed() {
