@@ -34,9 +34,9 @@ enum skl_add_step {
 	SKL_STEP_PIN,
 	SKL_STEP_RESERVE_PORTS,
 	SKL_STEP_POD_ROUTES,
-	SKL_STEP_HOST_ROUTES,
 	SKL_STEP_RECORD,
 	SKL_STEP_COMMIT,
+	SKL_STEP_HOST_ROUTES, /* last: announced routes only for a complete pod */
 	SKL_STEP_COUNT
 };
 

@@ -2,7 +2,9 @@
  * ADD: attach the dispatcher to the pod's netns, fill its bindings, add the
  * routes and reserved ports, pin everything — all or nothing. Each step
  * records what it did in `struct add` as it succeeds; on any failure
- * add_undo() takes back exactly that, newest first.
+ * add_undo() takes back exactly that, newest first. The host routes come
+ * last, after the commit: they draw the range's traffic to this node (a BGP
+ * daemon announces them), so they exist only for a complete pod.
  */
 #include "cni.h"
 
@@ -53,12 +55,14 @@ static int step_done(int step, struct skl_err *err)
 }
 #endif
 
-/* The record in the temporary directory is written ahead of every change
- * ADD makes outside its pins, so whoever finds the directory of an ADD that
- * was killed can undo exactly that (skl_pod_remove_stale_tmp). */
+/* The record in the temporary directory (after the commit, in the state
+ * directory) is written ahead of every change ADD makes outside its pins,
+ * so whoever finds the directory of an ADD that was killed can undo
+ * exactly that (skl_pod_remove_stale_tmp, or DEL). */
 static int journal(struct add *a, struct skl_err *err)
 {
-	return skl_record_save_bound(&a->rec, a->tmp, a->d.prog_fd, err);
+	return skl_record_save_bound(&a->rec, a->committed ? a->req->state_dir : a->tmp,
+				     a->d.prog_fd, err);
 }
 
 static int link_id(struct add *a, struct skl_err *err)
@@ -83,10 +87,12 @@ static int add_route(struct add *a, struct skl_route **done, size_t *n_done,
 	ret = skl_route_add(r, err);
 	if (ret == 0)
 		return 0;
-	/* Not added: not ours to undo. */
+	/* Not added: not ours to undo, and the record says so. */
 	(*n_done)--;
-	if (ret < 0)
+	if (ret < 0) {
+		journal(a, NULL);
 		return -1;
+	}
 	return journal(a, err);
 }
 
@@ -269,14 +275,15 @@ static int run_steps(struct add *a, struct skl_err *err)
 	    skl_dispatcher_pin(&a->d, a->tmp, err) || journal(a, err) ||
 	    step_done(SKL_STEP_PIN, err))
 		return -1;
-	if (add_pod_side(a, err) || add_host_routes(a, err) || step_done(SKL_STEP_HOST_ROUTES, err) ||
-	    journal(a, err) || step_done(SKL_STEP_RECORD, err) ||
+	if (add_pod_side(a, err) || journal(a, err) || step_done(SKL_STEP_RECORD, err) ||
 	    skl_state_commit(a->tmp, req->state_dir, err))
 		return -1;
 	a->committed = true;
 	a->tmp[0] = 0;
-	if (step_done(SKL_STEP_COMMIT, err)) {
-		/* The state is in place now: take it back as DEL would. */
+	if (step_done(SKL_STEP_COMMIT, err) || add_host_routes(a, err) ||
+	    step_done(SKL_STEP_HOST_ROUTES, err)) {
+		/* The state is in place now: take it back as DEL would (host
+		 * routes first). */
 		skl_pod_teardown(req->state_dir, req->netns, NULL);
 		return -1;
 	}
