@@ -80,20 +80,37 @@ out:
 	return ret;
 }
 
+/* Each recorded route is there as ADD added it: to the pod, with the
+ * plugin's protocol (a BGP daemon that exports protocol 173 announces
+ * exactly those, README "How traffic for a range reaches the pod"). */
 static int check_routes(const struct skl_route *v, size_t n, const char *where,
 			struct skl_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		char text[SKL_ROUTE_STR_MAX];
-		bool exists;
+		struct skl_route_holder h;
 
-		if (skl_route_exists(&v[i], &exists, err))
+		if (skl_route_holder(&v[i], &h, err))
 			return -1;
-		if (!exists) {
-			skl_route_format(&v[i], text, sizeof(text));
-			return skl_errf(err, SKL_CNI_CHECK_FAILED, "route \"%s\" is missing in the %s",
+		skl_route_format(&v[i], text, sizeof(text));
+		if (!h.found)
+			return skl_errf(err, SKL_CNI_CHECK_FAILED,
+					"route \"%s\" is missing in the %s; re-create the pod "
+					"(DEL and ADD) to restore it",
 					text, where);
-		}
+		if (!h.same)
+			return skl_errf(err, SKL_CNI_CHECK_FAILED,
+					"route \"%s\" is missing in the %s: a foreign route (%s) "
+					"took its prefix, so the range's traffic does not reach the "
+					"pod; remove that route and re-create the pod",
+					text, where, h.text);
+		if (h.protocol != SKL_ROUTE_PROTOCOL)
+			return skl_errf(err, SKL_CNI_CHECK_FAILED,
+					"route \"%s\" in the %s has protocol %u, not the plugin's "
+					"%u: something replaced it (and a BGP export of protocol %u "
+					"no longer announces it); re-create the pod",
+					text, where, h.protocol, SKL_ROUTE_PROTOCOL,
+					SKL_ROUTE_PROTOCOL);
 	}
 	return 0;
 }

@@ -185,19 +185,29 @@ static int route_error(struct skl_err *err, const char *doing, const struct skl_
 }
 
 /* EEXIST from the kernel: 1 if it is exactly r, else an error naming what
- * is in the way. */
+ * is in the way. A route of the plugin's own protocol there is another
+ * pod's: two pods cannot both take one prefix (a longer prefix inside it is
+ * a different route, and wins for its addresses). */
 static int route_already_there(const struct skl_route *r, struct skl_err *err)
 {
 	const char *table = r->kind == SKL_ROUTE_LOCAL ? "local" : "main";
 	char text[SKL_ROUTE_STR_MAX], prefix[SKL_ROUTE_STR_MAX];
-	bool exists;
+	struct skl_route_holder h;
 
-	if (skl_route_exists(r, &exists, err) < 0)
+	if (skl_route_holder(r, &h, err) < 0)
 		return -1;
-	if (exists)
+	if (h.same)
 		return 1;
 	skl_route_format(r, text, sizeof(text));
 	format_prefix(r, prefix, sizeof(prefix));
+	if (h.found && h.protocol == SKL_ROUTE_PROTOCOL)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"adding route \"%s\": %s: a different route to %s is in table %s "
+				"(%s %s), added by sklookup for another pod: two pods on one node "
+				"cannot both take one prefix; give this pod's binding another prefix "
+				"(a longer one inside it is allowed and wins for its addresses), or "
+				"set routes.host to false for one of them",
+				text, strerror(EEXIST), prefix, table, prefix, h.text);
 	return skl_errf(err, SKL_CNI_INTERNAL,
 			"adding route \"%s\": %s: a different route to %s is in table %s (see "
 			"\"ip route show table %s %s\"); remove it or change the binding's prefix",
@@ -246,7 +256,7 @@ struct route_match {
 	const struct skl_route *want;
 	uint8_t dst[SKL_ADDR_BYTES]; /* want's masked destination */
 	int lo;
-	bool found;
+	struct skl_route_holder *holder;
 };
 
 /* The attributes of a route message that decide a match. */
@@ -280,17 +290,38 @@ static void route_attrs_parse(const struct nlmsghdr *h, struct route_attrs *a)
 	}
 }
 
-static bool route_msg_matches(const struct nlmsghdr *h, const struct route_match *m)
+/* "via 198.51.100.9 proto 4", "dev 7 proto 173", "type 6 proto 3". */
+static void holder_text(const struct skl_route *r, const struct rtmsg *rtm,
+			const struct route_attrs *a, char *buf, size_t len)
+{
+	char gw[INET6_ADDRSTRLEN];
+	uint8_t addr[SKL_ADDR_BYTES] = { 0 };
+
+	if (a->gateway && a->gateway_len == addr_len(r)) {
+		memcpy(addr, a->gateway, addr_len(r));
+		format_addr(r, addr, gw, sizeof(gw));
+		snprintf(buf, len, "via %s proto %u", gw, rtm->rtm_protocol);
+	} else if (rtm->rtm_type == RTN_UNICAST || rtm->rtm_type == RTN_LOCAL) {
+		snprintf(buf, len, "dev %d proto %u", a->oif, rtm->rtm_protocol);
+	} else {
+		snprintf(buf, len, "type %u proto %u", rtm->rtm_type, rtm->rtm_protocol);
+	}
+}
+
+/* A route message to want's prefix in want's table: notes it in the
+ * holder; returns 1 (stop) when it is want itself. */
+static int route_match_each(const struct nlmsghdr *h, void *ctx)
 {
 	static const uint8_t any[SKL_ADDR_BYTES];
+	struct route_match *m = ctx;
 	const struct skl_route *r = m->want;
 	const struct rtmsg *rtm = NLMSG_DATA(h);
 	struct route_attrs a;
+	bool same;
 
 	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)) ||
-	    rtm->rtm_family != af_of(r) || rtm->rtm_dst_len != r->plen ||
-	    rtm->rtm_type != type_of(r))
-		return false;
+	    rtm->rtm_family != af_of(r) || rtm->rtm_dst_len != r->plen)
+		return 0;
 	route_attrs_parse(h, &a);
 	if (!a.dst) { /* a default route carries no RTA_DST */
 		a.dst = any;
@@ -298,27 +329,30 @@ static bool route_msg_matches(const struct nlmsghdr *h, const struct route_match
 	}
 	if (a.table != table_of(r) || a.dst_len != addr_len(r) ||
 	    memcmp(a.dst, m->dst, addr_len(r)) != 0)
-		return false;
-	if (r->kind == SKL_ROUTE_LOCAL)
-		return a.oif != 0 && a.oif == m->lo;
-	return a.gateway_len == addr_len(r) && memcmp(a.gateway, r->gw, addr_len(r)) == 0;
+		return 0;
+	if (rtm->rtm_type != type_of(r))
+		same = false;
+	else if (r->kind == SKL_ROUTE_LOCAL)
+		same = a.oif != 0 && a.oif == m->lo;
+	else
+		same = a.gateway_len == addr_len(r) && memcmp(a.gateway, r->gw, addr_len(r)) == 0;
+	if (m->holder->found && !same)
+		return 0;
+	m->holder->found = true;
+	m->holder->same = same;
+	m->holder->protocol = rtm->rtm_protocol;
+	holder_text(r, rtm, &a, m->holder->text, sizeof(m->holder->text));
+	return same;
 }
 
-static int route_match_each(const struct nlmsghdr *h, void *ctx)
+int skl_route_holder(const struct skl_route *r, struct skl_route_holder *h, struct skl_err *err)
 {
-	struct route_match *m = ctx;
-
-	m->found = route_msg_matches(h, m);
-	return m->found;
-}
-
-int skl_route_exists(const struct skl_route *r, bool *exists, struct skl_err *err)
-{
-	struct route_match m = { .want = r, .lo = lo_ifindex() };
+	struct route_match m = { .want = r, .lo = lo_ifindex(), .holder = h };
 	struct rtmsg rtm = { .rtm_family = (uint8_t)af_of(r) };
 	struct skl_nl_request req;
 	int e;
 
+	*h = (struct skl_route_holder){ 0 };
 	if (check_route(r, err) < 0)
 		return -1;
 	masked_dst(r, m.dst);
@@ -326,6 +360,15 @@ int skl_route_exists(const struct skl_route *r, bool *exists, struct skl_err *er
 	e = skl_nl_transact(&req, route_match_each, &m);
 	if (e)
 		return route_error(err, "looking up", r, e);
-	*exists = m.found;
+	return 0;
+}
+
+int skl_route_exists(const struct skl_route *r, bool *exists, struct skl_err *err)
+{
+	struct skl_route_holder h;
+
+	if (skl_route_holder(r, &h, err))
+		return -1;
+	*exists = h.same;
 	return 0;
 }

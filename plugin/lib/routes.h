@@ -54,6 +54,19 @@ int skl_route_del_ours(const struct skl_route *r, struct skl_err *err);
  * device lo or (via) gateway exists. */
 int skl_route_exists(const struct skl_route *r, bool *exists, struct skl_err *err);
 
+/* What holds a route's destination prefix in its table: the route itself,
+ * another route to the same prefix, or nothing. */
+struct skl_route_holder {
+	bool found;	   /* some route to exactly this prefix is in the table */
+	bool same;	   /* it is this route (type and lo or gateway match) */
+	uint8_t protocol;  /* its routing protocol (SKL_ROUTE_PROTOCOL: ours) */
+	char text[SKL_ROUTE_STR_MAX]; /* what it is, e.g. "via 198.51.100.9 proto 4" */
+};
+
+/* Looks for the route; when several lead to the prefix (other metrics or
+ * types), r itself is preferred. */
+int skl_route_holder(const struct skl_route *r, struct skl_route_holder *h, struct skl_err *err);
+
 /* "local 192.0.2.0/24 dev lo" / "198.51.100.0/24 via 192.0.2.10". */
 void skl_route_format(const struct skl_route *r, char *buf, size_t len);
 
