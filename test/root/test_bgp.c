@@ -191,7 +191,7 @@ static void write_node_bird(const struct cluster *c, const struct node *n, const
 		   "\tlocal %s as %s;\n"
 		   "\tneighbor %s as 64600;\n"
 		   "\thold time 3; keepalive time 1; connect retry time 1;\n"
-		   "\tstart delay time 1; connect delay time 1; error wait time 1, 2;\n"
+		   "\tconnect delay time 1; error wait time 1, 2;\n"
 		   "\tipv4 { table sklookup4; import none; export all; };\n"
 		   "}\n",
 		   c->dir, i + 1, n->addr, snippet, n->addr, n->asn, n->router_addr);
@@ -219,7 +219,7 @@ static void write_router_bird(const struct cluster *c)
 			"\tlocal %s as 64600;\n"
 			"\tneighbor %s as %s;\n"
 			"\thold time 3; keepalive time 1; connect retry time 1;\n"
-			"\tstart delay time 1; connect delay time 1; error wait time 1, 2;\n"
+			"\tconnect delay time 1; error wait time 1, 2;\n"
 			"\tipv4 { import all; export none; };\n"
 			"}\n",
 			i + 1, c->nodes[i].router_addr, c->nodes[i].addr, c->nodes[i].asn);
@@ -470,7 +470,7 @@ static void wait_sessions(const struct cluster *c)
 	while (now_ms() - start < SESSIONS_MS) {
 		int up = 0;
 
-		capture(out, sizeof(out), "/usr/sbin/birdc -s %s/bird-router.ctl show protocols",
+		capture(out, sizeof(out), "/usr/sbin/birdc -s %s/bird-router.ctl show protocols 2>&1",
 			c->dir);
 		for (const char *p = out; (p = strstr(p, "Established")); p++)
 			up++;
