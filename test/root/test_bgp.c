@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -105,7 +106,9 @@ static pid_t spawn_in(const char *netns_path, char *const argv[], const char *lo
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
-		if (fd < 0 || setns(ns, CLONE_NEWNET) || dup2(fd, STDOUT_FILENO) < 0 ||
+		/* A daemon does not outlive a test that was killed. */
+		if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() == 1 ||
+		    setns(ns, CLONE_NEWNET) || dup2(fd, STDOUT_FILENO) < 0 ||
 		    dup2(fd, STDERR_FILENO) < 0)
 			_exit(126);
 		execv(argv[0], argv);
