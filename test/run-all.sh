@@ -148,6 +148,11 @@ check_leaks() {
 		echo "leaked bpffs entries:" $dirs
 		leaked=1
 	fi
+	# test_bgp's BIRD daemons run on configs in /tmp/sklt-bgp-PID.
+	if pgrep -af 'bird .*/tmp/sklt-'; then
+		echo "leaked BGP daemons (above)"
+		leaked=1
+	fi
 	if ! links=$(bpftool link show 2>&1); then
 		echo "cannot list BPF links: $links"
 		leaked=1
