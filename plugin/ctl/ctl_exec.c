@@ -22,7 +22,7 @@
 
 static const char exec_help[] =
 	"usage: sklookup-ctl [OPTIONS] exec --label LABEL --listen URL [--listen URL]...\n"
-	"                    [--reuseport] -- CMD [ARGS]...\n"
+	"                    [--reuseport] [--freebind] -- CMD [ARGS]...\n"
 	"\n"
 	"Creates the sockets, registers them for LABEL (with register's checks, all\n"
 	"at once), and runs CMD in place of sklookup-ctl with them passed the systemd\n"
@@ -38,6 +38,9 @@ static const char exec_help[] =
 	"                 own address also takes ordinary traffic. At most one socket\n"
 	"                 per protocol and family.\n"
 	"  --reuseport    set SO_REUSEPORT, so that more workers can join the group\n"
+	"  --freebind     set IP_FREEBIND / IPV6_FREEBIND: a UDP server may then reply\n"
+	"                 from any address of the bindings with IPV6_PKTINFO, also an\n"
+	"                 IPv6 address only a local route covers (unbound needs it)\n"
 	"  --             required before CMD\n"
 	"\n"
 	"The sockets are created in the pod's network namespace; CMD runs where\n"
@@ -63,6 +66,7 @@ struct exec_args {
 	struct listen_spec listen[SKL_SOCKET_SLOTS];
 	size_t n_listen;
 	bool reuseport;
+	bool freebind; /* IP_FREEBIND / IPV6_FREEBIND before handover */
 	char **cmd;
 };
 
@@ -130,6 +134,10 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct skl_err
 
 		if (!strcmp(argv[i], "--reuseport")) {
 			a->reuseport = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--freebind")) {
+			a->freebind = true;
 			continue;
 		}
 		if ((got = skl_ctl_take_value(argc, argv, &i, "--label", &value, err)) < 0)
@@ -206,7 +214,19 @@ static const char *bind_hint(int error)
 	}
 }
 
-static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
+/* The kernel accepts an IPV6_PKTINFO source address that no interface has
+ * (an address of a local route) only from a socket with this flag; it is
+ * the same flag as IP_FREEBIND. */
+static int set_freebind(int fd, int family)
+{
+	int one = 1;
+
+	return family == AF_INET6
+		       ? setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))
+		       : setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+}
+
+static int open_socket(const struct listen_spec *l, const struct exec_args *a, int *out,
 		       struct skl_err *err)
 {
 	int one = 1, v6only = !l->dual_stack;
@@ -217,8 +237,10 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 		return skl_errf(err, SKL_CNI_INTERNAL, "%s: socket: %s", l->url, strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		step = "SO_REUSEADDR";
-	else if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+	else if (a->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
 		step = "SO_REUSEPORT";
+	else if (a->freebind && set_freebind(fd, l->addr.ss_family))
+		step = "FREEBIND";
 	else if (l->addr.ss_family == AF_INET6 &&
 		 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
 		step = "IPV6_V6ONLY";
@@ -254,7 +276,7 @@ static int open_sockets(void *arg, struct skl_err *err)
 		const struct listen_spec *l = &o->a->listen[i];
 		int fd = -1;
 
-		if (open_socket(l, o->a->reuseport, &fd, err) ||
+		if (open_socket(l, o->a, &fd, err) ||
 		    skl_sources_add(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
 			return -1;
 	}
