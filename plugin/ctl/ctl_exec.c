@@ -27,9 +27,11 @@ static const char exec_help[] =
 	"Creates the sockets, registers them for LABEL (with register's checks, all\n"
 	"at once), and runs CMD in place of sklookup-ctl with them passed the systemd\n"
 	"way: fds 3, 4, ... in --listen order, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES\n"
-	"(LABEL for each). A socket-activated server needs no change. The sockets\n"
-	"belong to CMD: when it exits they close and leave the dispatcher. If anything\n"
-	"fails before CMD runs, nothing stays registered.\n"
+	"(LABEL for each). A socket-activated server needs no change. Sockets this\n"
+	"process got the same way (LISTEN_PID its pid) stay first: chain execs for\n"
+	"the sockets of several labels. The sockets belong to CMD: when it exits\n"
+	"they close and leave the dispatcher. If anything fails before CMD runs,\n"
+	"nothing stays registered.\n"
 	"\n"
 	"  --listen URL   tcp://ADDR:PORT (listen(SOMAXCONN)) or udp://ADDR:PORT. ADDR\n"
 	"                 is an IPv4 address, 0.0.0.0, [IPv6] (v6only), or [::]: one\n"
@@ -283,12 +285,34 @@ static int open_sockets(void *arg, struct skl_err *err)
 	return 0;
 }
 
-/* Moves the sockets to fds 3.. (without close-on-exec) in order. The ctl's
- * own fds may sit there, so its state is closed first and opened again
- * above them. */
-static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_err *err)
+/* The sockets an enclosing exec (or systemd) passed to this very process:
+ * LISTEN_PID is ours and fds 3.. are open. They stay where they are, and
+ * the new sockets follow them, so that execs chain for a server that takes
+ * the sockets of several labels. The count is capped where fds stop being
+ * plausible. */
+#define INHERITED_MAX 1024
+
+static int inherited_fds(void)
 {
-	int first_free = LISTEN_FDS_START + (int)s->n;
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long p, n;
+
+	if (!pid || !fds || skl_ctl_parse_long(pid, 1, INT32_MAX, &p) || p != (long)getpid() ||
+	    skl_ctl_parse_long(fds, 1, INHERITED_MAX, &n))
+		return 0;
+	for (long i = 0; i < n; i++)
+		if (fcntl(LISTEN_FDS_START + (int)i, F_GETFD) < 0)
+			return 0;
+	return (int)n;
+}
+
+/* Moves the sockets to fds 3+first.. (without close-on-exec) in order. The
+ * ctl's own fds may sit there, so its state is closed first and opened
+ * again above them. */
+static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, int first,
+			 struct skl_err *err)
+{
+	int first_free = LISTEN_FDS_START + first + (int)s->n;
 
 	skl_ctl_close(ctl);
 	/* Out of the way first, so that no dup2 below closes another of them. */
@@ -302,7 +326,7 @@ static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_
 		s->v[i].fd = fd;
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		int target = LISTEN_FDS_START + (int)i;
+		int target = LISTEN_FDS_START + first + (int)i;
 
 		if (dup2(s->v[i].fd, target) < 0)
 			return skl_errf(err, SKL_CNI_INTERNAL,
@@ -314,19 +338,33 @@ static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_
 	return ctl->agent ? 0 : skl_dispatcher_open(&ctl->d, ctl->state_dir, err);
 }
 
-static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *err)
+/* LISTEN_FDNAMES: the inherited names (systemd's "unknown" for each when
+ * there were none), then LABEL for each new socket. */
+static int set_listen_env(const struct exec_args *a, int first, size_t n, struct skl_err *err)
 {
-	char count[16], pid[16], names[SKL_SOCKET_SLOTS * (SKL_LABEL_MAX + 1) + 1] = "";
+	const char *before = first ? getenv("LISTEN_FDNAMES") : NULL;
+	size_t len = (before ? strlen(before) : (size_t)first * sizeof("unknown")) +
+		     n * (SKL_LABEL_MAX + 1) + 1;
+	char count[16], pid[16], *names = malloc(len);
+	int ret = 0;
 
-	snprintf(count, sizeof(count), "%zu", n);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (!names)
+		return skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDNAMES: out of memory");
+	names[0] = 0;
+	if (before)
+		snprintf(names, len, "%s", before);
+	for (int i = 0; !before && i < first; i++)
+		snprintf(names + strlen(names), len - strlen(names), "%sunknown", i ? ":" : "");
 	for (size_t i = 0; i < n; i++)
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%.*s",
-			 i ? ":" : "", SKL_LABEL_MAX, a->label);
+		snprintf(names + strlen(names), len - strlen(names), "%s%.*s",
+			 first || i ? ":" : "", SKL_LABEL_MAX, a->label);
+	snprintf(count, sizeof(count), "%zu", (size_t)first + n);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (setenv("LISTEN_FDS", count, 1) || setenv("LISTEN_PID", pid, 1) ||
 	    setenv("LISTEN_FDNAMES", names, 1))
-		return skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDS: %s", strerror(errno));
-	return 0;
+		ret = skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDS: %s", strerror(errno));
+	free(names);
+	return ret;
 }
 
 static void withdraw(struct skl_ctl *ctl, const struct skl_target *t, const struct skl_sources *s)
@@ -343,6 +381,7 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	struct opening o = { .s = &s };
 	struct exec_args a;
 	struct skl_target t;
+	int first = inherited_fds();
 
 	if (parse_exec(argc, argv, &a, err))
 		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
@@ -352,15 +391,15 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	o.a = &a;
 	/* Through the agent we run in the pod already; if exec fails below,
 	 * the sockets close and so leave the dispatcher by themselves. */
-	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, err) ||
+	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, first, err) ||
 				 skl_ctl_via_agent(ctl, a.label, &s, 0, true, err)
 		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
-				 skl_pod_sources_check(&pod, &t, &s, err) || place_sockets(ctl, &s, err) ||
+				 skl_pod_sources_check(&pod, &t, &s, err) || place_sockets(ctl, &s, first, err) ||
 				 skl_pod_handover(&pod, &t, &s, cleared, err)) {
 		skl_ctl_sources_close(&s);
 		return -1;
 	}
-	if (!set_listen_env(&a, s.n, err)) {
+	if (!set_listen_env(&a, first, s.n, err)) {
 		fflush(NULL);
 		execvp(a.cmd[0], a.cmd);
 		skl_errf(err, SKL_CNI_INTERNAL, "%s: exec: %s", a.cmd[0], strerror(errno));
