@@ -10,7 +10,7 @@ PACKAGES=(
 	libclang-rt-14-dev # libFuzzer for make fuzz (clang's own runtime, not in clang's deps)
 	dpkg-dev jq podman runc busybox-static
 	strace # test_agent_hostile delays the agent's bind() to race a symlink
-	haproxy unbound socat # test_servers runs the recipes of examples/servers/
+	haproxy unbound knot-resolver socat # test_servers runs the recipes of examples/servers/
 )
 
 is_installed() {

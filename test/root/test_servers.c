@@ -9,7 +9,7 @@
  * server saw and logged) and, for UDP, the address the reply came from as
  * the client sees it. Prints the figures; everything is removed after.
  *
- * The servers are Debian's haproxy, unbound and socat
+ * The servers are Debian's haproxy, unbound, knot-resolver and socat
  * (scripts/install-deps.sh installs them); a missing one fails the suite.
  */
 #include <arpa/inet.h>
@@ -142,6 +142,7 @@ static int servers_setup(void **state)
 	need_program("/usr/sbin/haproxy", "haproxy");
 	need_program("/usr/sbin/unbound", "unbound");
 	need_program("/usr/bin/socat", "socat");
+	need_program("/usr/sbin/kresd", "knot-resolver");
 	if (!realpath(EXAMPLES, s->examples))
 		fail_msg("%s: %s (run from the source tree)", EXAMPLES, strerror(errno));
 	testbin_path(s->ctl, sizeof(s->ctl), "sklookup-ctl");
@@ -433,11 +434,12 @@ static int count_lines(const char *path, const char *needle)
 	return n;
 }
 
-/* Waits (the log is written when a session ends) until the file has a line
- * with each needle; returns how many have one. */
+/* Waits (the log is written when a session ends) until the file has one
+ * line with each needle, at most 10 s; returns how many have one, and names
+ * those that do not on stderr. */
 static int count_logged(const char *path, char (*needles)[96], int n)
 {
-	int64_t deadline = now_ms() + 3000;
+	int64_t deadline = now_ms() + 10000;
 	int found = 0;
 
 	do {
@@ -445,9 +447,13 @@ static int count_logged(const char *path, char (*needles)[96], int n)
 		for (int i = 0; i < n; i++)
 			found += count_lines(path, needles[i]) == 1;
 		if (found == n)
-			break;
+			return found;
 		usleep(50000);
 	} while (now_ms() < deadline);
+	for (int i = 0; i < n; i++)
+		if (count_lines(path, needles[i]) != 1)
+			fprintf(stderr, "%s: %d lines with \"%s\"\n", path,
+				count_lines(path, needles[i]), needles[i]);
 	return found;
 }
 
@@ -534,12 +540,7 @@ static void haproxy_http_and_tcp_frontends(void **state)
 	       "answered by the backend of their port, %d of %d logged once with their "
 	       "destination\n",
 	       n_http, 37 + 8, n_tcp, logged, n_http + n_tcp);
-	if (logged != n_http + n_tcp) {
-		static char log[1 << 16];
-
-		slurp(p->out, log, sizeof(log));
-		fail_msg("haproxy logged %d of %d connections:\n%s", logged, n_http + n_tcp, log);
-	}
+	assert_int_equal(logged, n_http + n_tcp);
 	assert_running(p, "haproxy");
 }
 
@@ -605,8 +606,24 @@ static int probe_dns(const char *addr, uint16_t port)
 	return n > 0 && dns_answer_ok(r, (size_t)n, DNS_ID - 1, aaaa) ? 0 : -1;
 }
 
+/* One TCP query; 0 when the example's answer came. */
+static int probe_dns_tcp(const char *addr, uint16_t port)
+{
+	bool aaaa = strchr(addr, ':') != NULL;
+	uint8_t q[514], r[1024];
+	size_t qlen = dns_query(q + 2, DNS_ID - 1, aaaa), rlen;
+
+	q[0] = (uint8_t)(qlen >> 8);
+	q[1] = (uint8_t)qlen;
+	return tcp_exchange_framed(addr, port, q, qlen + 2, (char *)r, sizeof(r), &rlen, true) ||
+			       rlen < 2 || !dns_answer_ok(r + 2, rlen - 2, DNS_ID - 1, aaaa)
+		       ? -1
+		       : 0;
+}
+
 struct dns_figures {
 	int udp_answered, udp_wrong_source, tcp_answered;
+	bool quiet; /* wrong sources expected: not each on stderr */
 };
 
 /* One query over UDP and one over TCP to addr port 53. */
@@ -645,7 +662,8 @@ static void dns_ask(const char *addr, uint16_t id, struct dns_figures *fig)
 				       ((struct sockaddr_in *)&ss)->sin_addr.s_addr ||
 			       ((struct sockaddr_in *)&from)->sin_port != htons(53))) {
 		fig->udp_wrong_source++;
-		fprintf(stderr, "UDP query to %s: reply from %s\n", addr, from_addr);
+		if (!fig->quiet)
+			fprintf(stderr, "UDP query to %s: reply from %s\n", addr, from_addr);
 	}
 
 	/* TCP: two-byte length, then the message. */
@@ -659,16 +677,38 @@ static void dns_ask(const char *addr, uint16_t id, struct dns_figures *fig)
 	fig->tcp_answered++;
 }
 
+/* Queries to 29 addresses of 203.0.113.0/24 and 18 across
+ * 2001:db8:53::/64 (low, high and scattered interface identifiers), over
+ * UDP and TCP; returns how many addresses were asked. */
+static int dns_sweep(struct dns_figures *fig)
+{
+	uint16_t id = DNS_ID;
+	char addr[64];
+	int asked = 0;
+
+	for (int a = 1; a < 256; a += 9, asked++) {
+		snprintf(addr, sizeof(addr), "203.0.113.%d", a);
+		dns_ask(addr, id++, fig);
+	}
+	for (int a = 0; a < 16; a++, asked++) {
+		snprintf(addr, sizeof(addr), "2001:db8:53:0:%x:%x:%x:%x", a * 0x1111,
+			 (a * 0x3c3) & 0xffff, a * 0xf00 + 7, 0xffff - a);
+		dns_ask(addr, id++, fig);
+	}
+	dns_ask("2001:db8:53::1", id++, fig);
+	dns_ask("2001:db8:53:0:ffff:ffff:ffff:fffe", id++, fig);
+	return asked + 2;
+}
+
 /* examples/README.md, "unbound": one UDP and one TCP socket for
  * 203.0.113.0/24 and 2001:db8:53::/64 on port 53. */
 static void unbound_udp_and_tcp_for_two_ranges(void **state)
 {
 	struct servers *s = *state;
 	struct dns_figures fig = { 0 };
-	char cfg[PATH_MAX + 32], addr[64];
-	uint16_t id = DNS_ID;
-	int asked = 0;
+	char cfg[PATH_MAX + 32];
 	struct proc *p;
+	int asked;
 
 	snprintf(cfg, sizeof(cfg), "%s/unbound.conf", s->examples);
 	p = launch(s, &(struct launch){ .name = "unbound", .systemd_dir = true },
@@ -677,21 +717,7 @@ static void unbound_udp_and_tcp_for_two_ranges(void **state)
 				    "tcp://[::]:53", "--", "/usr/sbin/unbound", "-d", "-c", cfg,
 				    NULL });
 	wait_ready(p, "unbound", probe_dns, "203.0.113.1", 53);
-
-	for (int a = 1; a < 256; a += 9, asked++) {
-		snprintf(addr, sizeof(addr), "203.0.113.%d", a);
-		dns_ask(addr, id++, &fig);
-	}
-	/* Across the /64: low, high and scattered interface identifiers. */
-	for (int a = 0; a < 16; a++, asked++) {
-		snprintf(addr, sizeof(addr), "2001:db8:53:0:%x:%x:%x:%x", a * 0x1111,
-			 (a * 0x3c3) & 0xffff, a * 0xf00 + 7, 0xffff - a);
-		dns_ask(addr, id++, &fig);
-	}
-	dns_ask("2001:db8:53::1", id++, &fig);
-	dns_ask("2001:db8:53:0:ffff:ffff:ffff:fffe", id++, &fig);
-	asked += 2;
-
+	asked = dns_sweep(&fig);
 	printf("unbound: %d of %d UDP queries answered (%d from a wrong source address), "
 	       "%d of %d TCP queries answered\n",
 	       fig.udp_answered, asked, fig.udp_wrong_source, fig.tcp_answered, asked);
@@ -699,6 +725,37 @@ static void unbound_udp_and_tcp_for_two_ranges(void **state)
 	assert_int_equal(fig.udp_answered, asked);
 	assert_int_equal(fig.tcp_answered, asked);
 	assert_running(p, "unbound");
+}
+
+/* examples/README.md, "knot-resolver": what the README says of kresd 5.6,
+ * kept true: every TCP query answered, every UDP reply from the pod's own
+ * address instead of the one asked (a newer kresd that gets it right fails
+ * here: then the README and kresd.conf should say so). */
+static void kresd_tcp_answers_udp_replies_from_wrong_address(void **state)
+{
+	struct servers *s = *state;
+	struct dns_figures fig = { .quiet = true };
+	char cfg[PATH_MAX + 32], rundir[PATH_MAX];
+	struct proc *p;
+	int asked;
+
+	snprintf(cfg, sizeof(cfg), "%s/kresd.conf", s->examples);
+	snprintf(rundir, sizeof(rundir), "%s/kresd", s->tmp);
+	assert_int_equal(mkdir(rundir, 0700), 0);
+	p = launch(s, &(struct launch){ .name = "kresd" },
+		   (char *const[]){ s->ctl, "--bpffs-root", s->root, "exec", "--label", "dns",
+				    "--listen", "udp://[::]:53", "--listen", "tcp://[::]:53", "--",
+				    "/usr/sbin/kresd", "-n", "-c", cfg, "-S", "3", "-S", "4", rundir,
+				    NULL });
+	wait_ready(p, "kresd", probe_dns_tcp, "203.0.113.1", 53);
+	asked = dns_sweep(&fig);
+	printf("kresd: %d of %d TCP queries answered; %d of %d UDP replies came from a wrong "
+	       "source address\n",
+	       fig.tcp_answered, asked, fig.udp_wrong_source, fig.udp_answered);
+	assert_int_equal(fig.tcp_answered, asked);
+	assert_int_equal(fig.udp_answered, asked);
+	assert_int_equal(fig.udp_wrong_source, asked);
+	assert_running(p, "kresd");
 }
 
 /* ---- socat ---- */
@@ -751,6 +808,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(haproxy_http_and_tcp_frontends, stop_servers),
 		cmocka_unit_test_teardown(unbound_udp_and_tcp_for_two_ranges, stop_servers),
+		cmocka_unit_test_teardown(kresd_tcp_answers_udp_replies_from_wrong_address,
+					  stop_servers),
 		cmocka_unit_test_teardown(socat_forwards_a_range, stop_servers),
 	};
 
