@@ -87,102 +87,143 @@ static int cniclient(struct servers *s, const char *verb)
 
 /* The example's conflist with only what keeps the test to itself changed:
  * the bpffs root and host-local's data directory. */
-static void write_conflist(struct servers *s)
+static int write_conflist(struct servers *s)
 {
-	char path[PATH_MAX + 32], ipam_dir[PATH_MAX], *text;
-	cJSON *conf, *plugins, *ipam;
+	char path[PATH_MAX + 32], ipam_dir[PATH_MAX], *text = NULL;
+	cJSON *conf = NULL, *plugins, *ipam;
 	FILE *f;
 	long len;
 
 	snprintf(path, sizeof(path), "%s/servers.conflist", s->examples);
 	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)len + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	conf = cJSON_Parse(text);
+	if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+	    (text = calloc(1, (size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len)
+		conf = cJSON_Parse(text);
+	if (f)
+		fclose(f);
 	free(text);
-	assert_non_null(conf);
 	plugins = cJSON_GetObjectItem(conf, "plugins");
-	assert_int_equal(cJSON_GetArraySize(plugins), 2);
 	ipam = cJSON_GetObjectItem(cJSON_GetArrayItem(plugins, 0), "ipam");
-	assert_non_null(ipam);
+	if (cJSON_GetArraySize(plugins) != 2 || !ipam) {
+		fprintf(stderr, "%s: not the example's conflist (bridge, sklookup)\n", path);
+		cJSON_Delete(conf);
+		return -1;
+	}
 	snprintf(ipam_dir, sizeof(ipam_dir), "%s/ipam", s->tmp);
 	cJSON_AddStringToObject(ipam, "dataDir", ipam_dir);
 	cJSON_AddStringToObject(cJSON_GetArrayItem(plugins, 1), "bpffsRoot", s->root);
 	text = cJSON_Print(conf);
 	cJSON_Delete(conf);
-	assert_non_null(text);
 	snprintf(s->conflist, sizeof(s->conflist), "%s/servers.conflist", s->tmp);
-	f = fopen(s->conflist, "w");
-	assert_non_null(f);
-	fputs(text, f);
+	f = text ? fopen(s->conflist, "w") : NULL;
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		fprintf(stderr, "%s: cannot write it\n", s->conflist);
+		free(text);
+		return -1;
+	}
 	free(text);
-	assert_int_equal(fclose(f), 0);
+	return 0;
 }
 
-static void need_program(const char *path, const char *package)
+static int need_program(const char *path, const char *package)
 {
-	if (access(path, X_OK))
-		fail_msg("%s is missing: install Debian's %s (scripts/install-deps.sh)", path,
-			 package);
+	if (!access(path, X_OK))
+		return 0;
+	fprintf(stderr, "%s is missing: install Debian's %s (scripts/install-deps.sh)\n", path,
+		package);
+	return -1;
 }
+
+/* Everything the servers share, made in steps that report what failed;
+ * the teardown removes what was made, also when a step failed. */
+static int make_pod(struct servers *s)
+{
+	if (need_program("/usr/sbin/haproxy", "haproxy") ||
+	    need_program("/usr/sbin/unbound", "unbound") ||
+	    need_program("/usr/sbin/kresd", "knot-resolver") ||
+	    need_program("/usr/bin/socat", "socat"))
+		return -1;
+	if (!realpath(EXAMPLES, s->examples)) {
+		fprintf(stderr, "%s: %s (run from the source tree)\n", EXAMPLES, strerror(errno));
+		return -1;
+	}
+	testbin_path(s->ctl, sizeof(s->ctl), "sklookup-ctl");
+	testbin_path(s->cniclient, sizeof(s->cniclient), "test/cniclient");
+	if (need_program(s->ctl, "the build: make") ||
+	    need_program(s->cniclient, "the build: make tests"))
+		return -1;
+
+	/* The test thread's own netns is the "host": the bridge and the host
+	 * routes go with it. */
+	if (testnet_unshare_netns(&s->saved_netns))
+		return -1;
+	snprintf(s->tmp, sizeof(s->tmp), "/tmp/sklt-servers-%d", getpid());
+	if (mkdir(s->tmp, 0700)) {
+		s->tmp[0] = 0;
+		return -1;
+	}
+	snprintf(s->pod, sizeof(s->pod), "sklt-servers-%d", getpid());
+	snprintf(s->pod_path, sizeof(s->pod_path), "/var/run/netns/%s", s->pod);
+	if (testnet_run("ip netns add %s", s->pod)) {
+		s->pod[0] = 0;
+		return -1;
+	}
+	/* Runtimes bring lo up outside the conflist. Throwaway namespaces: no
+	 * IPv6 duplicate address detection, so the addresses work at once. */
+	if (testnet_run("ip -n %s link set lo up", s->pod) ||
+	    testnet_run("sysctl -qw net.ipv6.conf.all.accept_dad=0 "
+			"net.ipv6.conf.default.accept_dad=0") ||
+	    testnet_run("nsenter --net=%s sysctl -qw net.ipv6.conf.all.accept_dad=0 "
+			"net.ipv6.conf.default.accept_dad=0", s->pod_path))
+		return -1;
+	if (testnet_bpffs_tmpdir(s->root, sizeof(s->root))) {
+		s->root[0] = 0;
+		return -1;
+	}
+	if (write_conflist(s))
+		return -1;
+	s->added = true; /* a failed ADD is undone by DEL too */
+	if (cniclient(s, "add")) {
+		fprintf(stderr, "CNI ADD of %s failed\n", s->conflist);
+		return -1;
+	}
+	return 0;
+}
+
+static int servers_teardown(void **state);
 
 static int servers_setup(void **state)
 {
 	struct servers *s = calloc(1, sizeof(*s));
 
-	assert_non_null(s);
-	*state = s;
+	if (!s)
+		return -1;
 	s->saved_netns = -1;
-	need_program("/usr/sbin/haproxy", "haproxy");
-	need_program("/usr/sbin/unbound", "unbound");
-	need_program("/usr/bin/socat", "socat");
-	need_program("/usr/sbin/kresd", "knot-resolver");
-	if (!realpath(EXAMPLES, s->examples))
-		fail_msg("%s: %s (run from the source tree)", EXAMPLES, strerror(errno));
-	testbin_path(s->ctl, sizeof(s->ctl), "sklookup-ctl");
-	testbin_path(s->cniclient, sizeof(s->cniclient), "test/cniclient");
-	need_program(s->ctl, "the build: make");
-	need_program(s->cniclient, "the build: make tests");
-
-	/* The test thread's own netns is the "host": the bridge and the host
-	 * routes go with it. */
-	assert_int_equal(testnet_unshare_netns(&s->saved_netns), 0);
-	snprintf(s->tmp, sizeof(s->tmp), "/tmp/sklt-servers-%d", getpid());
-	assert_int_equal(mkdir(s->tmp, 0700), 0);
-	snprintf(s->pod, sizeof(s->pod), "sklt-servers-%d", getpid());
-	snprintf(s->pod_path, sizeof(s->pod_path), "/var/run/netns/%s", s->pod);
-	assert_int_equal(testnet_run("ip netns add %s", s->pod), 0);
-	assert_int_equal(testnet_run("ip -n %s link set lo up", s->pod), 0);
-	/* Throwaway namespaces: no IPv6 duplicate address detection, so the
-	 * addresses work at once. */
-	assert_int_equal(testnet_run("sysctl -qw net.ipv6.conf.all.accept_dad=0 "
-				     "net.ipv6.conf.default.accept_dad=0"), 0);
-	assert_int_equal(testnet_run("nsenter --net=%s sysctl -qw net.ipv6.conf.all.accept_dad=0 "
-				     "net.ipv6.conf.default.accept_dad=0", s->pod_path), 0);
-	assert_int_equal(testnet_bpffs_tmpdir(s->root, sizeof(s->root)), 0);
-	write_conflist(s);
-	assert_int_equal(cniclient(s, "add"), 0);
-	s->added = true;
+	*state = s;
+	if (make_pod(s)) {
+		servers_teardown(state);
+		*state = NULL;
+		return -1;
+	}
 	return 0;
 }
 
 static void stop_proc(struct proc *p)
 {
+	bool reaped = false;
 	int status;
 
 	if (!p->pid)
 		return;
 	kill(-p->pid, SIGTERM);
-	for (int i = 0; i < 300 && waitpid(p->pid, &status, WNOHANG) == 0; i++)
-		usleep(10000);
+	for (int i = 0; i < 300 && !reaped; i++) {
+		reaped = waitpid(p->pid, &status, WNOHANG) != 0;
+		if (!reaped)
+			usleep(10000);
+	}
 	kill(-p->pid, SIGKILL); /* what is left of the group (socat's children) */
-	waitpid(p->pid, &status, WNOHANG);
+	if (!reaped)
+		waitpid(p->pid, &status, 0);
 	p->pid = 0;
 }
 
