@@ -267,6 +267,7 @@ static int open_socket(const struct listen_spec *l, const struct exec_args *a, i
 struct opening {
 	const struct exec_args *a;
 	struct skl_sources *s;
+	int first; /* fds 3.. already passed to this process */
 };
 
 /* Runs in the pod's netns: the sockets belong to it. */
@@ -279,7 +280,8 @@ static int open_sockets(void *arg, struct skl_err *err)
 		int fd = -1;
 
 		if (open_socket(l, o->a, &fd, err) ||
-		    skl_sources_add(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
+		    skl_sources_add(o->s, fd, true, LISTEN_FDS_START + o->first + (int)i, err,
+				    "%s", l->url))
 			return -1;
 	}
 	return 0;
@@ -389,12 +391,14 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	    (!ctl->agent && skl_pod_target_open(&pod, a.label, &t, err)))
 		return -1;
 	o.a = &a;
+	o.first = first;
 	/* Through the agent we run in the pod already; if exec fails below,
 	 * the sockets close and so leave the dispatcher by themselves. */
 	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, first, err) ||
 				 skl_ctl_via_agent(ctl, a.label, &s, 0, true, err)
 		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
-				 skl_pod_sources_check(&pod, &t, &s, err) || place_sockets(ctl, &s, first, err) ||
+				 skl_pod_sources_check(&pod, &t, &s, err) ||
+				 place_sockets(ctl, &s, first, err) ||
 				 skl_pod_handover(&pod, &t, &s, cleared, err)) {
 		skl_ctl_sources_close(&s);
 		return -1;

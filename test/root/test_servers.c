@@ -76,7 +76,8 @@ static int cniclient(struct servers *s, const char *verb)
 		int null = open("/dev/null", O_WRONLY);
 
 		dup2(null, STDOUT_FILENO); /* the result JSON */
-		execl(s->cniclient, s->cniclient, "--cni-path", cni_path, "--cache-dir", cache, verb,
+		execl(s->cniclient, s->cniclient, "--cni-path", cni_path, "--cache-dir", cache,
+		      verb,
 		      s->conflist, "cid-servers", s->pod_path, "eth0", (char *)NULL);
 		_exit(127);
 	}
@@ -393,7 +394,8 @@ static int tcp_exchange_framed(const char *addr, uint16_t port, const void *req,
 		close(fd);
 		return -1;
 	}
-	for (ssize_t n; got + 1 < resp_cap && (n = recv(fd, resp + got, resp_cap - 1 - got, 0)) > 0;) {
+	for (ssize_t n;
+	     got + 1 < resp_cap && (n = recv(fd, resp + got, resp_cap - 1 - got, 0)) > 0;) {
 		got += (size_t)n;
 		if (dns_framed && got >= 2 &&
 		    got >= 2 + ((size_t)(uint8_t)resp[0] << 8 | (uint8_t)resp[1]))
@@ -457,8 +459,8 @@ static void wait_ready(const struct proc *p, const char *name, probe_fn probe, c
 	while (probe(addr, port)) {
 		assert_running(p, name);
 		if (now_ms() > deadline)
-			fail_msg("%s: nothing answered on %s port %u within %d ms", name, addr, port,
-				 READY_TIMEOUT_MS);
+			fail_msg("%s: nothing answered on %s port %u within %d ms", name, addr,
+				 port, READY_TIMEOUT_MS);
 		usleep(50000);
 	}
 }
@@ -519,10 +521,10 @@ static void haproxy_http_and_tcp_frontends(void **state)
 	snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", s->examples);
 	p = launch(s, &(struct launch){ .name = "haproxy" },
 		   (char *const[]){ s->ctl, "--bpffs-root", s->root, "exec", "--label", "web",
-				    "--listen", "tcp://0.0.0.0:80", "--listen", "tcp://[::1]:80", "--",
-				    s->ctl, "--bpffs-root", s->root, "exec", "--label", "tcp",
-				    "--listen", "tcp://0.0.0.0:5000", "--", "/usr/sbin/haproxy", "-db",
-				    "-f", cfg,
+				    "--listen", "tcp://0.0.0.0:80", "--listen", "tcp://[::1]:80",
+				    "--", s->ctl, "--bpffs-root", s->root, "exec", "--label",
+				    "tcp", "--listen", "tcp://0.0.0.0:5000", "--",
+				    "/usr/sbin/haproxy", "-db", "-f", cfg,
 				    NULL });
 	wait_ready(p, "haproxy", probe_http, "203.0.113.1", 80);
 
@@ -786,8 +788,8 @@ static void kresd_tcp_answers_udp_replies_from_wrong_address(void **state)
 	p = launch(s, &(struct launch){ .name = "kresd" },
 		   (char *const[]){ s->ctl, "--bpffs-root", s->root, "exec", "--label", "dns",
 				    "--listen", "udp://[::]:53", "--listen", "tcp://[::]:53", "--",
-				    "/usr/sbin/kresd", "-n", "-c", cfg, "-S", "3", "-S", "4", rundir,
-				    NULL });
+				    "/usr/sbin/kresd", "-n", "-c", cfg, "-S", "3", "-S", "4",
+				    rundir, NULL });
 	wait_ready(p, "kresd", probe_dns_tcp, "203.0.113.1", 53);
 	asked = dns_sweep(&fig);
 	printf("kresd: %d of %d TCP queries answered; %d of %d UDP replies came from a wrong "
@@ -816,11 +818,14 @@ static void socat_forwards_a_range(void **state)
 
 	backend = launch(s, &(struct launch){ .name = "backend" },
 			 (char *const[]){ "/usr/bin/socat",
-					  "TCP4-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork,backlog=128",
+					  "TCP4-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork,"
+					  "backlog=128",
 					  "EXEC:/bin/echo backend", NULL });
 	snprintf(script, sizeof(script), "%s/socat-forward.sh", s->examples);
 	snprintf(ctl_env, sizeof(ctl_env), "SKLOOKUP_CTL=%s --bpffs-root %s", s->ctl, s->root);
-	fwd = launch(s, &(struct launch){ .name = "socat", .env = (const char *const[]){ ctl_env, NULL } },
+	fwd = launch(s,
+		     &(struct launch){ .name = "socat",
+				       .env = (const char *const[]){ ctl_env, NULL } },
 		     (char *const[]){ "/bin/sh", script, "fwd", "127.0.0.1:9000", "7000", NULL });
 	wait_ready(fwd, "socat-forward.sh", probe_greeting, "203.0.113.1", 7000);
 	assert_running(backend, "backend socat");
@@ -832,7 +837,8 @@ static void socat_forwards_a_range(void **state)
 				fail_msg("socat: %s:%u not answered", addr, ports[i]);
 			assert_string_equal(resp, "backend\n");
 			assert_true(n < 128);
-			snprintf(wanted[n++], sizeof(wanted[0]), " on AF=2 %s:%u\n", addr, ports[i]);
+			snprintf(wanted[n++], sizeof(wanted[0]), " on AF=2 %s:%u\n", addr,
+				 ports[i]);
 		}
 	}
 	assert_int_equal(tcp_exchange("203.0.113.9", 8000, NULL, 0, resp, sizeof(resp), &len), -1);
