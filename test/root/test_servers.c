@@ -301,9 +301,10 @@ static struct proc *launch(struct servers *s, const struct launch *l, char *cons
 	p->pid = fork();
 	assert_true(p->pid >= 0);
 	if (p->pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-		int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+		/* Close-on-exec: the server gets only 0, 1 and 2 (dup2 clears it). */
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 
 		setpgid(0, 0);
 		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
