@@ -11,6 +11,7 @@ PACKAGES=(
 	dpkg-dev jq podman runc busybox-static
 	strace # test_agent_hostile delays the agent's bind() to race a symlink
 	bird2 # test_bgp: BGP daemons announce the plugin's host routes (proto 173) between netns
+	haproxy unbound knot-resolver socat # test_servers runs the recipes of examples/servers/
 )
 
 is_installed() {

@@ -22,14 +22,16 @@
 
 static const char exec_help[] =
 	"usage: sklookup-ctl [OPTIONS] exec --label LABEL --listen URL [--listen URL]...\n"
-	"                    [--reuseport] -- CMD [ARGS]...\n"
+	"                    [--reuseport] [--freebind] -- CMD [ARGS]...\n"
 	"\n"
 	"Creates the sockets, registers them for LABEL (with register's checks, all\n"
 	"at once), and runs CMD in place of sklookup-ctl with them passed the systemd\n"
 	"way: fds 3, 4, ... in --listen order, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES\n"
-	"(LABEL for each). A socket-activated server needs no change. The sockets\n"
-	"belong to CMD: when it exits they close and leave the dispatcher. If anything\n"
-	"fails before CMD runs, nothing stays registered.\n"
+	"(LABEL for each). A socket-activated server needs no change. Sockets this\n"
+	"process got the same way (LISTEN_PID its pid) stay first: chain execs for\n"
+	"the sockets of several labels. The sockets belong to CMD: when it exits\n"
+	"they close and leave the dispatcher. If anything fails before CMD runs,\n"
+	"nothing stays registered.\n"
 	"\n"
 	"  --listen URL   tcp://ADDR:PORT (listen(SOMAXCONN)) or udp://ADDR:PORT. ADDR\n"
 	"                 is an IPv4 address, 0.0.0.0, [IPv6] (v6only), or [::]: one\n"
@@ -38,6 +40,9 @@ static const char exec_help[] =
 	"                 own address also takes ordinary traffic. At most one socket\n"
 	"                 per protocol and family.\n"
 	"  --reuseport    set SO_REUSEPORT, so that more workers can join the group\n"
+	"  --freebind     set IP_FREEBIND / IPV6_FREEBIND: a UDP server may then reply\n"
+	"                 from any address of the bindings with IPV6_PKTINFO, also an\n"
+	"                 IPv6 address only a local route covers (unbound needs it)\n"
 	"  --             required before CMD\n"
 	"\n"
 	"The sockets are created in the pod's network namespace; CMD runs where\n"
@@ -63,6 +68,7 @@ struct exec_args {
 	struct listen_spec listen[SKL_SOCKET_SLOTS];
 	size_t n_listen;
 	bool reuseport;
+	bool freebind; /* IP_FREEBIND / IPV6_FREEBIND before handover */
 	char **cmd;
 };
 
@@ -130,6 +136,10 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct skl_err
 
 		if (!strcmp(argv[i], "--reuseport")) {
 			a->reuseport = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--freebind")) {
+			a->freebind = true;
 			continue;
 		}
 		if ((got = skl_ctl_take_value(argc, argv, &i, "--label", &value, err)) < 0)
@@ -206,7 +216,19 @@ static const char *bind_hint(int error)
 	}
 }
 
-static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
+/* The kernel accepts an IPV6_PKTINFO source address that no interface has
+ * (an address of a local route) only from a socket with this flag; it is
+ * the same flag as IP_FREEBIND. */
+static int set_freebind(int fd, int family)
+{
+	int one = 1;
+
+	return family == AF_INET6
+		       ? setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))
+		       : setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+}
+
+static int open_socket(const struct listen_spec *l, const struct exec_args *a, int *out,
 		       struct skl_err *err)
 {
 	int one = 1, v6only = !l->dual_stack;
@@ -217,8 +239,10 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 		return skl_errf(err, SKL_CNI_INTERNAL, "%s: socket: %s", l->url, strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		step = "SO_REUSEADDR";
-	else if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+	else if (a->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
 		step = "SO_REUSEPORT";
+	else if (a->freebind && set_freebind(fd, l->addr.ss_family))
+		step = "FREEBIND";
 	else if (l->addr.ss_family == AF_INET6 &&
 		 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
 		step = "IPV6_V6ONLY";
@@ -243,6 +267,7 @@ static int open_socket(const struct listen_spec *l, bool reuseport, int *out,
 struct opening {
 	const struct exec_args *a;
 	struct skl_sources *s;
+	int first; /* fds 3.. already passed to this process */
 };
 
 /* Runs in the pod's netns: the sockets belong to it. */
@@ -254,19 +279,42 @@ static int open_sockets(void *arg, struct skl_err *err)
 		const struct listen_spec *l = &o->a->listen[i];
 		int fd = -1;
 
-		if (open_socket(l, o->a->reuseport, &fd, err) ||
-		    skl_sources_add(o->s, fd, true, LISTEN_FDS_START + (int)i, err, "%s", l->url))
+		if (open_socket(l, o->a, &fd, err) ||
+		    skl_sources_add(o->s, fd, true, LISTEN_FDS_START + o->first + (int)i, err,
+				    "%s", l->url))
 			return -1;
 	}
 	return 0;
 }
 
-/* Moves the sockets to fds 3.. (without close-on-exec) in order. The ctl's
- * own fds may sit there, so its state is closed first and opened again
- * above them. */
-static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_err *err)
+/* The sockets an enclosing exec (or systemd) passed to this very process:
+ * LISTEN_PID is ours and fds 3.. are open. They stay where they are, and
+ * the new sockets follow them, so that execs chain for a server that takes
+ * the sockets of several labels. The count is capped where fds stop being
+ * plausible. */
+#define INHERITED_MAX 1024
+
+static int inherited_fds(void)
 {
-	int first_free = LISTEN_FDS_START + (int)s->n;
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long p, n;
+
+	if (!pid || !fds || skl_ctl_parse_long(pid, 1, INT32_MAX, &p) || p != (long)getpid() ||
+	    skl_ctl_parse_long(fds, 1, INHERITED_MAX, &n))
+		return 0;
+	for (long i = 0; i < n; i++)
+		if (fcntl(LISTEN_FDS_START + (int)i, F_GETFD) < 0)
+			return 0;
+	return (int)n;
+}
+
+/* Moves the sockets to fds 3+first.. (without close-on-exec) in order. The
+ * ctl's own fds may sit there, so its state is closed first and opened
+ * again above them. */
+static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, int first,
+			 struct skl_err *err)
+{
+	int first_free = LISTEN_FDS_START + first + (int)s->n;
 
 	skl_ctl_close(ctl);
 	/* Out of the way first, so that no dup2 below closes another of them. */
@@ -280,7 +328,7 @@ static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_
 		s->v[i].fd = fd;
 	}
 	for (size_t i = 0; i < s->n; i++) {
-		int target = LISTEN_FDS_START + (int)i;
+		int target = LISTEN_FDS_START + first + (int)i;
 
 		if (dup2(s->v[i].fd, target) < 0)
 			return skl_errf(err, SKL_CNI_INTERNAL,
@@ -292,19 +340,33 @@ static int place_sockets(struct skl_ctl *ctl, struct skl_sources *s, struct skl_
 	return ctl->agent ? 0 : skl_dispatcher_open(&ctl->d, ctl->state_dir, err);
 }
 
-static int set_listen_env(const struct exec_args *a, size_t n, struct skl_err *err)
+/* LISTEN_FDNAMES: the inherited names (systemd's "unknown" for each when
+ * there were none), then LABEL for each new socket. */
+static int set_listen_env(const struct exec_args *a, int first, size_t n, struct skl_err *err)
 {
-	char count[16], pid[16], names[SKL_SOCKET_SLOTS * (SKL_LABEL_MAX + 1) + 1] = "";
+	const char *before = first ? getenv("LISTEN_FDNAMES") : NULL;
+	size_t len = (before ? strlen(before) : (size_t)first * sizeof("unknown")) +
+		     n * (SKL_LABEL_MAX + 1) + 1;
+	char count[16], pid[16], *names = malloc(len);
+	int ret = 0;
 
-	snprintf(count, sizeof(count), "%zu", n);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (!names)
+		return skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDNAMES: out of memory");
+	names[0] = 0;
+	if (before)
+		snprintf(names, len, "%s", before);
+	for (int i = 0; !before && i < first; i++)
+		snprintf(names + strlen(names), len - strlen(names), "%sunknown", i ? ":" : "");
 	for (size_t i = 0; i < n; i++)
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%.*s",
-			 i ? ":" : "", SKL_LABEL_MAX, a->label);
+		snprintf(names + strlen(names), len - strlen(names), "%s%.*s",
+			 first || i ? ":" : "", SKL_LABEL_MAX, a->label);
+	snprintf(count, sizeof(count), "%zu", (size_t)first + n);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (setenv("LISTEN_FDS", count, 1) || setenv("LISTEN_PID", pid, 1) ||
 	    setenv("LISTEN_FDNAMES", names, 1))
-		return skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDS: %s", strerror(errno));
-	return 0;
+		ret = skl_errf(err, SKL_CNI_INTERNAL, "setting LISTEN_FDS: %s", strerror(errno));
+	free(names);
+	return ret;
 }
 
 static void withdraw(struct skl_ctl *ctl, const struct skl_target *t, const struct skl_sources *s)
@@ -321,6 +383,7 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	struct opening o = { .s = &s };
 	struct exec_args a;
 	struct skl_target t;
+	int first = inherited_fds();
 
 	if (parse_exec(argc, argv, &a, err))
 		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
@@ -328,17 +391,19 @@ static int run_exec(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *
 	    (!ctl->agent && skl_pod_target_open(&pod, a.label, &t, err)))
 		return -1;
 	o.a = &a;
+	o.first = first;
 	/* Through the agent we run in the pod already; if exec fails below,
 	 * the sockets close and so leave the dispatcher by themselves. */
-	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, err) ||
+	if (ctl->agent ? open_sockets(&o, err) || place_sockets(ctl, &s, first, err) ||
 				 skl_ctl_via_agent(ctl, a.label, &s, 0, true, err)
 		       : skl_ctl_in_pod(ctl, open_sockets, &o, err) ||
-				 skl_pod_sources_check(&pod, &t, &s, err) || place_sockets(ctl, &s, err) ||
+				 skl_pod_sources_check(&pod, &t, &s, err) ||
+				 place_sockets(ctl, &s, first, err) ||
 				 skl_pod_handover(&pod, &t, &s, cleared, err)) {
 		skl_ctl_sources_close(&s);
 		return -1;
 	}
-	if (!set_listen_env(&a, s.n, err)) {
+	if (!set_listen_env(&a, first, s.n, err)) {
 		fflush(NULL);
 		execvp(a.cmd[0], a.cmd);
 		skl_errf(err, SKL_CNI_INTERNAL, "%s: exec: %s", a.cmd[0], strerror(errno));

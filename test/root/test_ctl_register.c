@@ -1078,6 +1078,64 @@ static void exec_runs_socket_activated_server(void **state)
 	assert_no_socket(e, "svc");
 }
 
+/* --freebind sets IP_FREEBIND / IPV6_FREEBIND on the sockets before the
+ * handover (a UDP server then may reply from an IPv6 address only a local
+ * route covers); without it they are as socket(2) made them. The server
+ * here prints the flag of fds 3 (IPv4 TCP) and 4 (dual-stack UDP). */
+static void exec_freebind_sets_the_flag_before_handover(void **state)
+{
+	static const char show[] =
+		"import socket as s\n"
+		"a, b = s.socket(fileno=3), s.socket(fileno=4)\n"
+		"print(a.getsockopt(s.IPPROTO_IP, 15), b.getsockopt(s.IPPROTO_IPV6, 78))\n";
+	struct env *e = *state;
+	struct result r;
+
+	env_state(e, svc_bindings);
+	CTL(e, NULL, &r, "exec", "--label", "svc", "--listen", "tcp://0.0.0.0:0", "--listen",
+	    "udp://[::]:53", "--", "python3", "-c", show);
+	expect_ok(&r);
+	assert_string_equal(r.out, "0 0\n");
+	CTL(e, NULL, &r, "exec", "--label", "svc", "--freebind", "--listen", "tcp://0.0.0.0:0",
+	    "--listen", "udp://[::]:53", "--", "python3", "-c", show);
+	expect_ok(&r);
+	assert_string_equal(r.out, "1 1\n");
+	assert_no_socket(e, "svc");
+}
+
+/* Chained execs give one server the sockets of two labels: the inner exec
+ * keeps the socket the outer one passed at fd 3 and puts its own at fd 4,
+ * LISTEN_FDS=2, LISTEN_FDNAMES in that order (the server names each answer
+ * by it). */
+static void exec_chains_for_several_labels(void **state)
+{
+	struct env *e = *state;
+	char line[128];
+	struct result r;
+	struct proc p;
+
+	env_state(e, svc_bindings);
+	spawn_ctl(e, &(struct spawn){ .stdin_pipe = true },
+		  (const char *const[]){ "exec", "--label", "svc", "--listen", "tcp://0.0.0.0:0",
+					 "--", ctl_path, "--bpffs-root", e->root, "exec",
+					 "--label", "tcponly", "--listen", "tcp://[::]:0", "--",
+					 helper_path, "20", NULL },
+		  &p);
+	read_line(p.out, line, sizeof(line));
+	if (strcmp(line, "ready 2\n")) {
+		finish(e, &p, &r);
+		fail_msg("no ready line from the server: <%s> (stderr <%s>)", line, r.err);
+	}
+	tcp_line("192.0.2.7", 443, line, sizeof(line));
+	assert_string_equal(line, "svc 192.0.2.7:443\n");
+	tcp_line("198.51.100.9", 7777, line, sizeof(line));
+	assert_string_equal(line, "tcponly 198.51.100.9:7777\n");
+	finish(e, &p, &r);
+	assert_int_equal(r.status, 0);
+	assert_no_socket(e, "svc");
+	assert_no_socket(e, "tcponly");
+}
+
 /* Anything that fails before CMD runs leaves nothing registered. */
 static void exec_failures_leave_nothing(void **state)
 {
@@ -1216,6 +1274,8 @@ int main(void)
 		TEST(replacement_keeps_no_stale_slot),
 		TEST(unregister_removes_sockets),
 		TEST(exec_runs_socket_activated_server),
+		TEST(exec_freebind_sets_the_flag_before_handover),
+		TEST(exec_chains_for_several_labels),
 		TEST(exec_failures_leave_nothing),
 		TEST(library_error_codes_are_not_exit_statuses),
 		TEST(help_for_each_command),

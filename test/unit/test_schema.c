@@ -126,6 +126,7 @@ static void schema_accepts_examples(void **state)
 {
 	(void)state;
 	assert_int_equal(system(PYTHON " test/schema/validate.py " SCHEMA " examples/*.conflist "
+				"examples/servers/*.conflist "
 				"examples/pod-*.yaml test/schema/good/*.json"),
 			 0);
 }
