@@ -145,12 +145,32 @@ all: $(BUILD)/libsklookup.a $(BINS)
 
 # A libcni client (the library runtimes use), built offline from Debian's Go sources.
 CNICLIENT := $(BUILD)/test/cniclient
+# The containerd suite's CRI client (Python, Debian's python3-grpcio) with
+# its messages compiled from test/cri/cri.proto, and its sandbox image: a
+# static pause program, FROM scratch (scripts/oci-image). Not sanitized: it
+# runs inside the pod's sandbox container, which has no libraries.
+CRI_TEST := $(BUILD)/test/cri/cri-client $(BUILD)/test/cri/cri_pb2.py $(BUILD)/test/cri/pause.tar
 
-tests: $(UNIT_TESTS) $(ROOT_TESTS) $(TEST_HELPERS) $(CNICLIENT)
+tests: $(UNIT_TESTS) $(ROOT_TESTS) $(TEST_HELPERS) $(CNICLIENT) $(CRI_TEST)
 
 $(CNICLIENT): test/cniclient/main.go
 	@mkdir -p $(@D)
 	GO111MODULE=off GOPATH=/usr/share/gocode go build -o $@ ./test/cniclient
+
+$(BUILD)/test/cri/cri_pb2.py: test/cri/cri.proto
+	@mkdir -p $(@D)
+	protoc --python_out=$(@D) -Itest/cri $<
+
+$(BUILD)/test/cri/cri-client: test/cri/cri-client
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(BUILD)/test/cri/pause: test/cri/pause.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -s -std=c11 -Wall -Wextra $(WERROR_FLAGS) $< -o $@
+
+$(BUILD)/test/cri/pause.tar: $(BUILD)/test/cri/pause scripts/oci-image
+	scripts/oci-image --name sklookup.test/pause:1 --entrypoint /pause -o $@ $<=/pause
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(FLAGS_STAMP) | $(BUILD)
 	@mkdir -p $(BUILD)/dep

@@ -10,6 +10,7 @@ PACKAGES=(
 	libclang-rt-14-dev # libFuzzer for make fuzz (clang's own runtime, not in clang's deps)
 	dpkg-dev jq podman runc busybox-static
 	strace # test_agent_hostile delays the agent's bind() to race a symlink
+	containerd python3-grpcio python3-protobuf protobuf-compiler # test_containerd: CRI
 )
 
 is_installed() {
