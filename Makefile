@@ -12,6 +12,7 @@
 #   make clean      build/, build-san/, build-static/, build-fuzz/ and $(BUILD)
 #   make SANITIZE=1 an ASan+UBSan build in build-san/
 #   make static     static PIE binaries in build-static/
+#   make image      build/sklookup-image.tar: the node image (OCI archive FROM scratch)
 #   make check-hardening  scripts/check-hardening.sh on build/'s binaries
 #
 # Settings: CC (gcc or clang), CLANG, CPPFLAGS, CFLAGS, LDFLAGS, BPF_CFLAGS, BUILD,
@@ -137,7 +138,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit
 ROOT_TESTS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/test_*.c))
 TEST_HELPERS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/helper_*.c))
 
-.PHONY: all tests test install clean bench soak static demo check-hardening FORCE
+.PHONY: all tests test install clean bench soak static demo check-hardening image FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -262,6 +263,7 @@ test:
 	$(MAKE) BUILD=build all tests
 	$(MAKE) SANITIZE=1 BUILD=build-san all tests
 	$(MAKE) static
+	$(MAKE) image
 	./test/run-all.sh
 
 install: all
@@ -309,6 +311,19 @@ static:
 	$(STATIC_BUILD)/sklookup --version
 	CNI_COMMAND=VERSION $(STATIC_BUILD)/sklookup </dev/null >/dev/null
 	@echo "static: $(STATIC_BINS) are static executables"
+
+# The node image: an OCI image archive FROM scratch with the static binaries
+# and nothing else (no shell, no libc outside them), built offline and
+# reproducibly by scripts/oci-image; `ctr images import` and `podman load`
+# read it. The entrypoint is sklookup-ctl; the DaemonSet gives its arguments.
+IMAGE := build/sklookup-image.tar
+IMAGE_NAME := localhost/sklookup:$(SKL_RELEASE)
+
+image: static
+	@mkdir -p $(dir $(IMAGE))
+	scripts/oci-image --name $(IMAGE_NAME) --entrypoint /sklookup-ctl -o $(IMAGE) \
+		$(STATIC_BUILD)/sklookup=/sklookup $(STATIC_BUILD)/sklookup-ctl=/sklookup-ctl
+	@echo "image: $(IMAGE) ($(IMAGE_NAME), $$(stat -c %s $(IMAGE)) bytes)"
 
 $(BUILD)/cjson-source/cJSON.c: scripts/cjson-source.sh
 	rm -rf $(BUILD)/cjson # where earlier builds put it

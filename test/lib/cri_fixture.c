@@ -25,7 +25,7 @@
 #include "testbin.h"
 #include "testnet.h"
 
-#define VAR_LIB_CNI "/var/lib/cni" /* libcni's result cache: containerd has no setting for it */
+#define VAR_LIB "/var/lib"
 #define CONTAINERD_WAIT_S "20"
 
 static const char *const reference_plugins[] = { "bridge", "host-local", "loopback", NULL };
@@ -272,17 +272,14 @@ static void cleanup(struct cri_env *e)
 		e->agent = 0;
 	}
 	agentfix_clean();
-	/* containerd's overlay and shm mounts, the pods' netns files (all in
-	 * the suite's mount namespace), and libcni's cache over /var/lib/cni. */
+	/* containerd's and podman's overlay and shm mounts and the pods' netns
+	 * files, all in the suite's mount namespace. */
 	if (e->tmp[0]) {
 		testnet_run("awk '$2 ~ \"^(%s|/run/netns)/\" { print $2 }' /proc/self/mounts | sort -r |"
 			    " xargs -r -n1 umount -l 2>/dev/null",
 			    e->tmp);
-		testnet_run("umount -l " VAR_LIB_CNI " 2>/dev/null");
 		testnet_run("rm -rf %s", e->tmp);
 	}
-	if (e->made_var_lib_cni)
-		rmdir(VAR_LIB_CNI);
 	if (e->cgroup[0])
 		testnet_run("for d in /sys/fs/cgroup/*/%s; do [ -d \"$d\" ] &&"
 			    " find \"$d\" -depth -type d -exec rmdir {} + 2>/dev/null; done; true",
@@ -317,17 +314,13 @@ static int prepare(struct cri_env *e)
 	snprintf(e->tmp, sizeof(e->tmp), "/tmp/sklt-cri-%d", getpid());
 	snprintf(e->sock, sizeof(e->sock), "%s/containerd.sock", e->tmp);
 	snprintf(e->cgroup, sizeof(e->cgroup), "sklt-cri-%d", getpid());
-	if (testnet_run("rm -rf %s && mkdir -p -m 0700 %s/cni-bin %s/net.d %s/ipam %s/cni-cache",
-			e->tmp, e->tmp, e->tmp, e->tmp, e->tmp))
+	if (testnet_run("rm -rf %s && mkdir -p -m 0700 %s/cni-bin %s/net.d %s/ipam",
+			e->tmp, e->tmp, e->tmp, e->tmp))
 		return -1;
-	/* libcni caches results in /var/lib/cni: here a directory of ours. */
-	if (access(VAR_LIB_CNI, F_OK)) {
-		if (mkdir(VAR_LIB_CNI, 0755))
-			return -1;
-		e->made_var_lib_cni = true;
-	}
-	snprintf(out, sizeof(out), "%s/cni-cache", e->tmp);
-	if (mount(out, VAR_LIB_CNI, NULL, MS_BIND, NULL))
+	/* What the runtimes keep in /var/lib whatever their settings (libcni's
+	 * result cache /var/lib/cni, podman's blob cache /var/lib/containers)
+	 * goes to a tmpfs of the suite's mount namespace, not the machine. */
+	if (mount("tmpfs", VAR_LIB, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"))
 		return -1;
 	if (testnet_bpffs_tmpdir(e->root, sizeof(e->root)) || write_cni_bin(e) ||
 	    write_conflist(e) || write_config(e))

@@ -9,8 +9,9 @@
  * the CRI socket with our client (build/test/cri/cri-client).
  *
  * The suite runs in a mount namespace, a /run and a network namespace of
- * its own (agentfix_group_setup), so containerd, its shims, the pods'
- * netns files, the bridge and the host routes never reach the machine's.
+ * its own (agentfix_group_setup) with a tmpfs on /var/lib, so containerd,
+ * its shims, the pods' netns files, libcni's cache, the bridge and the host
+ * routes never reach the machine's.
  */
 #ifndef SKL_TEST_CRI_FIXTURE_H
 #define SKL_TEST_CRI_FIXTURE_H
@@ -48,7 +49,6 @@ struct cri_env {
 	char cgroup[64];   /* the pods' cgroup parent, sklt-cri-<pid> */
 	char client[PATH_MAX], plugin[PATH_MAX], pause_tar[PATH_MAX];
 	pid_t containerd, agent;
-	bool made_var_lib_cni; /* libcni's cache dir did not exist */
 	struct cri_pod pods[CRI_MAX_PODS];
 };
 

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent_fixture.h"
+#include "build_version.h"
 #include "cri_fixture.h"
 #include "state.h"
 #include "testnet.h"
@@ -429,6 +431,119 @@ static void test_stop_then_remove_leaves_nothing(void **state)
 	assert_int_equal(testnet_run("[ -z \"$(ls -A %s | grep -vx ':spare')\" ]", e->root), 0);
 }
 
+/* ---- the node image (make image) ---- */
+
+#define IMAGE "build/sklookup-image.tar"
+#define IMAGE_STATIC_DIR "build-static"
+
+/* A JSON file of the image archive (a path in it), parsed. */
+static cJSON *archive_json(const char *member)
+{
+	static char out[1 << 16];
+
+	if (crifix_capture(out, sizeof(out), "tar -xOf " IMAGE " %s", member) != 0)
+		fail_msg("%s has no %s", IMAGE, member);
+	return cJSON_Parse(out);
+}
+
+/* blobs/sha256/<hex> for a "sha256:<hex>" digest. */
+static void blob_path(char *out, size_t len, const cJSON *descriptor)
+{
+	const char *digest = cJSON_GetStringValue(cJSON_GetObjectItem(descriptor, "digest"));
+
+	assert_non_null(digest);
+	assert_int_equal(strncmp(digest, "sha256:", 7), 0);
+	snprintf(out, len, "blobs/sha256/%s", digest + 7);
+}
+
+/* The image holds exactly the two static binaries, byte for byte, with
+ * sklookup-ctl as its entrypoint; ctr imports it and runs both binaries
+ * from it (nothing else in the image: no shell, no libc), podman loads
+ * it under the same name. */
+static void test_node_image_loads_with_ctr_and_podman(void **state)
+{
+	struct cri_env *e = *state;
+	char name[128], layer[128], config_blob[128], out[8192], cg[96], tags[160];
+	cJSON *index, *manifest, *config, *entry;
+	struct stat st;
+
+	if (stat(IMAGE, &st))
+		fail_msg(IMAGE " is missing: run make image (make test does)");
+	index = archive_json("index.json");
+	assert_non_null(index);
+	entry = cJSON_GetArrayItem(cJSON_GetObjectItem(index, "manifests"), 0);
+	snprintf(name, sizeof(name), "%s",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(entry, "annotations"),
+							  "io.containerd.image.name")) ?: "");
+	assert_int_equal(strncmp(name, "localhost/sklookup:", 19), 0);
+	blob_path(layer, sizeof(layer), entry);
+	cJSON_Delete(index);
+	manifest = archive_json(layer);
+	assert_non_null(manifest);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "layers")), 1);
+	blob_path(config_blob, sizeof(config_blob), cJSON_GetObjectItem(manifest, "config"));
+	blob_path(layer, sizeof(layer),
+		  cJSON_GetArrayItem(cJSON_GetObjectItem(manifest, "layers"), 0));
+	cJSON_Delete(manifest);
+	config = archive_json(config_blob);
+	assert_non_null(config);
+	entry = cJSON_GetObjectItem(cJSON_GetObjectItem(config, "config"), "Entrypoint");
+	assert_int_equal(cJSON_GetArraySize(entry), 1);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(entry, 0)), "/sklookup-ctl");
+	cJSON_Delete(config);
+
+	/* tar -t of the layer: the two binaries, nothing else. */
+	assert_int_equal(crifix_capture(out, sizeof(out), "tar -xOf " IMAGE " %s | tar -tvzf -",
+					layer),
+			 0);
+	print_message("%s: %s, %lld bytes; its layer:\n%s", IMAGE, name, (long long)st.st_size, out);
+	assert_int_equal(crifix_capture(out, sizeof(out), "tar -xOf " IMAGE " %s | tar -tzf -", layer),
+			 0);
+	assert_string_equal(out, "sklookup\nsklookup-ctl\n");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(testnet_run("tar -xOf " IMAGE " %s | tar -xOzf - %s |"
+					     " cmp -s - " IMAGE_STATIC_DIR "/%s",
+					     layer, i ? "sklookup-ctl" : "sklookup",
+					     i ? "sklookup-ctl" : "sklookup"),
+				 0);
+
+	/* containerd: imported, and both binaries run from it alone. */
+	assert_int_equal(crifix_capture(out, sizeof(out),
+					"ctr -a %s -n sklt-image images import " IMAGE " 2>&1 &&"
+					" ctr -a %s -n sklt-image images ls -q",
+					e->sock, e->sock),
+			 0);
+	assert_non_null(strstr(out, name));
+	snprintf(cg, sizeof(cg), "/%s/image", e->cgroup);
+	for (int i = 0; i < 2; i++) {
+		if (crifix_capture(out, sizeof(out),
+				   "ctr -a %s -n sklt-image run --rm --cgroup %s %s sklt-image-%d"
+				   " /%s --version 2>&1",
+				   e->sock, cg, name, getpid(), i ? "sklookup-ctl" : "sklookup") != 0)
+			fail_msg("ctr run %s: %s", name, out);
+		assert_non_null(strstr(out, SKL_RELEASE));
+	}
+	assert_int_equal(testnet_run("ctr -a %s -n sklt-image images rm %s >/dev/null", e->sock,
+				     name),
+			 0);
+
+	/* podman, with storage of this suite's own. */
+	if (crifix_capture(out, sizeof(out),
+			   "printf '[engine]\\nevents_logger = \"none\"\\n' > %s/containers.conf &&"
+			   " CONTAINERS_CONF=%s/containers.conf podman --root %s/podman/root"
+			   " --runroot %s/podman/run --tmpdir %s/podman/tmp load -i " IMAGE " 2>&1 &&"
+			   " CONTAINERS_CONF=%s/containers.conf podman --root %s/podman/root"
+			   " --runroot %s/podman/run --tmpdir %s/podman/tmp image inspect"
+			   " --format '{{.RepoTags}} {{.Config.Entrypoint}}' %s 2>&1",
+			   e->tmp, e->tmp, e->tmp, e->tmp, e->tmp, e->tmp, e->tmp, e->tmp, e->tmp,
+			   name) != 0)
+		fail_msg("podman load " IMAGE ": %s", out);
+	print_message("podman: %s", out);
+	assert_non_null(strstr(out, "[/sklookup-ctl]"));
+	snprintf(tags, sizeof(tags), "[%s]", name);
+	assert_non_null(strstr(out, tags));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +553,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_failed_add_then_del, pod_teardown),
 		cmocka_unit_test_teardown(test_containerd_restart_keeps_pods, pod_teardown),
 		cmocka_unit_test_teardown(test_stop_then_remove_leaves_nothing, pod_teardown),
+		cmocka_unit_test(test_node_image_loads_with_ctr_and_podman),
 	};
 
 	return cmocka_run_group_tests_name("containerd (CRI) with the sklookup CNI plugin", tests,
