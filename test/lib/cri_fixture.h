@@ -27,11 +27,12 @@
 #include "netpod.h"
 
 #define CRI_NETWORK "sklt-cri"
+#define CRI_IGNORED_NETWORK "sklt-cri-second" /* a conflist after ours */
 #define CRI_BRIDGE "sklt-cbr0"
 #define CRI_SUBNET "198.51.100.0/24"
 #define CRI_PAUSE_IMAGE "sklookup.test/pause:1"
 #define CRI_MAX_PODS 8
-#define CRI_MAX_CALLS 16
+#define CRI_MAX_CALLS 64
 
 struct cri_pod {
 	char name[64], uid[64];
@@ -107,8 +108,9 @@ struct cri_call {
 	cJSON *config;   /* its stdin, parsed (NULL if it was not JSON) */
 };
 
-/* The recorded calls whose CNI_ARGS name the pod (K8S_POD_NAME=name), in
- * order; returns how many (up to max). Free with crifix_free_calls. */
+/* The recorded calls whose CNI_ARGS name the pod (K8S_POD_NAME=name), or
+ * every call when pod_name is NULL, in order; returns how many (up to max).
+ * Free with crifix_free_calls. */
 size_t crifix_calls(const struct cri_env *e, const char *pod_name, struct cri_call *calls,
 		    size_t max);
 void crifix_free_calls(struct cri_call *calls, size_t n);

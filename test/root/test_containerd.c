@@ -11,7 +11,8 @@
  * K8S_POD_INFRA_CONTAINER_ID; "io.kubernetes.cri.pod-annotations": null
  * for a pod without annotations; a DEL on StopPodSandbox with the netns
  * and the cached prevResult, and a second DEL on RemovePodSandbox with an
- * empty CNI_NETNS and no prevResult; after a failed ADD, a DEL.
+ * empty CNI_NETNS and no prevResult; after a failed ADD, a DEL; no CHECK,
+ * GC or STATUS; only the lexically first conflist is used.
  *
  * The host (the suite's own netns) probes only 203.0.113.0/24, and only
  * after `ip route get` shows the route into the pod.
@@ -431,6 +432,30 @@ static void test_stop_then_remove_leaves_nothing(void **state)
 	assert_int_equal(testnet_run("[ -z \"$(ls -A %s | grep -vx ':spare')\" ]", e->root), 0);
 }
 
+/* Over the whole suite containerd 1.6 sent ADD and DEL only (no CHECK, GC
+ * or STATUS), each for the lexically first conflist only. */
+static void test_only_add_and_del_of_the_first_conflist(void **state)
+{
+	struct cri_env *e = *state;
+	struct cri_call calls[CRI_MAX_CALLS];
+	size_t n = crifix_calls(e, NULL, calls, CRI_MAX_CALLS), adds = 0, dels = 0;
+
+	assert_true(n > 0 && n < CRI_MAX_CALLS);
+	for (size_t i = 0; i < n; i++) {
+		const char *network = cJSON_GetStringValue(cJSON_GetObjectItem(calls[i].config,
+									      "name"));
+
+		if (strcmp(calls[i].command, "ADD") && strcmp(calls[i].command, "DEL"))
+			fail_msg("containerd sent %s", calls[i].command);
+		adds += !strcmp(calls[i].command, "ADD");
+		dels += !strcmp(calls[i].command, "DEL");
+		assert_non_null(network);
+		assert_string_equal(network, CRI_NETWORK);
+	}
+	print_message("containerd sent %zu ADD and %zu DEL, all for %s\n", adds, dels, CRI_NETWORK);
+	crifix_free_calls(calls, n);
+}
+
 /* ---- the node image (make image) ---- */
 
 #define IMAGE "build/sklookup-image.tar"
@@ -553,6 +578,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_failed_add_then_del, pod_teardown),
 		cmocka_unit_test_teardown(test_containerd_restart_keeps_pods, pod_teardown),
 		cmocka_unit_test_teardown(test_stop_then_remove_leaves_nothing, pod_teardown),
+		cmocka_unit_test(test_only_add_and_del_of_the_first_conflist),
 		cmocka_unit_test(test_node_image_loads_with_ctr_and_podman),
 	};
 
