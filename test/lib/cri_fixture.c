@@ -270,9 +270,10 @@ static void kill_shims(const struct cri_env *e)
 		    e->sock, runc_path, e->tmp, runc_path, e->tmp);
 }
 
-static void cleanup(struct cri_env *e)
+/* Everything but the pods' CRI life: containerd, its shims and what they
+ * ran, the agent, mounts, directories, cgroups, the bpffs root. */
+static void release(struct cri_env *e)
 {
-	crifix_forget_pods(e);
 	crifix_containerd_kill(e, SIGTERM);
 	kill_shims(e);
 	if (e->agent > 0) {
@@ -294,6 +295,28 @@ static void cleanup(struct cri_env *e)
 			    e->cgroup);
 	if (e->root[0])
 		testnet_rm_rf_bpffs(e->root);
+}
+
+static void cleanup(struct cri_env *e)
+{
+	crifix_forget_pods(e);
+	release(e);
+}
+
+static struct cri_env *current; /* for the signal handler */
+
+/* A suite stopped by SIGINT or SIGTERM (the runner's timeout) leaves
+ * nothing either: no CRI calls here, the servers and shims are killed. */
+static void on_signal(int sig)
+{
+	if (current) {
+		for (size_t i = 0; i < CRI_MAX_PODS; i++)
+			if (current->pods[i].srv.pid > 0)
+				kill(current->pods[i].srv.pid, SIGKILL);
+		release(current);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static int prepare(struct cri_env *e)
@@ -353,10 +376,11 @@ int crifix_setup(void **state)
 	for (size_t i = 0; i < CRI_MAX_PODS; i++)
 		e->pods[i].np.netns = -1;
 	*state = e;
+	current = e;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	if (prepare(e)) {
-		cleanup(e);
-		free(e);
-		*state = NULL;
+		crifix_teardown(state);
 		return -1;
 	}
 	return 0;
@@ -370,6 +394,10 @@ int crifix_teardown(void **state)
 		cleanup(e);
 		free(e);
 	}
+	*state = NULL;
+	current = NULL;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	return 0;
 }
 
