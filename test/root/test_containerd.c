@@ -11,7 +11,8 @@
  * K8S_POD_INFRA_CONTAINER_ID; "io.kubernetes.cri.pod-annotations": null
  * for a pod without annotations; a DEL on StopPodSandbox with the netns
  * and the cached prevResult, and a second DEL on RemovePodSandbox with an
- * empty CNI_NETNS and no prevResult; after a failed ADD, a DEL; no CHECK,
+ * empty CNI_NETNS and no prevResult; after a failed ADD, one DEL with the
+ * netns and no prevResult; the CNI_ARGS pairs in any order; no CHECK,
  * GC or STATUS; only the lexically first conflist is used.
  *
  * The host (the suite's own netns) probes only 203.0.113.0/24, and only
@@ -155,6 +156,9 @@ static void expect_add_del_del(const struct cri_env *e, const struct cri_pod *po
 	assert_true(has_prev_result(&calls[1]));
 	assert_string_equal(calls[2].netns, "");
 	assert_false(has_prev_result(&calls[2]));
+	print_message("pod %s: ADD CNI_ARGS=\"%s\"; DEL netns=%s prevResult=yes;"
+		      " DEL netns=\"\" prevResult=no\n",
+		      pod->name, calls[0].args, calls[1].netns);
 	crifix_free_calls(calls, n);
 }
 
@@ -328,7 +332,14 @@ static void test_failed_add_then_del(void **state)
 		assert_string_equal(calls[i].command, "DEL");
 		assert_string_equal(calls[i].container, calls[0].container);
 		assert_int_equal(calls[i].status, 0);
+		print_message("failed ADD, then DEL netns=\"%s\" prevResult=%s\n", calls[i].netns,
+			      has_prev_result(&calls[i]) ? "yes" : "no");
 	}
+	/* The DEL comes while the netns is there, and without prevResult:
+	 * libcni caches only a successful ADD's result. */
+	assert_int_equal(n, 2);
+	assert_string_equal(calls[1].netns, calls[0].netns);
+	assert_false(has_prev_result(&calls[1]));
 	/* The address bridge gave it, from the ADD's prevResult. */
 	{
 		cJSON *ips = cJSON_GetObjectItem(cJSON_GetObjectItem(calls[0].config, "prevResult"),
