@@ -259,14 +259,18 @@ static bool usable(const char *cmd)
 	return crifix_capture(out, sizeof(out), "command -v %s >/dev/null 2>&1", cmd) == 0;
 }
 
-/* Every process this suite's containerd started (the shims, whose command
- * line names its socket) is killed; runc then deletes what they ran. */
+/* Every process this suite's containerd started: its shims (the
+ * containerd-shim-runc-v2 processes whose command line names this suite's
+ * socket, found by pid in /proc, since containerd 1.6 keeps no pid file of
+ * them) are killed; runc then deletes what they ran. */
 static void kill_shims(const struct cri_env *e)
 {
-	testnet_run("for p in $(grep -lsF -- '%s' /proc/[0-9]*/cmdline | cut -d/ -f3); do"
-		    " [ \"$p\" != \"$$\" ] && kill -9 \"$p\" 2>/dev/null; done;"
+	testnet_run("for d in /proc/[0-9]*; do"
+		    " [ \"$(readlink $d/exe 2>/dev/null)\" = \"$(command -v containerd-shim-runc-v2)\" ] &&"
+		    " tr '\\0' ' ' <$d/cmdline 2>/dev/null | grep -qF -- ' -address %s ' &&"
+		    " kill -9 \"${d#/proc/}\"; done;"
 		    " for c in $(%s --root %s/runc/k8s.io list -q 2>/dev/null); do"
-		    " %s --root %s/runc/k8s.io delete --force \"$c\" >/dev/null 2>&1; done",
+		    " %s --root %s/runc/k8s.io delete --force \"$c\" >/dev/null 2>&1; done; true",
 		    e->sock, runc_path, e->tmp, runc_path, e->tmp);
 }
 
