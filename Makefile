@@ -12,6 +12,7 @@
 #   make clean      build/, build-san/, build-static/, build-fuzz/ and $(BUILD)
 #   make SANITIZE=1 an ASan+UBSan build in build-san/
 #   make static     static PIE binaries in build-static/
+#   make image      build/sklookup-image.tar: the node image (OCI archive FROM scratch)
 #   make check-hardening  scripts/check-hardening.sh on build/'s binaries
 #
 # Settings: CC (gcc or clang), CLANG, CPPFLAGS, CFLAGS, LDFLAGS, BPF_CFLAGS, BUILD,
@@ -137,7 +138,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit
 ROOT_TESTS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/test_*.c))
 TEST_HELPERS := $(patsubst test/root/%.c,$(BUILD)/test/root/%,$(wildcard test/root/helper_*.c))
 
-.PHONY: all tests test install clean bench soak static demo check-hardening FORCE
+.PHONY: all tests test install clean bench soak static demo check-hardening image FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -145,12 +146,32 @@ all: $(BUILD)/libsklookup.a $(BINS)
 
 # A libcni client (the library runtimes use), built offline from Debian's Go sources.
 CNICLIENT := $(BUILD)/test/cniclient
+# The containerd suite's CRI client (Python, Debian's python3-grpcio) with
+# its messages compiled from test/cri/cri.proto, and its sandbox image: a
+# static pause program, FROM scratch (scripts/oci-image). Not sanitized: it
+# runs inside the pod's sandbox container, which has no libraries.
+CRI_TEST := $(BUILD)/test/cri/cri-client $(BUILD)/test/cri/cri_pb2.py $(BUILD)/test/cri/pause.tar
 
-tests: $(UNIT_TESTS) $(ROOT_TESTS) $(TEST_HELPERS) $(CNICLIENT)
+tests: $(UNIT_TESTS) $(ROOT_TESTS) $(TEST_HELPERS) $(CNICLIENT) $(CRI_TEST)
 
 $(CNICLIENT): test/cniclient/main.go
 	@mkdir -p $(@D)
 	GO111MODULE=off GOPATH=/usr/share/gocode go build -o $@ ./test/cniclient
+
+$(BUILD)/test/cri/cri_pb2.py: test/cri/cri.proto
+	@mkdir -p $(@D)
+	protoc --python_out=$(@D) -Itest/cri $<
+
+$(BUILD)/test/cri/cri-client: test/cri/cri-client
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+$(BUILD)/test/cri/pause: test/cri/pause.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -s -std=c11 -Wall -Wextra $(WERROR_FLAGS) $< -o $@
+
+$(BUILD)/test/cri/pause.tar: $(BUILD)/test/cri/pause scripts/oci-image
+	scripts/oci-image --name sklookup.test/pause:1 --entrypoint /pause -o $@ $<=/pause
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(FLAGS_STAMP) | $(BUILD)
 	@mkdir -p $(BUILD)/dep
@@ -242,6 +263,7 @@ test:
 	$(MAKE) BUILD=build all tests
 	$(MAKE) SANITIZE=1 BUILD=build-san all tests
 	$(MAKE) static
+	$(MAKE) image
 	./test/run-all.sh
 
 install: all
@@ -289,6 +311,19 @@ static:
 	$(STATIC_BUILD)/sklookup --version
 	CNI_COMMAND=VERSION $(STATIC_BUILD)/sklookup </dev/null >/dev/null
 	@echo "static: $(STATIC_BINS) are static executables"
+
+# The node image: an OCI image archive FROM scratch with the static binaries
+# and nothing else (no shell, no libc outside them), built offline and
+# reproducibly by scripts/oci-image; `ctr images import` and `podman load`
+# read it. The entrypoint is sklookup-ctl; the DaemonSet gives its arguments.
+IMAGE := build/sklookup-image.tar
+IMAGE_NAME := localhost/sklookup:$(SKL_RELEASE)
+
+image: static
+	@mkdir -p $(dir $(IMAGE))
+	scripts/oci-image --name $(IMAGE_NAME) --entrypoint /sklookup-ctl -o $(IMAGE) \
+		$(STATIC_BUILD)/sklookup=/sklookup $(STATIC_BUILD)/sklookup-ctl=/sklookup-ctl
+	@echo "image: $(IMAGE) ($(IMAGE_NAME), $$(stat -c %s $(IMAGE)) bytes)"
 
 $(BUILD)/cjson-source/cJSON.c: scripts/cjson-source.sh
 	rm -rf $(BUILD)/cjson # where earlier builds put it

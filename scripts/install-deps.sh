@@ -12,6 +12,7 @@ PACKAGES=(
 	strace # test_agent_hostile delays the agent's bind() to race a symlink
 	bird2 # test_bgp: BGP daemons announce the plugin's host routes (proto 173) between netns
 	haproxy unbound knot-resolver socat # test_servers runs the recipes of examples/servers/
+	containerd python3-grpcio python3-protobuf protobuf-compiler # test_containerd: CRI
 )
 
 is_installed() {
