@@ -1,9 +1,11 @@
 /* sklookup-ctl pods: every pod state on the node, one line (or object) each. */
 #include "ctl.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -198,11 +200,14 @@ static int pods(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		return skl_ctl_usage(ctl, err,
 				     "pods lists every pod on the node: it takes no --container, "
 				     "--pod, --netns, --network, --ifname or --agent");
-	if (!skl_bpffs_is_mounted(root))
+	/* No root yet (no pod ever added on this node): no pods. */
+	if (access(root, F_OK) && errno == ENOENT)
+		root = NULL;
+	else if (!skl_bpffs_is_mounted(root))
 		return skl_errf(err, SKL_CNI_IO_FAILURE,
 				"%s is not on bpffs: no pods to list there (a different "
 				"bpffsRoot needs --bpffs-root; pods needs the node's bpffs)", root);
-	if (skl_bpffs_check_root(root, err))
+	if (root && skl_bpffs_check_root(root, err))
 		return -1;
 	if (ctl->json) {
 		l.arr = cJSON_CreateArray();
@@ -212,7 +217,8 @@ static int pods(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		printf("%-32s %-20s %-12s %-8s %-12s %-8s %-8s %s\n", "POD", "CONTAINER", "NETWORK",
 		       "IFNAME", "NETNS", "BINDINGS", "SOCKETS", "RELEASE");
 	}
-	skl_state_walk(root, SKL_STATE_FROM_ROOT, 0, list_one, &l);
+	if (root)
+		skl_state_walk(root, SKL_STATE_FROM_ROOT, 0, list_one, &l);
 	if (l.failed) {
 		cJSON_Delete(l.arr);
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");

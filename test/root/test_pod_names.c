@@ -390,6 +390,26 @@ static void older_record_still_works(void **state)
 	free(out);
 }
 
+/* No pod on the node: an empty list, also before any ADD made bpffsRoot. */
+static void pods_on_an_empty_node(void **state)
+{
+	struct cni_fixture *f = *state;
+	char *out = malloc(OUT);
+	cJSON *doc;
+
+	assert_non_null(out);
+	assert_int_equal(ctl(f, true, out, "pods"), 0);
+	assert_true(!strncmp(out, "POD ", 4) && !strchr(out, '\n')[1]);
+	/* The later --bpffs-root wins: a root no ADD has made yet. */
+	assert_int_equal(ctl(f, true, out, "--bpffs-root /sys/fs/bpf/sklt-names-none-%d pods",
+			     (int)getpid()), 0);
+	assert_true(!strncmp(out, "POD ", 4) && !strchr(out, '\n')[1]);
+	doc = ctl_json(f, out, "--bpffs-root /sys/fs/bpf/sklt-names-none pods");
+	assert_true(cJSON_IsArray(doc) && cJSON_GetArraySize(doc) == 0);
+	cJSON_Delete(doc);
+	free(out);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, cni_fixture_setup, cni_fixture_teardown)
 
 int main(void)
@@ -400,6 +420,7 @@ int main(void)
 		T(bad_cni_args_refused_leaving_nothing),
 		T(podman_and_plain_libcni),
 		T(older_record_still_works),
+		T(pods_on_an_empty_node),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
