@@ -138,7 +138,7 @@ void skl_ctl_print_pod_identity(const struct skl_pod_identity *id)
 {
 	char name[SKL_POD_DISPLAY_MAX];
 
-	if (!skl_pod_identity_known(id) && !id->uid[0])
+	if (skl_pod_identity_empty(id))
 		return;
 	skl_pod_identity_format(id, name, sizeof(name));
 	printf("pod %s", name);

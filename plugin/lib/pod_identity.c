@@ -9,6 +9,11 @@ bool skl_pod_identity_known(const struct skl_pod_identity *id)
 	return id->ns[0] || id->name[0];
 }
 
+bool skl_pod_identity_empty(const struct skl_pod_identity *id)
+{
+	return !id->ns[0] && !id->name[0] && !id->uid[0];
+}
+
 bool skl_pod_identity_value_valid(const char *s, size_t max)
 {
 	size_t n = strlen(s);

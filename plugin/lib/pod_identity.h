@@ -27,8 +27,11 @@ struct skl_pod_identity {
 	char uid[SKL_POD_UID_MAX + 1];
 };
 
-/* True when a namespace or a name is known. */
+/* True when a namespace or a name is known (what --pod can select). */
 bool skl_pod_identity_known(const struct skl_pod_identity *id);
+
+/* True when no part is known: nothing to record, send or show. */
+bool skl_pod_identity_empty(const struct skl_pod_identity *id);
 
 /* A value of one part: 1..max bytes of [A-Za-z0-9_.-] (what Kubernetes and
  * podman names are made of; never '/', which separates namespace/name). */

@@ -68,7 +68,7 @@ char *skl_pod_status_encode(const struct skl_pod_status *st)
 
 	/* Only when known: an agent answers an older client, which knows no
 	 * "pod", for a nameless pod as before. */
-	if (ok && (st->pod.ns[0] || st->pod.name[0] || st->pod.uid[0]))
+	if (ok && !skl_pod_identity_empty(&st->pod))
 		ok = cJSON_AddItemToObject(doc, "pod", skl_pod_identity_to_json(&st->pod, false));
 	for (size_t k = 0; ok && k < st->n_labels; k++)
 		ok = cJSON_AddItemToArray(labels, label_json(&st->labels[k]));

@@ -91,7 +91,7 @@ static cJSON *reserved_json(const struct skl_record *r)
  * CNI_ARGS for stays as older releases wrote it. */
 static bool add_pod(cJSON *o, const struct skl_record *r)
 {
-	if (!r->pod.ns[0] && !r->pod.name[0] && !r->pod.uid[0])
+	if (skl_pod_identity_empty(&r->pod))
 		return true;
 	return add_item(o, "pod", skl_pod_identity_to_json(&r->pod, false));
 }
