@@ -395,7 +395,7 @@ soak: all tests
 FUZZ_BUILD := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 10
-FUZZ_TARGETS := netconf bindings strings record agent
+FUZZ_TARGETS := netconf bindings strings record agent cniargs
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iplugin/lib -Iplugin/cni -Ibpf -I$(BUILD)
 # Each target links the plugin sources it needs, not libsklookup.a (whose
@@ -411,9 +411,10 @@ FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
 	$(addprefix lib/,state_paths dispatcher state_link)
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE)
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
-FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record
+FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record lib/pod_identity
 FUZZ_PLUGIN_agent := $(FUZZ_MODEL) $(addprefix lib/,agent_proto agent_answer pod_result_json \
-	pod_status_json result_json_util)
+	pod_status_json result_json_util pod_identity)
+FUZZ_PLUGIN_cniargs := $(addprefix lib/,cni_args pod_identity skl_error)
 FUZZ_OWN_netconf := check_compiled
 FUZZ_OWN_bindings := check_compiled
 FUZZ_OWN_record := fake_bpf

@@ -43,7 +43,7 @@ static bool same_record(const struct skl_record *a, const struct skl_record *b)
 	       same_number(a->netns_ino, b->netns_ino) &&
 	       same_number(a->n_unreserved, b->n_unreserved) &&
 	       a->n_pod_routes == b->n_pod_routes && a->n_host_routes == b->n_host_routes &&
-	       a->n_reserved == b->n_reserved &&
+	       a->n_reserved == b->n_reserved && !memcmp(&a->pod, &b->pod, sizeof(a->pod)) &&
 	       (!a->n_pod_routes ||
 		!memcmp(a->pod_routes, b->pod_routes, a->n_pod_routes * sizeof(*a->pod_routes))) &&
 	       (!a->n_host_routes ||

@@ -183,6 +183,11 @@ def record_seeds():
         "attachment": {"version": 2, "stateDir": "/sys/fs/bpf/sklookup/net/c1/eth0",
                        "linkId": 42, "netnsIno": 4026532002, "podRoutes": [],
                        "hostRoutes": [], "reservedPorts": [], "unreservedRanges": 0},
+        "named": {"version": 2, "stateDir": "/sys/fs/bpf/sklookup/net/c1/eth0",
+                  "linkId": 43, "netnsIno": 4026532003, "podRoutes": [], "hostRoutes": [],
+                  "reservedPorts": [], "unreservedRanges": 0,
+                  "pod": {"namespace": "shop", "name": "cart-1",
+                          "uid": "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"}},
         "bad-route": {"version": 2, "netnsIno": 1,
                       "podRoutes": [{"kind": "via", "prefix": "203.0.113.1/24"}]},
     }

@@ -41,6 +41,7 @@ options() {
 	strings) echo "-max_len=512 -dict=fuzz/dict/strings.dict" ;;
 	record) echo "-max_len=12288 -dict=fuzz/dict/json.dict" ;;
 	agent) echo "-max_len=4200 -dict=fuzz/dict/agent.dict" ;;
+	cniargs) echo "-max_len=4200 -dict=fuzz/dict/cniargs.dict" ;;
 	*) echo "-max_len=8192 -dict=fuzz/dict/json.dict" ;;
 	esac
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "netconf.h"
+#include "pod_identity.h"
 #include "record.h"
 
 struct skl_cni_req {
@@ -17,6 +18,7 @@ struct skl_cni_req {
 	const char *container_id; /* NULL when unset or empty */
 	const char *netns;
 	const char *ifname;
+	struct skl_pod_identity pod; /* from CNI_ARGS (ADD only) */
 	struct skl_netconf conf;
 	char state_dir[PATH_MAX];
 	cJSON *result; /* ADD's output, owned */

@@ -258,6 +258,7 @@ static int run_steps(struct add *a, struct skl_err *err)
 	/* The record names its state directory and link, so that DEL finds
 	 * them through the kernel when bpffs is unmounted under the pod. */
 	snprintf(a->rec.state_dir, sizeof(a->rec.state_dir), "%s", req->state_dir);
+	a->rec.pod = req->pod;
 	if (skl_state_lock(req->state_dir, &a->lock_fd, err) || step_done(SKL_STEP_LOCK, err))
 		return -1;
 	/* The temporary directory first: it keeps the container directory

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cni_args.h"
 #include "state.h"
 #include "version.h"
 
@@ -155,6 +156,13 @@ static int check_env(const struct verb *v, struct skl_cni_req *req, struct skl_e
 		return skl_errf(err, SKL_CNI_INVALID_ENV,
 				"CNI_NETNS is not set: give the path of the pod's network "
 				"namespace, e.g. /var/run/netns/NAME");
+	/* Only ADD records the pod's identity, and refuses bad CNI_ARGS before
+	 * it changes anything; DEL must clean up whatever it is given. */
+	if (v->run == skl_cni_add) {
+		const char *args = getenv("CNI_ARGS");
+
+		return args ? skl_cni_args_parse(args, strlen(args), &req->pod, err) : 0;
+	}
 	return 0;
 }
 

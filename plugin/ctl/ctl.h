@@ -34,6 +34,7 @@ enum skl_ctl_exit {
 struct skl_ctl {
 	/* Global options. */
 	const char *container; /* --container ID */
+	const char *pod;       /* --pod NAMESPACE/NAME (as `pods` shows it) */
 	const char *netns;     /* --netns PATH */
 	const char *bpffs_root;
 	const char *network;   /* --network NAME, when a container has several */
@@ -76,8 +77,9 @@ struct skl_ctl_command {
 	const char *help;     /* the command's --help text */
 };
 
-/* Finds and opens the pod's state: by --container, by --netns, or the netns
- * this process runs in (the pod's link reports that netns's inode). */
+/* Finds and opens the pod's state: by --container, by --pod (the name its
+ * record keeps), by --netns, or the netns this process runs in (the pod's
+ * link reports that netns's inode). */
 int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err);
 void skl_ctl_close(struct skl_ctl *ctl);
 
@@ -121,7 +123,7 @@ bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv
 /* The commands. */
 extern const struct skl_ctl_command skl_ctl_register_cmd, skl_ctl_unregister_cmd,
 	skl_ctl_exec_cmd, skl_ctl_bindings_cmd, skl_ctl_status_cmd, skl_ctl_trace_cmd,
-	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd, skl_ctl_agent_cmd;
+	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd, skl_ctl_agent_cmd, skl_ctl_pods_cmd;
 
 /* --- through the node agent (ctl_agent_client.c) --- */
 

@@ -38,17 +38,19 @@ int skl_ctl_locate(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, struc
 					     "%s does not work through the node agent (--agent): "
 					     "it takes register, unregister, exec and status",
 					     cmd->name);
-		if (ctl->container || ctl->netns || ctl->network || ctl->ifname)
+		if (ctl->container || ctl->pod || ctl->netns || ctl->network || ctl->ifname)
 			return skl_ctl_usage(ctl, err,
 					     "--agent serves the pod sklookup-ctl runs in; it "
-					     "takes no --container, --netns, --network or --ifname");
+					     "takes no --container, --pod, --netns, --network or "
+					     "--ifname");
 		return 0;
 	}
 	if (!skl_ctl_open(ctl, err))
 		return 0;
 	/* Only a pod's own, default lookup falls back: an explicit
-	 * --container, --netns or --bpffs-root means the node's state. */
+	 * --container, --pod, --netns or --bpffs-root means the node's state. */
 	if (ctl->failed_as != SKL_EXIT_NO_STATE || !via_agent_ok(cmd) || ctl->container ||
+	    ctl->pod ||
 	    ctl->netns || ctl->network || ctl->ifname || ctl->bpffs_root ||
 	    access(SKL_AGENT_DEFAULT_SOCKET, F_OK))
 		return -1;

@@ -1,12 +1,14 @@
 /* sklookup-ctl bindings: show or change a pod's bindings at run time, with
  * the plugin's rules, atomically (see rules.h). */
 #include "ctl.h"
+#include "ctl_results.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pod_identity.h"
 #include "rules.h"
 #include "state.h"
 
@@ -24,7 +26,10 @@ static const char help[] =
 	"prefixes (\"pod\", \"pod4\", \"pod6\") are resolved only by the plugin at ADD.\n"
 	"Note that CHECK of the pod compares the maps with its network config.\n"
 	"\n"
-	"Options: --json (list: the array in config syntax, each with its \"id\").\n";
+	"list starts with the pod's NAMESPACE/NAME and uid when its record keeps them.\n"
+	"\n"
+	"Options: --json (list: the array in config syntax, each with its \"id\"; the\n"
+	"pod's name is in status --json and pods --json).\n";
 
 static void print_table(const struct skl_binding_set *set, const uint32_t *ids)
 {
@@ -67,6 +72,11 @@ static int list(struct skl_ctl *ctl, struct skl_err *err)
 			cJSON_AddNumberToObject(b, "id", ids[i++]);
 		ret = skl_ctl_print_json(arr, err);
 	} else {
+		struct skl_pod_identity id;
+
+		/* The pod's name first, when its record keeps one. */
+		if (!skl_pod_identity_read(ctl->state_dir, &id, NULL))
+			skl_ctl_print_pod_identity(&id);
 		print_table(&set, ids);
 	}
 	free(ids);

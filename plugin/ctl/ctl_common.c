@@ -13,18 +13,27 @@
 #include <bpf/bpf.h>
 
 #include "netns.h"
+#include "pod_identity.h"
 #include "state.h"
 
-/* What to look for: encoded names (NULL: any) and a netns inode (0: any). */
+/* What to look for: encoded names (NULL: any), the pod's name as its
+ * record keeps it (skl_pod_identity_format; "" any) and a netns inode
+ * (0: any). */
 struct filter {
 	char network[256], container[512], ifname[64];
 	bool by_network, by_container, by_ifname;
+	char pod[SKL_POD_DISPLAY_MAX];
 	uint64_t netns_ino;
 };
+
+#define FOUND_NAMED 8 /* containers an ambiguous --pod names */
 
 struct found {
 	char dir[PATH_MAX];
 	int count;
+	char containers[FOUND_NAMED][256]; /* the matches' containers, as stored (a '.' is ':') */
+	int n_containers;
+	bool more_containers;              /* than FOUND_NAMED */
 };
 
 /* A name as skl_state_path stores it (bpffs names hold no dots). */
@@ -67,9 +76,51 @@ static int consider(const struct skl_state_visit *v, void *arg)
 		return 0;
 	if (f->netns_ino && (skl_state_link_netns(v->dir, &ino, NULL) || ino != f->netns_ino))
 		return 0;
+	if (f->pod[0]) {
+		struct skl_pod_identity id;
+		char name[SKL_POD_DISPLAY_MAX];
+
+		if (skl_pod_identity_read(v->dir, &id, NULL))
+			return 0;
+		skl_pod_identity_format(&id, name, sizeof(name));
+		if (!skl_pod_identity_known(&id) || strcmp(name, f->pod))
+			return 0;
+	}
 	if (!out->count)
 		snprintf(out->dir, sizeof(out->dir), "%s", v->dir);
 	out->count++;
+	for (int i = 0; i < out->n_containers; i++)
+		if (!strcmp(v->name[1], out->containers[i]))
+			return 0;
+	if (out->n_containers < FOUND_NAMED)
+		snprintf(out->containers[out->n_containers++], sizeof(out->containers[0]), "%s",
+			 v->name[1]);
+	else
+		out->more_containers = true;
+	return 0;
+}
+
+/* --pod NAMESPACE/NAME, or NAME for a pod whose runtime gave no namespace
+ * (podman): the form skl_pod_identity_format writes. */
+static int pod_filter(struct skl_ctl *ctl, struct filter *f, struct skl_err *err)
+{
+	const char *slash = strchr(ctl->pod, '/');
+	struct skl_pod_identity id = { .ns = "" };
+	size_t ns_len = slash ? (size_t)(slash - ctl->pod) : 0;
+
+	if (slash && ns_len <= SKL_POD_NAMESPACE_MAX) {
+		memcpy(id.ns, ctl->pod, ns_len);
+		id.ns[ns_len] = 0;
+	}
+	if (strlen(slash ? slash + 1 : ctl->pod) <= SKL_POD_NAME_MAX)
+		snprintf(id.name, sizeof(id.name), "%s", slash ? slash + 1 : ctl->pod);
+	if ((slash && !skl_pod_identity_value_valid(id.ns, SKL_POD_NAMESPACE_MAX)) ||
+	    !skl_pod_identity_value_valid(id.name, SKL_POD_NAME_MAX))
+		return skl_ctl_usage(ctl, err,
+				     "--pod \"%.64s\": expected NAMESPACE/NAME (e.g. default/web-0; "
+				     "each 1-253 of [A-Za-z0-9_.-]), as 'sklookup-ctl pods' shows it",
+				     ctl->pod);
+	skl_pod_identity_format(&id, f->pod, sizeof(f->pod));
 	return 0;
 }
 
@@ -92,7 +143,9 @@ static int build_filter(struct skl_ctl *ctl, struct filter *f, struct skl_err *e
 		if (encoded(ctl, "n", "c", ctl->ifname, 2, f->ifname, sizeof(f->ifname), err))
 			return -1;
 	}
-	if (ctl->container)
+	if (ctl->pod && pod_filter(ctl, f, err))
+		return -1;
+	if (ctl->container || ctl->pod)
 		return 0;
 	/* No container given: the pod is the one whose link serves this netns. */
 	if (skl_netns_open(ctl->netns ? ctl->netns : "/proc/self/ns/net", &ctl->netns_fd, err) ||
@@ -105,7 +158,33 @@ static const char *describe(const struct skl_ctl *ctl)
 {
 	if (ctl->container)
 		return "that container";
+	if (ctl->pod)
+		return "that pod";
 	return ctl->netns ? "that network namespace" : "this network namespace";
+}
+
+/* Two pods of one name (one being recreated, say): which is meant cannot
+ * be told, so the message lists their containers for --container. */
+static int ambiguous_pod(struct skl_ctl *ctl, const struct found *out, const char *root,
+			 struct skl_err *err)
+{
+	char list[400] = "";
+	size_t used = 0;
+
+	for (int i = 0; i < out->n_containers && used < sizeof(list); i++) {
+		char id[256];
+
+		snprintf(id, sizeof(id), "%s", out->containers[i]);
+		for (char *c = id; *c; c++)
+			if (*c == ':')
+				*c = '.';
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+					 id);
+	}
+	return skl_ctl_usage(ctl, err,
+			     "%d dispatchers of pod %s under %s, of containers %s%s; choose one "
+			     "with --container ID",
+			     out->count, ctl->pod, root, list, out->more_containers ? ", ..." : "");
 }
 
 int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
@@ -125,6 +204,14 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	    err->code == SKL_CNI_INVALID_CONFIG)
 		return -1;
 	skl_state_walk(root, SKL_STATE_FROM_ROOT, 0, consider, &(struct search){ &f, &out });
+	if (out.count == 0 && ctl->pod) {
+		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
+			 "no sklookup dispatcher of a pod named %s under %s (its runtime must pass "
+			 "K8S_POD_NAMESPACE and K8S_POD_NAME in CNI_ARGS; 'sklookup-ctl pods' lists "
+			 "the pods and their names; a different bpffsRoot needs --bpffs-root)",
+			 ctl->pod, root);
+		return skl_ctl_failed(ctl, SKL_EXIT_NO_STATE);
+	}
 	if (out.count == 0) {
 		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 			 "no sklookup dispatcher for %s under %s (is the pod on a network with the "
@@ -132,6 +219,8 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 			 describe(ctl), root);
 		return skl_ctl_failed(ctl, SKL_EXIT_NO_STATE);
 	}
+	if (ctl->pod && out.n_containers > 1)
+		return ambiguous_pod(ctl, &out, root, err);
 	if (out.count > 1)
 		return skl_ctl_usage(ctl, err,
 				     "%d dispatchers match %s under %s; choose one with --network "

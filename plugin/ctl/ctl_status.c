@@ -17,6 +17,9 @@ static const char status_help[] =
 	"pod that a binding shadows (a binding takes the traffic even from an exact\n"
 	"bind()). Counters count trace probes too.\n"
 	"\n"
+	"The first line names the pod (NAMESPACE/NAME and uid) when the runtime passed\n"
+	"them in CNI_ARGS at ADD.\n"
+	"\n"
 	"Options: --json (the shape is documented in the README, \"sklookup-ctl JSON\").\n";
 
 static const char metrics_help[] =
@@ -71,6 +74,7 @@ static cJSON *status_json(const struct skl_pod_status *st)
 	cJSON *doc = cJSON_CreateObject(), *labels, *totals, *arr, *b;
 	size_t i = 0;
 
+	cJSON_AddItemToObject(doc, "pod", skl_pod_identity_to_json(&st->pod, true));
 	cJSON_AddStringToObject(doc, "stateDir", st->state_dir);
 	cJSON_AddNumberToObject(doc, "netnsIno", (double)st->netns_ino);
 	cJSON_AddNumberToObject(doc, "programId", st->prog_id);
@@ -129,10 +133,25 @@ static void print_labels(const struct skl_pod_status *st)
 	}
 }
 
+/* "pod NAMESPACE/NAME (uid UID)", when the pod's record names it. */
+void skl_ctl_print_pod_identity(const struct skl_pod_identity *id)
+{
+	char name[SKL_POD_DISPLAY_MAX];
+
+	if (skl_pod_identity_empty(id))
+		return;
+	skl_pod_identity_format(id, name, sizeof(name));
+	printf("pod %s", name);
+	if (id->uid[0])
+		printf(" (uid %s)", id->uid);
+	printf("\n");
+}
+
 static void print_status(const struct skl_pod_status *st)
 {
 	const struct skl_binding_set *set = &st->bindings;
 
+	skl_ctl_print_pod_identity(&st->pod);
 	printf("pod state %s (netns inode %llu, program id %u)\n", st->state_dir,
 	       (unsigned long long)st->netns_ino, st->prog_id);
 	printf("lookups %llu, no binding matched %llu\n\n",

@@ -16,6 +16,7 @@ static const struct skl_ctl_command *const commands[] = {
 	&skl_ctl_register_cmd, &skl_ctl_unregister_cmd, &skl_ctl_exec_cmd,
 	&skl_ctl_bindings_cmd, &skl_ctl_status_cmd,     &skl_ctl_trace_cmd,
 	&skl_ctl_metrics_cmd,  &skl_ctl_upgrade_cmd,    &skl_ctl_agent_cmd,
+	&skl_ctl_pods_cmd,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -24,11 +25,13 @@ static void usage(FILE *out)
 	fputs("usage: sklookup-ctl [OPTIONS] COMMAND [ARGS]\n"
 	      "\n"
 	      "Registers sockets in a pod's sk_lookup dispatcher and shows what it does.\n"
-	      "The pod is found by --container, by --netns, or by default as the network\n"
-	      "namespace this command runs in.\n"
+	      "The pod is found by --container, by --pod, by --netns, or by default as the\n"
+	      "network namespace this command runs in.\n"
 	      "\n"
 	      "Options (before or after the command):\n"
 	      "  --container ID     the pod's container (sandbox) ID\n"
+	      "  --pod NS/NAME      the pod by its namespace and name (from CNI_ARGS at ADD;\n"
+	      "                     as `sklookup-ctl pods` shows it)\n"
 	      "  --netns PATH       the pod's network namespace\n"
 	      "  --network NAME     the CNI network, when the pod has several\n"
 	      "  --ifname NAME      the pod's interface, when it has several\n"
@@ -52,6 +55,7 @@ static const struct {
 	size_t offset; /* of the const char * in struct skl_ctl */
 } value_options[] = {
 	{ "--container", offsetof(struct skl_ctl, container) },
+	{ "--pod", offsetof(struct skl_ctl, pod) },
 	{ "--netns", offsetof(struct skl_ctl, netns) },
 	{ "--network", offsetof(struct skl_ctl, network) },
 	{ "--ifname", offsetof(struct skl_ctl, ifname) },

@@ -91,6 +91,8 @@ int skl_pod_status(const struct skl_pod *pod, struct skl_pod_status *st, struct 
 	if (skl_view_load(pod, &v, err))
 		goto out;
 	snprintf(st->state_dir, sizeof(st->state_dir), "%s", pod->state_dir);
+	/* A record without the identity, or none readable: the pod is nameless. */
+	skl_pod_identity_read(pod->state_dir, &st->pod, NULL);
 	st->netns_ino = pod->netns_ino;
 	st->prog_id = v.prog_id;
 	memcpy(st->totals, v.totals, sizeof(st->totals));

@@ -14,6 +14,7 @@
 #include "bindings.h"
 #include "dispatch_abi.h"
 #include "pod.h"
+#include "pod_identity.h"
 #include "sockets.h"
 
 #define SKL_SOCK_TEXT_MAX 95          /* a listener as skl_sock_entry_format writes it */
@@ -37,6 +38,7 @@ struct skl_status_shadowed {
 
 struct skl_pod_status {
 	char state_dir[PATH_MAX];
+	struct skl_pod_identity pod; /* from the pod's record; "" parts: unknown */
 	uint64_t netns_ino;
 	uint32_t prog_id;
 	uint64_t totals[SKL_T_COUNT];

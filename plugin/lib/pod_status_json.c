@@ -66,6 +66,10 @@ char *skl_pod_status_encode(const struct skl_pod_status *st)
 		  cJSON_AddBoolToObject(doc, "socketsVisible", st->sockets_visible) &&
 		  (shadowed = cJSON_AddArrayToObject(doc, "shadowed"));
 
+	/* Only when known: an agent answers an older client, which knows no
+	 * "pod", for a nameless pod as before. */
+	if (ok && !skl_pod_identity_empty(&st->pod))
+		ok = cJSON_AddItemToObject(doc, "pod", skl_pod_identity_to_json(&st->pod, false));
 	for (size_t k = 0; ok && k < st->n_labels; k++)
 		ok = cJSON_AddItemToArray(labels, label_json(&st->labels[k]));
 	for (size_t k = 0; ok && k < st->n_shadowed; k++)
@@ -179,11 +183,13 @@ static int status_fields(const cJSON *doc, struct skl_pod_status *st, struct skl
 	static const char *const names[] = { "stateDir",	 "netnsIno",	  "programId",
 					     "totals",		 "labels",	  "bindings",
 					     "bindingIds",	 "bindingCounters", "socketsVisible",
-					     "shadowed" };
-	const cJSON *f[10];
+					     "shadowed",	 "pod" };
+	const cJSON *f[11];
 	long prog_id;
 
-	if (rj_fields(doc, "status's result", names, 10, 0, f, err))
+	if (rj_fields(doc, "status's result", names, 11, 1u << 10, f, err))
+		return -1;
+	if (f[10] && skl_pod_identity_from_json(f[10], "the node agent's answer", &st->pod, err))
 		return -1;
 	if (!rj_str(f[0], st->state_dir, sizeof(st->state_dir), false) ||
 	    !rj_u64(f[1], &st->netns_ino) || !rj_int(f[2], 0, UINT32_MAX, &prog_id) ||

@@ -87,6 +87,15 @@ static cJSON *reserved_json(const struct skl_record *r)
 	return arr;
 }
 
+/* "pod" only when something of it is known: a record of a pod ADD got no
+ * CNI_ARGS for stays as older releases wrote it. */
+static bool add_pod(cJSON *o, const struct skl_record *r)
+{
+	if (skl_pod_identity_empty(&r->pod))
+		return true;
+	return add_item(o, "pod", skl_pod_identity_to_json(&r->pod, false));
+}
+
 char *skl_record_text(const struct skl_record *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -99,7 +108,8 @@ char *skl_record_text(const struct skl_record *r)
 	    add_item(o, "podRoutes", routes_json(r->pod_routes, r->n_pod_routes)) &&
 	    add_item(o, "hostRoutes", routes_json(r->host_routes, r->n_host_routes)) &&
 	    add_item(o, "reservedPorts", reserved_json(r)) &&
-	    cJSON_AddNumberToObject(o, "unreservedRanges", (double)r->n_unreserved))
+	    cJSON_AddNumberToObject(o, "unreservedRanges", (double)r->n_unreserved) &&
+	    add_pod(o, r))
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
@@ -290,6 +300,14 @@ int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
 	return ret;
 }
 
+/* The pod's identity: absent in older records and when ADD got none. */
+static int optional_pod(const cJSON *o, struct skl_record *r)
+{
+	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(o, "pod");
+
+	return pod ? skl_pod_identity_from_json(pod, SKL_PIN_RECORD, &r->pod, NULL) : 0;
+}
+
 /* The optional fields of later records: absent is "", 0. */
 static int optional_fields(const cJSON *o, struct skl_record *r)
 {
@@ -304,7 +322,7 @@ static int optional_fields(const cJSON *o, struct skl_record *r)
 	    (whole_number(o, "linkId", &link_id) || link_id > UINT32_MAX))
 		return -1;
 	r->link_id = (uint32_t)link_id;
-	return 0;
+	return optional_pod(o, r);
 }
 
 int skl_record_load_fd(int fd, const char *what, struct skl_record *r, struct skl_err *err)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dispatch_abi.h"
+#include "pod_identity.h"
 #include "routes.h"
 #include "skl_error.h"
 
@@ -27,6 +28,8 @@ struct skl_record {
 	struct skl_route *host_routes;  /* in the host netns */
 	struct skl_port_range *reserved; /* added to the pod's ip_local_reserved_ports */
 	size_t n_unreserved;             /* served ranges too wide to reserve */
+	struct skl_pod_identity pod;     /* from CNI_ARGS at ADD; "" parts: unknown, or an
+					    older record ("pod" absent) */
 };
 
 int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,

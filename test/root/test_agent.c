@@ -35,6 +35,7 @@
 #include "agent_fixture.h"
 #include "dispatch_fixture.h"
 #include "netpod.h"
+#include "record.h"
 #include "rules.h"
 #include "sockets.h"
 #include "state.h"
@@ -444,6 +445,21 @@ static void test_exec_unprivileged_serves_traffic(void **state)
 	e->done = true;
 }
 
+/* Gives pod p a record naming it, as ADD writes one from containerd's
+ * CNI_ARGS (status reads the name from there). */
+static void name_pod(const struct netpod *p, const char *ns, const char *name)
+{
+	struct skl_record rec = { .netns_ino = 1 };
+	struct skl_err err = { 0 };
+
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", p->dir);
+	snprintf(rec.pod.ns, sizeof(rec.pod.ns), "%s", ns);
+	snprintf(rec.pod.name, sizeof(rec.pod.name), "%s", name);
+	snprintf(rec.pod.uid, sizeof(rec.pod.uid), "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9");
+	if (skl_record_save(&rec, p->dir, &err))
+		fail_msg("record: %s", err.msg);
+}
+
 struct same_case {
 	const char *args;
 	int fd3; /* 0: none, 1: dual-stack listener, 2: bound UDP, 3: TCP not listening */
@@ -482,6 +498,7 @@ static void test_same_output_as_direct(void **state)
 	fds[1] = keep(e, netpod_server(&e->a, SOCK_STREAM, "::", 8080, false));
 	fds[2] = keep(e, netpod_server(&e->a, SOCK_DGRAM, "0.0.0.0", 5353, false));
 	fds[3] = keep(e, netpod_socket(&e->a, AF_INET, SOCK_STREAM));
+	name_pod(&e->a, "shop", "cart-1");
 	agent_start(e, "600", "60");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct same_case *c = &cases[i];
@@ -501,6 +518,9 @@ static void test_same_output_as_direct(void **state)
 				 c->args, direct.status, direct.out, direct.err, agent.status,
 				 agent.out, agent.err);
 	}
+	/* The pod's name came through the agent too. */
+	run_ctl(in_pod_unprivileged(&e->a, -1), &agent, "--agent %s status", SOCK);
+	expect_contains(agent.out, "pod shop/cart-1 (uid 0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9)\n");
 	/* A command the agent does not run is a usage error. */
 	run_ctl(in_pod_unprivileged(&e->a, -1), &agent, "--agent %s trace tcp 192.0.2.1:80", SOCK);
 	assert_int_equal(agent.status, 2);

@@ -487,6 +487,16 @@ static void container_is_served_on_many_addresses_and_ports(void **state)
 	wait_registered(p);
 	p->link_id = pinned_link_id(p);
 
+	/* podman passes the container's name as K8S_POD_NAME in CNI_ARGS: the
+	 * pod is known by it (no namespace). */
+	st = status(p);
+	assert_non_null(st);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(st, "pod"),
+								       "name")), p->name);
+	cJSON_Delete(st);
+	assert_int_equal(capture(out, sizeof(out), "%s --bpffs-root %s --pod %s bindings 2>&1",
+				 STATIC_CTL, p->root, p->name), 0);
+
 	/* The host reaches the one TCP socket on every address and port. */
 	for (size_t a = 0; a < sizeof(addrs) / sizeof(addrs[0]); a++) {
 		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++, tcp++) {

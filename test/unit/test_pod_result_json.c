@@ -254,6 +254,47 @@ static void test_hostile_status_refused(void **state)
 	skl_pod_status_free(&in);
 }
 
+/* The pod's name rides along when known, and only then: an answer about a
+ * nameless pod is what an agent of the release before sent, and decodes. */
+static void test_status_pod_identity(void **state)
+{
+	struct skl_pod_status in, out;
+	struct skl_err err = { 0 };
+	char *nameless, *text, *bad, pod[256];
+	static const char *const hostile[][2] = {
+		{ "{\"namespace\":\"shop\",\"name\":\"a/b\"}", "\"name\"" },
+		{ "{\"name\":\"\\u001b[2J\"}", "\"name\"" },
+		{ "{\"node\":\"x\"}", "unknown or repeated key" },
+		{ "\"shop/cart-1\"", "not an object" },
+	};
+
+	(void)state;
+	sample_status(&in);
+	nameless = skl_pod_status_encode(&in);
+	assert_null(strstr(nameless, "\"pod\""));
+	assert_int_equal(skl_pod_status_decode(nameless, &out, &err), 0);
+	assert_false(skl_pod_identity_known(&out.pod));
+	skl_pod_status_free(&out);
+
+	strcpy(in.pod.ns, "shop");
+	strcpy(in.pod.name, "cart-1");
+	strcpy(in.pod.uid, "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9");
+	text = skl_pod_status_encode(&in);
+	if (skl_pod_status_decode(text, &out, &err))
+		fail_msg("%s: %s", text, err.msg);
+	assert_memory_equal(&out.pod, &in.pod, sizeof(in.pod));
+	skl_pod_status_free(&out);
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		snprintf(pod, sizeof(pod), "\"pod\":%s,\"stateDir\"", hostile[i][0]);
+		bad = edit(nameless, "\"stateDir\"", pod);
+		expect_status_refused(bad, hostile[i][1]);
+		free(bad);
+	}
+	free(text);
+	free(nameless);
+	skl_pod_status_free(&in);
+}
+
 static void test_hostile_unregistered_refused(void **state)
 {
 	struct skl_unregistered u;
@@ -282,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_registered_refused),
 		cmocka_unit_test(test_hostile_status_refused),
 		cmocka_unit_test(test_hostile_unregistered_refused),
+		cmocka_unit_test(test_status_pod_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,9 @@ static void sample(struct skl_record *rec, struct skl_route *pod, struct skl_rou
 	rec->n_host_routes = 2;
 	rec->reserved = reserved;
 	rec->n_reserved = 2;
+	strcpy(rec->pod.ns, "shop");
+	strcpy(rec->pod.name, "cart-1");
+	strcpy(rec->pod.uid, "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9");
 }
 
 static int array_size(const cJSON *doc, const char *key)
@@ -78,6 +81,8 @@ static void assert_complete(const char *text)
 	assert_non_null(cJSON_GetObjectItemCaseSensitive(doc, "stateDir"));
 	assert_non_null(cJSON_GetObjectItemCaseSensitive(doc, "linkId"));
 	assert_non_null(cJSON_GetObjectItemCaseSensitive(doc, "netnsIno"));
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "pod"), "uid"));
 	cJSON_Delete(doc);
 }
 
