@@ -223,7 +223,7 @@ static void traced_status(struct cni_fixture *f, const cJSON *conf, int *prog_lo
 			  int *mounts, int *bpf_calls)
 {
 	char dir[] = "/tmp/sklt-status-XXXXXX", wrapper[PATH_MAX], trace[PATH_MAX];
-	char prefix[PATH_MAX + 64];
+	char prefix[PATH_MAX + 160];
 	int status;
 
 	assert_non_null(mkdtemp(dir));
