@@ -205,6 +205,22 @@ static void sklookup_config(char *buf, size_t len)
 		 bpffs_root, (int)pods[0]);
 }
 
+/* conf at cniVersion 1.1.0 (every "1.0.0" in it). */
+static void status_config(const char *conf, char *buf, size_t len)
+{
+	const char *at;
+	size_t n = 0;
+
+	while ((at = strstr(conf, "1.0.0")) && n + (size_t)(at - conf) + 6 < len) {
+		memcpy(buf + n, conf, (size_t)(at - conf));
+		n += (size_t)(at - conf);
+		memcpy(buf + n, "1.1.0", 5);
+		n += 5;
+		conf = at + 5;
+	}
+	snprintf(buf + n, len - n, "%s", conf);
+}
+
 static void bridge_config(char *buf, size_t len)
 {
 	snprintf(buf, len,
@@ -342,14 +358,23 @@ static void report_verification(double add_ms)
 		     v_ours.ms / v_lpm.ms, "-", BENCH_INFO);
 }
 
-enum { SKL_ADD, SKL_DEL, BR_ADD, BR_DEL, SKL_VERSION, STATIC_ADD, STATIC_DEL, STATIC_VERSION,
-       SPARE_ADD, SPARE_DEL, SPARE_BR_ADD, SPARE_BR_DEL, N_OPS };
+enum { SKL_ADD, SKL_DEL, BR_ADD, BR_DEL, SKL_VERSION, SKL_STATUS, STATIC_ADD, STATIC_DEL,
+       STATIC_VERSION, STATIC_STATUS, SPARE_ADD, SPARE_DEL, SPARE_BR_ADD, SPARE_BR_DEL, N_OPS };
+
+/* Calls of one round (one_round), and of one spare round. */
+#define ROUND_OPS 10
+#define SPARE_ROUND_OPS 4
+
+/* STATUS as containerd 2.x sends it on every kubelet status poll: the same
+ * config at 1.1.0 (STATUS needs it), with the pod in place. */
+static char status_conf[4096];
 
 /* The same pod is added and deleted by both builds in turn (ADD, DEL, then
  * the other build's ADD, DEL): each ADD finds the pod as a runtime would. */
 static void one_round(int r, double ms[N_OPS][BENCH_MAX_ROUNDS], const char *skl_conf,
 		      const char *br_conf, const char *skl_binary, const char *static_binary)
 {
+	/* STATUS runs while the pod of the ADD before it is in place. */
 	const char *bridge = REFERENCE_PLUGINS "/bridge";
 	struct plugin_run runs[N_OPS] = {
 		[SKL_ADD] = { skl_binary, "ADD", "bench-skl", pods[0], skl_conf },
@@ -360,16 +385,18 @@ static void one_round(int r, double ms[N_OPS][BENCH_MAX_ROUNDS], const char *skl
 		[STATIC_ADD] = { static_binary, "ADD", "bench-skl", pods[0], skl_conf },
 		[STATIC_DEL] = { static_binary, "DEL", "bench-skl", pods[0], skl_conf },
 		[STATIC_VERSION] = { static_binary, "VERSION", "bench-skl", pods[0], skl_conf },
+		[SKL_STATUS] = { skl_binary, "STATUS", "bench-skl", pods[0], status_conf },
+		[STATIC_STATUS] = { static_binary, "STATUS", "bench-skl", pods[0], status_conf },
 	};
 	/* Alternate who goes first, so none always runs on a warmer cache. */
-	static const int orders[2][N_OPS] = {
-		{ BR_ADD, SKL_ADD, BR_DEL, SKL_DEL, STATIC_ADD, STATIC_DEL, SKL_VERSION,
-		  STATIC_VERSION },
-		{ STATIC_ADD, BR_ADD, STATIC_DEL, BR_DEL, SKL_ADD, SKL_DEL, STATIC_VERSION,
-		  SKL_VERSION },
+	static const int orders[2][ROUND_OPS] = {
+		{ BR_ADD, SKL_ADD, SKL_STATUS, BR_DEL, SKL_DEL, STATIC_ADD, STATIC_STATUS, STATIC_DEL,
+		  SKL_VERSION, STATIC_VERSION },
+		{ STATIC_ADD, STATIC_STATUS, BR_ADD, STATIC_DEL, BR_DEL, SKL_ADD, SKL_STATUS, SKL_DEL,
+		  STATIC_VERSION, SKL_VERSION },
 	};
 
-	for (int k = 0; k < N_OPS; k++) {
+	for (int k = 0; k < ROUND_OPS; k++) {
 		int op = orders[r % 2][k];
 
 		if (!static_binary && op >= STATIC_ADD)
@@ -482,12 +509,12 @@ static void spare_round(int r, double ms[N_OPS][BENCH_MAX_ROUNDS], const char *s
 		[SPARE_BR_ADD] = { bridge, "ADD", "bench-br", pods[1], br_conf },
 		[SPARE_BR_DEL] = { bridge, "DEL", "bench-br", pods[1], br_conf },
 	};
-	static const int orders[2][4] = {
+	static const int orders[2][SPARE_ROUND_OPS] = {
 		{ SPARE_BR_ADD, SPARE_ADD, SPARE_BR_DEL, SPARE_DEL },
 		{ SPARE_ADD, SPARE_BR_ADD, SPARE_DEL, SPARE_BR_DEL },
 	};
 
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < SPARE_ROUND_OPS; k++) {
 		int op = orders[r % 2][k];
 		uint32_t spare_prog;
 
@@ -520,12 +547,31 @@ static void report_pair(const char *name, double ms[N_OPS][BENCH_MAX_ROUNDS], in
 	bench_result(name, value, baseline, med, tgt, bench_at_most(med, target));
 }
 
+/* STATUS beside VERSION, which only execs and answers: what STATUS adds
+ * to the exec is its own work, asked for every few seconds. */
+static void report_status(double ms[N_OPS][BENCH_MAX_ROUNDS], int status, int version,
+			  int rounds)
+{
+	double ratio[BENCH_MAX_ROUNDS], med;
+	char value[64], baseline[64];
+
+	for (int r = 0; r < rounds; r++)
+		ratio[r] = ms[status][r] / ms[version][r];
+	med = bench_median(ratio, rounds);
+	snprintf(value, sizeof(value), "%.2f ms", bench_median(ms[status], rounds));
+	snprintf(baseline, sizeof(baseline), "%.2f ms VERSION", bench_median(ms[version], rounds));
+	bench_result("4 CNI STATUS with a pod in place vs VERSION (the exec alone)", value,
+		     baseline, med, "<= 1.50", bench_at_most(med, 1.5));
+}
+
 int main(int argc, char **argv)
 {
 	static double ms[N_OPS][BENCH_MAX_ROUNDS];
 	static const char *const op_names[N_OPS] = {
 		[SKL_ADD] = "sklookup ADD", [SKL_DEL] = "sklookup DEL", [BR_ADD] = "bridge ADD",
 		[BR_DEL] = "bridge DEL", [SKL_VERSION] = "sklookup VERSION (exec floor)",
+		[SKL_STATUS] = "sklookup STATUS, pod in place",
+		[STATIC_STATUS] = "sklookup STATUS, static",
 		[STATIC_ADD] = "sklookup ADD, static",
 		[STATIC_DEL] = "sklookup DEL, static",
 		[STATIC_VERSION] = "sklookup VERSION, static",
@@ -566,6 +612,7 @@ int main(int argc, char **argv)
 	pods[1] = hold_netns();
 	keep_static_key_on();
 	sklookup_config(skl_conf, sizeof(skl_conf));
+	status_config(skl_conf, status_conf, sizeof(status_conf));
 	bridge_config(br_conf, sizeof(br_conf));
 
 	/* The first round creates the bridge; not counted. */
@@ -603,12 +650,14 @@ int main(int argc, char **argv)
 			    STATIC_DEL, BR_DEL, rounds, 0.10);
 		report_pair("4 CNI DEL, sklookup (dynamically linked) vs bridge+host-local", ms,
 			    SKL_DEL, BR_DEL, rounds, -1);
+		report_status(ms, STATIC_STATUS, STATIC_VERSION, rounds);
 	} else {
 		report_pair("4 CNI ADD, sklookup vs bridge+host-local", ms, SKL_ADD, BR_ADD, rounds,
 			    0.25);
 		report_verification(bench_median(ms[SKL_ADD], rounds));
 		report_pair("4 CNI DEL, sklookup vs bridge+host-local", ms, SKL_DEL, BR_DEL, rounds,
 			    0.10);
+		report_status(ms, SKL_STATUS, SKL_VERSION, rounds);
 	}
 	return 0;
 }

@@ -75,7 +75,9 @@ static int open_pod(const char *root, int proof, struct opened_pod *o, struct sk
 		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 			 "no sklookup dispatcher for this network namespace under %s (is the pod "
 			 "on a network with the sklookup plugin? the agent's --bpffs-root must be "
-			 "the plugin's bpffsRoot)",
+			 "the plugin's bpffsRoot; on a network with \"attach\": \"when-bound\" a "
+			 "pod created without bindings has none: give it bindings in its "
+			 "annotation and re-create it)",
 			 root);
 		o->failed_as = SKL_EXIT_NO_STATE;
 		return -1;

@@ -291,6 +291,20 @@ static int run_steps(struct add *a, struct skl_err *err)
 	return 0;
 }
 
+/* "attach": "when-bound" and a pod without bindings: nothing of ours goes
+ * into it. State an earlier ADD left for this attachment is taken back as
+ * DEL would, so the pod is what this ADD asks for. */
+static int add_nothing(struct add *a, struct skl_err *err)
+{
+	struct skl_cni_req *req = a->req;
+
+	if (!skl_state_exists(req->state_dir))
+		return 0;
+	if (skl_state_lock(req->state_dir, &a->lock_fd, err))
+		return -1;
+	return skl_pod_teardown(req->state_dir, req->netns, err);
+}
+
 int skl_cni_add(struct skl_cni_req *req, struct skl_err *err)
 {
 	struct add a = { .req = req, .lock_fd = -1, .netns_fd = -1 };
@@ -299,7 +313,10 @@ int skl_cni_add(struct skl_cni_req *req, struct skl_err *err)
 	skl_dispatcher_init(&a.d);
 	if (prepare(&a, err))
 		goto out;
-	if (run_steps(&a, err)) {
+	if (!skl_netconf_wants_dispatcher(&req->conf)) {
+		if (add_nothing(&a, err))
+			goto out;
+	} else if (run_steps(&a, err)) {
 		add_undo(&a);
 		goto out;
 	}

@@ -169,7 +169,9 @@ int skl_cni_check(struct skl_cni_req *req, struct skl_err *err)
 	    skl_cni_open_netns(req->netns, &netns_fd, err))
 		goto out;
 	if (!skl_state_exists(req->state_dir)) {
-		if (!skl_bpffs_is_mounted(req->conf.bpffs_root))
+		if (!skl_netconf_wants_dispatcher(&req->conf))
+			ret = 0; /* "attach": "when-bound", and ADD had nothing to attach */
+		else if (!skl_bpffs_is_mounted(req->conf.bpffs_root))
 			skl_errf(err, SKL_CNI_CHECK_FAILED,
 				 "no sklookup state at %s: bpffs is not mounted at bpffsRoot %s (was it "
 				 "unmounted?), so the state of pods added there is out of reach; "

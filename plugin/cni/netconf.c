@@ -185,6 +185,28 @@ static int parse_routes(const cJSON *doc, struct skl_netconf *c, struct skl_err 
 	return 0;
 }
 
+static int parse_attach(const cJSON *doc, struct skl_netconf *c, struct skl_err *err)
+{
+	const cJSON *attach;
+
+	if (field(doc, "attach", "", is_string, "\"always\" or \"when-bound\"", &attach, err))
+		return -1;
+	if (!attach || !strcmp(attach->valuestring, "always"))
+		return 0;
+	if (strcmp(attach->valuestring, "when-bound"))
+		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+				"attach: \"%.32s\" is not a choice; give \"always\" (every pod gets "
+				"a dispatcher) or \"when-bound\" (only pods with bindings do)",
+				attach->valuestring);
+	c->attach_when_bound = true;
+	return 0;
+}
+
+bool skl_netconf_wants_dispatcher(const struct skl_netconf *c)
+{
+	return !c->attach_when_bound || c->bindings.n > 0;
+}
+
 static int parse_port_list(const cJSON *arr, const char *path, struct skl_port_range *out,
 			   size_t max, size_t *n, struct skl_err *err)
 {
@@ -393,7 +415,8 @@ int skl_netconf_parse(const char *json, bool lenient, struct skl_netconf *c, str
 	if ((bindings && skl_bindings_parse(bindings, "bindings", &c->bindings, err)))
 		goto fail;
 	c->n_config_bindings = c->bindings.n;
-	if (parse_routes(c->doc, c, err) || parse_annotations(c->doc, c, err) ||
+	if (parse_routes(c->doc, c, err) || parse_attach(c->doc, c, err) ||
+	    parse_annotations(c->doc, c, err) ||
 	    parse_limits(c->doc, c, err) || parse_runtime_config(c->doc, c, lenient, err) ||
 	    parse_gc(c->doc, c, err))
 		goto fail;

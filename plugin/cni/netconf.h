@@ -37,6 +37,10 @@ struct skl_netconf {
 	struct skl_binding_set bindings; /* config, then runtimeConfig, then annotation */
 	size_t n_config_bindings;        /* how many of them came from the config itself */
 	bool routes_pod, routes_host;
+	/* "attach": "when-bound": a pod without bindings gets no dispatcher
+	 * (nothing of ours in it); "always" (the default) gives every pod one,
+	 * so that bindings can be added at run time. */
+	bool attach_when_bound;
 	bool annotations_allow;
 	struct skl_binding_set allowed_prefixes; /* only kind/family/plen/addr are used */
 	size_t n_allowed_ports;
@@ -69,6 +73,11 @@ int skl_netconf_add_annotation(struct skl_netconf *conf, const struct skl_pod_ad
  * the sandbox (all ips when the result names no interfaces). */
 int skl_netconf_pod_addrs(const struct skl_netconf *conf, const char *ifname,
 			  struct skl_pod_addrs *out, struct skl_err *err);
+
+/* Whether this pod gets a dispatcher: always, unless "attach" is
+ * "when-bound" and the pod has no bindings (call after the annotation is
+ * added). */
+bool skl_netconf_wants_dispatcher(const struct skl_netconf *conf);
 
 void skl_netconf_free(struct skl_netconf *conf);
 

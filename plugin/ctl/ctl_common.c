@@ -215,7 +215,9 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 	if (out.count == 0) {
 		skl_errf(err, SKL_CNI_UNKNOWN_CONTAINER,
 			 "no sklookup dispatcher for %s under %s (is the pod on a network with the "
-			 "sklookup plugin? a different bpffsRoot needs --bpffs-root)",
+			 "sklookup plugin? a different bpffsRoot needs --bpffs-root; on a network "
+			 "with \"attach\": \"when-bound\" a pod created without bindings has none: "
+			 "give it bindings in its annotation and re-create it)",
 			 describe(ctl), root);
 		return skl_ctl_failed(ctl, SKL_EXIT_NO_STATE);
 	}
