@@ -151,4 +151,10 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protocol,
 			     struct skl_err *err);
 
+/* monitor through the agent: the ring the agent put into the pod's slot,
+ * and what its events need to be read (monitor_start.h). */
+struct skl_monitor_start;
+int skl_ctl_agent_monitor_start(struct skl_ctl *ctl, struct skl_monitor_start *start,
+				int *ring_fd, struct skl_err *err);
+
 #endif

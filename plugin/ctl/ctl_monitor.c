@@ -134,21 +134,27 @@ static int run(struct skl_ctl *ctl, int argc, char **argv, struct skl_err *err)
 		return skl_errf(err, SKL_CNI_INTERNAL, "cannot count the CPUs");
 	m.n_cpus = (size_t)ncpus;
 	m.mono_to_real_ns = (int64_t)(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	if (m.all && ctl->agent)
+		return skl_ctl_usage(ctl, err, "monitor --all watches every pod of the node: run it "
+					       "on the node, not through the agent");
 	if (!m.all && skl_ctl_locate(ctl, &skl_ctl_monitor_cmd, err))
 		return -1;
-	if (!m.all && ctl->agent)
-		return skl_errf(err, SKL_CNI_INTERNAL, "monitor: through the agent: TODO");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	install_signals();
-	if (skl_monitor_ring_create(getpid(), &m.ring_fd, err))
+	if (!m.all && ctl->agent)
+		ret = skl_monitor_watch_via_agent(&m, err);
+	else if (skl_monitor_ring_create(getpid(), &m.ring_fd, err))
 		return -1;
-	ret = m.all ? skl_monitor_watch_new_pods(&m, err) : skl_monitor_watch_located(&m, err);
+	else
+		ret = m.all ? skl_monitor_watch_new_pods(&m, err)
+			    : skl_monitor_watch_located(&m, err);
 	if (!ret)
 		ret = watch_loop(&m, err);
 	skl_monitor_unwatch_all(&m);
 	if (!ret)
 		report_lost(&m);
-	close(m.ring_fd);
+	if (m.ring_fd >= 0)
+		close(m.ring_fd);
 	return ret;
 }
 

@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "dispatch_abi.h"
+#include "monitor_start.h"
 
 /* What to show; -1 / 0 / NULL: anything. */
 struct monitor_filter {
@@ -35,6 +36,10 @@ struct monitor_pod {
 	uint64_t *lost_base; /* per CPU: the count when the monitor began */
 	uint64_t lost_reported; /* shown as lost so far */
 	int netns_fd;
+	/* Through the node agent: no maps, but their snapshot at the start
+	 * (label names, sockets' cookies); d is not open. */
+	bool via_agent;
+	struct skl_monitor_start start;
 };
 
 struct monitor {
@@ -53,6 +58,8 @@ struct monitor {
 
 /* ctl_monitor_pods.c */
 int skl_monitor_watch_located(struct monitor *m, struct skl_err *err);
+/* The pod this process runs in, through the node agent (ctl->agent). */
+int skl_monitor_watch_via_agent(struct monitor *m, struct skl_err *err);
 int skl_monitor_watch_new_pods(struct monitor *m, struct skl_err *err);
 void skl_monitor_unwatch_all(struct monitor *m);
 struct monitor_pod *skl_monitor_pod_by_cookie(struct monitor *m, uint64_t netns_cookie);

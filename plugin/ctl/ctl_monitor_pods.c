@@ -17,11 +17,37 @@ static void free_pod(struct monitor_pod *p)
 	if (!p)
 		return;
 	skl_dispatcher_close(&p->d);
+	skl_monitor_start_free(&p->start);
 	if (p->netns_fd >= 0)
 		close(p->netns_fd);
 	free(p->lost_seen);
 	free(p->lost_base);
 	free(p);
+}
+
+static struct monitor_pod *new_pod(struct monitor *m, const char *dir)
+{
+	struct monitor_pod *p = calloc(1, sizeof(*p)), **grown;
+
+	if (!p || !(p->lost_seen = calloc(m->n_cpus, sizeof(uint64_t))) ||
+	    !(p->lost_base = calloc(m->n_cpus, sizeof(uint64_t))))
+		goto fail;
+	if (m->n_pods == m->cap_pods) {
+		size_t cap = m->cap_pods ? 2 * m->cap_pods : 8;
+
+		grown = realloc(m->pods, cap * sizeof(*grown));
+		if (!grown)
+			goto fail;
+		m->pods = grown;
+		m->cap_pods = cap;
+	}
+	p->netns_fd = -1;
+	skl_dispatcher_init(&p->d);
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	return p;
+fail:
+	free_pod(p);
+	return NULL;
 }
 
 static bool watched(const struct monitor *m, const char *dir)
@@ -50,16 +76,11 @@ static void pod_name(const char *dir, char *out, size_t len)
 static int watch(struct monitor *m, const char *dir, struct skl_dispatcher *d, uint64_t netns_ino,
 		 struct skl_err *err)
 {
-	struct monitor_pod *p = calloc(1, sizeof(*p)), **grown;
+	struct monitor_pod *p = new_pod(m, dir);
 	struct skl_config cfg;
 
-	if (!p || !(p->lost_seen = calloc(m->n_cpus, sizeof(uint64_t))) ||
-	    !(p->lost_base = calloc(m->n_cpus, sizeof(uint64_t)))) {
-		free_pod(p);
+	if (!p)
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-	}
-	p->netns_fd = -1;
-	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	pod_name(dir, p->name, sizeof(p->name));
 	if (d) {
 		p->d = *d; /* the pod now owns its fds */
@@ -73,27 +94,32 @@ static int watch(struct monitor *m, const char *dir, struct skl_dispatcher *d, u
 				   .netns_fd = &p->netns_fd,
 				   .lock_wait_ms = m->ctl->lock_wait_ms };
 	if (skl_dispatcher_config(&p->d, &cfg, err) ||
-	    skl_monitor_lost(&p->d, p->lost_base, m->n_cpus, err)) {
+	    skl_monitor_lost(&p->d, p->lost_base, m->n_cpus, err) ||
+	    skl_monitor_attach(&p->pod, m->ring_fd, err)) {
 		free_pod(p);
 		return -1;
 	}
 	memcpy(p->lost_seen, p->lost_base, m->n_cpus * sizeof(uint64_t));
 	p->netns_cookie = cfg.netns_cookie;
-	if (m->n_pods == m->cap_pods) {
-		size_t cap = m->cap_pods ? 2 * m->cap_pods : 8;
+	m->pods[m->n_pods++] = p;
+	return 0;
+}
 
-		grown = realloc(m->pods, cap * sizeof(*grown));
-		if (!grown) {
-			free_pod(p);
-			return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-		}
-		m->pods = grown;
-		m->cap_pods = cap;
-	}
-	if (skl_monitor_attach(&p->pod, m->ring_fd, err)) {
+int skl_monitor_watch_via_agent(struct monitor *m, struct skl_err *err)
+{
+	struct monitor_pod *p = new_pod(m, "this pod");
+
+	if (!p)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	snprintf(p->name, sizeof(p->name), "this pod");
+	p->via_agent = true;
+	if (skl_ctl_agent_monitor_start(m->ctl, &p->start, &m->ring_fd, err)) {
 		free_pod(p);
 		return -1;
 	}
+	for (size_t i = 0; i < m->n_cpus && i < p->start.n_cpus; i++)
+		p->lost_base[i] = p->lost_seen[i] = p->start.lost[i];
+	p->netns_cookie = p->start.netns_cookie;
 	m->pods[m->n_pods++] = p;
 	return 0;
 }
@@ -134,7 +160,10 @@ void skl_monitor_unwatch_all(struct monitor *m)
 	for (size_t i = 0; i < m->n_pods; i++) {
 		struct skl_err err = { 0 };
 
-		if (skl_monitor_detach(&m->pods[i]->pod, m->ring_fd, &err))
+		/* Through the agent, the slot empties when the agent sees the
+		 * ring unread (its reconcile rounds). */
+		if (!m->pods[i]->via_agent &&
+		    skl_monitor_detach(&m->pods[i]->pod, m->ring_fd, &err))
 			fprintf(stderr, "sklookup-ctl: monitor: %s: %s\n", m->pods[i]->dir,
 				err.msg);
 		free_pod(m->pods[i]);
@@ -154,8 +183,11 @@ struct monitor_pod *skl_monitor_pod_by_cookie(struct monitor *m, uint64_t netns_
 
 uint64_t skl_monitor_pod_lost(const struct monitor_pod *p, size_t n_cpus)
 {
-	uint64_t *now = calloc(n_cpus, sizeof(*now)), lost = 0;
+	uint64_t *now, lost = 0;
 
+	if (p->via_agent) /* only what the events carried */
+		return p->lost_reported;
+	now = calloc(n_cpus, sizeof(*now));
 	if (!now || skl_monitor_lost(&p->d, now, n_cpus, NULL)) {
 		free(now);
 		return 0;

@@ -121,7 +121,10 @@ static void label_name(const struct monitor_pod *p, uint32_t id, char *out, size
 	struct skl_label l;
 
 	out[0] = 0;
-	if (p && id != SKL_NONE &&
+	for (size_t i = 0; p && p->via_agent && i < p->start.n_labels; i++)
+		if (p->start.labels[i].id == id)
+			snprintf(out, len, "%s", p->start.labels[i].name);
+	if (p && !p->via_agent && id != SKL_NONE &&
 	    !bpf_map_lookup_elem(p->d.map_fd[SKL_MAP_LABELS], &id, &l) &&
 	    (l.flags & SKL_LABEL_F_IN_USE)) {
 		l.name[SKL_LABEL_MAX] = 0;
@@ -138,6 +141,12 @@ static uint64_t socket_cookie(const struct monitor_pod *p, const struct skl_moni
 	if (!p || e->slot == SKL_NONE ||
 	    (e->reason != SKL_M_ASSIGNED && e->reason != SKL_M_ASSIGN_ERROR))
 		return 0;
+	if (p->via_agent) {
+		for (size_t i = 0; i < p->start.n_sockets; i++)
+			if (p->start.sockets[i].slot == e->slot)
+				return p->start.sockets[i].cookie;
+		return 0;
+	}
 	if (bpf_map_lookup_elem(p->d.map_fd[SKL_MAP_SOCKETS], &e->slot, &cookie))
 		return 0;
 	return cookie;

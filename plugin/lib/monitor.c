@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -90,7 +91,9 @@ int skl_monitor_attach(const struct skl_pod *pod, int ring_fd, struct skl_err *e
 			 strerror(errno));
 		goto out;
 	}
-	if (held && !skl_monitor_owner_gone(owner)) {
+	/* A ring of this very process (the node agent's, for an earlier
+	 * monitor of the same pod) is replaced: the pod asks again. */
+	if (held && owner != getpid() && !skl_monitor_owner_gone(owner)) {
 		skl_errf(err, SKL_CNI_TRY_AGAIN_LATER,
 			 "the pod is watched by another monitor (process %d); one monitor per "
 			 "pod: stop that one first",
@@ -127,35 +130,102 @@ int skl_monitor_detach(const struct skl_pod *pod, int ring_fd, struct skl_err *e
 	return ret;
 }
 
-int skl_monitor_reap_dir(const char *state_dir, int wait_ms, struct skl_err *err)
+static int open_slot(const char *state_dir, struct skl_err *err)
 {
 	char path[PATH_MAX];
-	uint32_t zero = 0, held, again;
-	int fd, lock_fd = -1, ret = 0;
-	pid_t owner;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir,
 			     skl_map_pin_names[SKL_MAP_MONITOR]) >= sizeof(path))
 		return skl_errf(err, SKL_CNI_INTERNAL, "state path too long: %s", state_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0; /* another layout, or no pod: nothing of ours to reap */
-	/* Cheap first look without the lock: almost every slot is empty. */
-	if (skl_monitor_slot(fd, &held, &owner) || !held || !skl_monitor_owner_gone(owner))
-		goto out;
-	if (skl_state_lock_existing(state_dir, wait_ms, &lock_fd, err)) {
-		ret = err->code == SKL_CNI_UNKNOWN_CONTAINER ? 0 : -1;
-		goto out;
-	}
-	if (!skl_monitor_slot(fd, &again, &owner) && again == held &&
-	    skl_monitor_owner_gone(owner)) {
+	return bpf_obj_get(path);
+}
+
+/* Empties the slot behind fd if it still holds ring ring_id, under the
+ * lock of the pod in state_dir. 1 when it did. */
+static int empty_slot(const char *state_dir, int fd, uint32_t ring_id, int wait_ms,
+		      struct skl_err *err)
+{
+	uint32_t zero = 0, held;
+	int lock_fd = -1, ret = 0;
+	pid_t owner;
+
+	if (skl_state_lock_existing(state_dir, wait_ms, &lock_fd, err))
+		return err && err->code == SKL_CNI_UNKNOWN_CONTAINER ? 0 : -1;
+	if (!skl_monitor_slot(fd, &held, &owner) && held == ring_id) {
 		if (bpf_map_delete_elem(fd, &zero) && errno != ENOENT)
-			ret = skl_errf(err, SKL_CNI_INTERNAL, "emptying %s: %s", path,
-				       strerror(errno));
+			ret = skl_errf(err, SKL_CNI_INTERNAL, "emptying the monitor slot of %s: %s",
+				       state_dir, strerror(errno));
 		else
 			ret = 1;
 	}
 	skl_state_unlock(lock_fd);
+	return ret;
+}
+
+int skl_monitor_detach_dir(const char *state_dir, int ring_fd, int wait_ms, struct skl_err *err)
+{
+	uint32_t mine;
+	int fd, ret;
+
+	if (map_id(ring_fd, &mine, NULL, 0))
+		return skl_errf(err, SKL_CNI_INTERNAL, "reading the ring's id: %s",
+				strerror(errno));
+	fd = open_slot(state_dir, err);
+	if (fd < 0)
+		return 0; /* the pod is gone, and the slot with it */
+	ret = empty_slot(state_dir, fd, mine, wait_ms, err);
+	close(fd);
+	return ret < 0 ? -1 : 0;
+}
+
+/* The ring's consumer and producer positions (its first two pages). */
+static int ring_positions(int ring_fd, uint64_t *consumer, uint64_t *producer)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, ring_fd, 0);
+	void *p = c == MAP_FAILED ? MAP_FAILED
+				  : mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, ring_fd, page);
+
+	if (p == MAP_FAILED) {
+		if (c != MAP_FAILED)
+			munmap(c, (size_t)page);
+		return -1;
+	}
+	*consumer = __atomic_load_n((unsigned long *)c, __ATOMIC_ACQUIRE);
+	*producer = __atomic_load_n((unsigned long *)p, __ATOMIC_ACQUIRE);
+	munmap(c, (size_t)page);
+	munmap(p, (size_t)page);
+	return 0;
+}
+
+int skl_monitor_reap_dir(const char *state_dir, int wait_ms, struct skl_monitor_look *look,
+			 struct skl_err *err)
+{
+	uint64_t consumer, producer;
+	int fd = open_slot(state_dir, err), ring_fd, ret = 0;
+	uint32_t held;
+	pid_t owner;
+
+	if (fd < 0)
+		return 0; /* another layout, or no pod: nothing of ours to reap */
+	if (skl_monitor_slot(fd, &held, &owner) || !held) {
+		*look = (struct skl_monitor_look){ 0 };
+		goto out;
+	}
+	ring_fd = bpf_map_get_fd_by_id(held);
+	if (ring_fd < 0)
+		goto out;
+	if (ring_positions(ring_fd, &consumer, &producer)) {
+		close(ring_fd);
+		goto out;
+	}
+	close(ring_fd);
+	if (look->ring_id == held && look->pending && consumer == look->consumer)
+		ret = empty_slot(state_dir, fd, held, wait_ms, err);
+	*look = ret == 1 ? (struct skl_monitor_look){ 0 }
+			 : (struct skl_monitor_look){ .ring_id = held,
+						      .consumer = consumer,
+						      .pending = producer != consumer };
 out:
 	close(fd);
 	return ret;

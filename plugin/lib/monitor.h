@@ -29,8 +29,9 @@
 int skl_monitor_ring_create(pid_t owner, int *ring_fd, struct skl_err *err);
 
 /* Puts the ring into the pod's slot, under the pod's lock. A slot held by
- * a live monitor is refused (SKL_CNI_TRY_AGAIN_LATER, naming its pid); one
- * whose owner is gone is replaced. */
+ * a live monitor of another process is refused (SKL_CNI_TRY_AGAIN_LATER,
+ * naming its pid); one whose owner is gone, or that this process made, is
+ * replaced. */
 int skl_monitor_attach(const struct skl_pod *pod, int ring_fd, struct skl_err *err);
 
 /* Empties the pod's slot if it still holds this ring, under the pod's
@@ -44,10 +45,26 @@ int skl_monitor_slot(int monitor_fd, uint32_t *ring_id, pid_t *owner);
 /* True when the pid a ring names is gone (or names none). */
 bool skl_monitor_owner_gone(pid_t owner);
 
-/* Empties the slot of the dispatcher pinned in state_dir when its ring's
- * owner is gone, under the pod's lock (waiting at most wait_ms). 1 when it
- * removed one, 0 when there was nothing to remove, -1 on error. */
-int skl_monitor_reap_dir(const char *state_dir, int wait_ms, struct skl_err *err);
+/* The same for the pod pinned in state_dir, found by path (the node agent,
+ * when the client it made the ring for went away before taking it). */
+int skl_monitor_detach_dir(const char *state_dir, int ring_fd, int wait_ms, struct skl_err *err);
+
+/* A ring nobody reads any more: it held unread events at the last look,
+ * and its consumer position has not moved since (a reader drains it every
+ * fraction of a second; looks are seconds apart). This works whatever
+ * process or namespace the reader was in. */
+struct skl_monitor_look {
+	uint32_t ring_id;  /* 0: the slot was empty */
+	uint64_t consumer; /* its consumer position then */
+	bool pending;      /* it held unread events then */
+};
+
+/* One look at the slot of the pod pinned in state_dir, against the last one
+ * (*look, updated): a ring that was not read since, and holds events, is
+ * taken out, under the pod's lock (waiting at most wait_ms). 1 when it
+ * removed one, 0 otherwise, -1 on error. */
+int skl_monitor_reap_dir(const char *state_dir, int wait_ms, struct skl_monitor_look *look,
+			 struct skl_err *err);
 
 /* Decisions the pod's dispatcher had no room for in a ring
  * (SKL_T_MONITOR_LOST), per CPU: lost[0..n_cpus) (libbpf's possible CPUs;
