@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define SKL_ABI_VERSION 2
+#define SKL_ABI_VERSION 3
 
 #define SKL_NONE 0xffffffffu /* "no binding" / "no table" */
 
@@ -203,11 +203,51 @@ struct skl_counters {
 enum skl_total {
 	SKL_T_LOOKUPS,   /* program runs */
 	SKL_T_NO_MATCH,  /* no binding matched: normal lookup goes on */
+	SKL_T_MONITOR_LOST, /* decisions a full monitor ring had no room for */
 	SKL_T_COUNT
 };
 
 struct skl_totals {
 	__u64 t[SKL_T_COUNT];
+};
+
+/*
+ * Live decisions (sklookup-ctl monitor). The "monitor" map holds, in its
+ * one slot, a ring buffer while a monitor watches the pod and nothing
+ * otherwise: with nobody watching, a lookup pays one inlined array read and
+ * a branch. Every decision then goes into the ring as one event. The ring's
+ * size is part of the layout (an inner map must match the map's template).
+ */
+#define SKL_MONITOR_RING_KIB 256
+#define SKL_MONITOR_RING_BYTES (SKL_MONITOR_RING_KIB * 1024)
+
+enum skl_monitor_reason {
+	SKL_M_NO_BINDING,      /* no binding matched: SK_PASS, the normal lookup goes on */
+	SKL_M_ASSIGNED,        /* the label's socket was selected */
+	SKL_M_NO_SOCKET_PASS,  /* the label has no socket, "missing": "pass" */
+	SKL_M_NO_SOCKET_DROP,  /* the label has no socket: SK_DROP */
+	SKL_M_ASSIGN_ERROR,    /* bpf_sk_assign refused the socket (err): SK_DROP */
+	SKL_M_REASONS
+};
+
+struct skl_monitor_event {
+	__u64 time_ns;      /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 netns_cookie; /* the pod: config.netns_cookie */
+	__u64 lost;         /* this CPU's SKL_T_MONITOR_LOST when the event was made */
+	__u32 src[4];       /* remote address; IPv4 in src[0], network byte order */
+	__u32 dst[4];       /* local address */
+	__u16 src_port;     /* host byte order */
+	__u16 dst_port;
+	__u8 family;        /* enum skl_family */
+	__u8 proto;         /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 verdict;       /* SK_PASS (1) or SK_DROP (0) */
+	__u8 reason;        /* enum skl_monitor_reason */
+	__u32 binding;      /* SKL_NONE when none matched */
+	__u32 label;        /* SKL_NONE when none */
+	__u32 slot;         /* the SOCKMAP slot looked up, SKL_NONE when none */
+	__s32 err;          /* SKL_M_ASSIGN_ERROR: bpf_sk_assign's errno, positive */
+	__u32 cpu;
+	__u32 pad;
 };
 
 /* The single entry of the "config" array. */

@@ -141,6 +141,19 @@ struct {
 	__type(value, struct skl_totals);
 } totals SEC(".maps");
 
+/* A monitor's ring (dispatch_abi.h), in "monitor" only while one watches. */
+struct skl_monitor_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SKL_MONITOR_RING_BYTES);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct skl_monitor_ring);
+} monitor SEC(".maps");
+
 /* 1 if a == b, else 0, without a branch (a and b are below 2^32). */
 static __always_inline __u32 equals(__u64 a, __u64 b)
 {
@@ -180,6 +193,58 @@ static __always_inline void count_event(__u32 binding_key, __u32 label_key, int 
 		return;
 	__sync_fetch_and_add(&b->c[what], 1);
 	__sync_fetch_and_add(&l->c[what], 1);
+}
+
+static __always_inline __u8 monitor_reason(int what)
+{
+	switch (what) {
+	case SKL_C_ASSIGNED:
+		return SKL_M_ASSIGNED;
+	case SKL_C_PASSED_NO_SOCKET:
+		return SKL_M_NO_SOCKET_PASS;
+	case SKL_C_DROP_NO_SOCKET:
+		return SKL_M_NO_SOCKET_DROP;
+	default:
+		return SKL_M_ASSIGN_ERROR;
+	}
+}
+
+/* One decision (d: what the program decided) into the monitor's ring; when it is full, counted as lost
+ * (per CPU, and carried by the next event so a reader sees the gap). Only
+ * reached while a monitor watches. */
+static __attribute__((noinline)) void report(struct bpf_sk_lookup *ctx, void *ring,
+					     struct skl_totals *tot, struct skl_monitor_event *d)
+{
+	struct skl_monitor_event e = {};
+
+	if (!ctx || !ring || !d)
+		return;
+	e.time_ns = bpf_ktime_get_ns();
+	e.netns_cookie = d->netns_cookie;
+	e.lost = tot ? tot->t[SKL_T_MONITOR_LOST] : 0;
+	/* Every field read, whatever the family: the other family's read as
+	 * zero, and no branch picks a ctx offset. */
+	e.src[0] = ctx->remote_ip4 | ctx->remote_ip6[0];
+	e.src[1] = ctx->remote_ip6[1];
+	e.src[2] = ctx->remote_ip6[2];
+	e.src[3] = ctx->remote_ip6[3];
+	e.dst[0] = ctx->local_ip4 | ctx->local_ip6[0];
+	e.dst[1] = ctx->local_ip6[1];
+	e.dst[2] = ctx->local_ip6[2];
+	e.dst[3] = ctx->local_ip6[3];
+	e.src_port = bpf_ntohs(ctx->remote_port);
+	e.dst_port = ctx->local_port;
+	e.family = equals(ctx->family, AF_INET6) ? SKL_FAMILY_V6 : SKL_FAMILY_V4;
+	e.proto = ctx->protocol;
+	e.verdict = d->verdict;
+	e.reason = d->reason;
+	e.binding = d->binding;
+	e.label = d->label;
+	e.slot = d->slot;
+	e.err = d->err;
+	e.cpu = bpf_get_smp_processor_id();
+	if (bpf_ringbuf_output(ring, &e, sizeof(e), 0) && tot)
+		tot->t[SKL_T_MONITOR_LOST]++;
 }
 
 /* The port table of the longest binding prefix containing the address:
@@ -263,6 +328,7 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	__u32 seg_first = 0, seg_count, is_v6;
 	int what, verdict;
 	struct bpf_sock *sk;
+	void *ring;
 	long err;
 
 	/* Read every ctx field up front, unconditionally: a load picked by a
@@ -304,6 +370,17 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	if (!b) {
 		if (tot)
 			tot->t[SKL_T_NO_MATCH]++;
+		ring = bpf_map_lookup_elem(&monitor, &zero);
+		if (ring) {
+			struct skl_monitor_event d = { .netns_cookie = cfg->netns_cookie,
+						       .binding = SKL_NONE,
+						       .label = SKL_NONE,
+						       .slot = SKL_NONE,
+						       .reason = SKL_M_NO_BINDING,
+						       .verdict = SK_PASS };
+
+			report(ctx, ring, tot, &d);
+		}
 		return SK_PASS;
 	}
 
@@ -329,6 +406,7 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 			what = SKL_C_DROP_NO_SOCKET;
 			verdict = SK_DROP;
 		}
+		err = 0;
 	} else {
 		err = bpf_sk_assign(ctx, sk, 0);
 		bpf_sk_release(sk);
@@ -340,6 +418,18 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 		lc->c[SKL_C_ASSIGNED]++;
 	} else {
 		count_event(binding, cfg->label_events + label, what);
+	}
+	ring = bpf_map_lookup_elem(&monitor, &zero);
+	if (ring) {
+		struct skl_monitor_event d = { .netns_cookie = cfg->netns_cookie,
+					       .binding = binding,
+					       .label = label,
+					       .slot = slot,
+					       .reason = monitor_reason(what),
+					       .verdict = verdict,
+					       .err = -err };
+
+		report(ctx, ring, tot, &d);
 	}
 	return verdict;
 }

@@ -10,6 +10,7 @@
  * is done, and a client with SKL_AGENT_MAX_RELEASING_PER_PEER such slots
  * waits before its next request is read.
  */
+#include "monitor.h"
 #include "agent_clients.h"
 
 #include <errno.h>
@@ -80,6 +81,9 @@ void skl_agent_client_close(struct skl_agent_clients *cs, struct skl_agent_clien
 		fds[n++] = c->fd;
 	memcpy(fds + n, c->held, c->n_held * sizeof(int));
 	n += c->n_held;
+	/* A monitor's ring the client never got: out of the pod's slot now. */
+	if (c->res.has_ring && !c->res.ring_delivered)
+		skl_monitor_detach_dir(c->res.pod, c->res.ring_fd, SKL_AGENT_LOCK_WAIT_MS, NULL);
 	skl_agent_result_free(&c->res);
 	c->fd = -1;
 	c->n_held = 0;

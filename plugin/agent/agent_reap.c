@@ -77,6 +77,59 @@ static void forget(struct skl_agent_reaper *r, size_t i)
 	r->v[i] = r->v[--r->n];
 }
 
+static struct skl_agent_ring_look *find_ring(struct skl_agent_reaper *r, const char *dir)
+{
+	for (size_t i = 0; i < r->n_rings; i++)
+		if (!strcmp(r->rings[i].dir, dir))
+			return &r->rings[i];
+	return NULL;
+}
+
+/* One look at a pod's monitor slot; a ring read by nobody since the last
+ * look is taken out (a monitor that was killed, or whose client left). */
+static int look_at_ring(const char *dir, void *arg)
+{
+	struct skl_agent_reaper *r = arg;
+	struct skl_agent_ring_look *l = find_ring(r, dir);
+	struct skl_err err = { 0 };
+	int ret;
+
+	if (!l && r->n_rings < SKL_AGENT_STALE_MAX) {
+		char *copy = strdup(dir);
+
+		if (!copy)
+			return 0;
+		l = &r->rings[r->n_rings++];
+		*l = (struct skl_agent_ring_look){ .dir = copy };
+	}
+	if (!l)
+		return 0;
+	l->seen = 1;
+	ret = skl_monitor_reap_dir(dir, SKL_STATE_LOCK_WAIT_MS, &l->look, &err);
+	if (ret > 0)
+		skl_agent_log("reconcile: took the monitor ring of %s out: nobody read it since "
+			      "the last round (its monitor was stopped or killed)",
+			      dir);
+	else if (ret < 0)
+		skl_agent_log("reconcile: %s: %s", dir, err.msg);
+	return 0;
+}
+
+static void reap_rings(struct skl_agent_reaper *r, const char *root)
+{
+	for (size_t i = 0; i < r->n_rings; i++)
+		r->rings[i].seen = 0;
+	skl_agent_each_state(root, look_at_ring, r);
+	for (size_t i = 0; i < r->n_rings;) {
+		if (r->rings[i].seen) {
+			i++;
+			continue;
+		}
+		free(r->rings[i].dir);
+		r->rings[i] = r->rings[--r->n_rings];
+	}
+}
+
 void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
 			 uint64_t now_ms)
 {
@@ -89,6 +142,7 @@ void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned 
 		return;
 	}
 
+	reap_rings(r, root);
 	for (size_t i = 0; i < r->n; i++)
 		r->v[i].seen = 0;
 	skl_agent_each_state(root, note, &rd);
@@ -125,4 +179,6 @@ void skl_agent_reaper_free(struct skl_agent_reaper *r)
 {
 	while (r->n)
 		forget(r, r->n - 1);
+	while (r->n_rings)
+		free(r->rings[--r->n_rings].dir);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor.h"
+
 #define SKL_AGENT_STALE_MAX 1024 /* detached pods tracked at once */
 #define SKL_AGENT_REAP_PER_ROUND 32
 
@@ -18,14 +20,26 @@ struct skl_agent_stale {
 	int seen;          /* in the current round */
 };
 
+/* A pod's monitor slot as the last round saw it (monitor.h): a ring that
+ * holds events nobody read since is taken out. */
+struct skl_agent_ring_look {
+	char *dir;
+	struct skl_monitor_look look;
+	int seen;
+};
+
 struct skl_agent_reaper {
 	size_t n;
 	struct skl_agent_stale v[SKL_AGENT_STALE_MAX];
+	size_t n_rings;
+	struct skl_agent_ring_look rings[SKL_AGENT_STALE_MAX];
 };
 
 /* One round at now_ms: notes the state directories whose link reports
  * netns_ino 0, and removes those noted for grace_s or longer as DEL would
- * (recorded host routes, pins), under the pod's lock. Logs each one. */
+ * (recorded host routes, pins), under the pod's lock; takes out of the
+ * pods' monitor slots the rings nobody read since the last round. Logs
+ * each one. */
 void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
 			 uint64_t now_ms);
 void skl_agent_reaper_free(struct skl_agent_reaper *r);

@@ -16,8 +16,17 @@
 
 static const char *verb_name(enum skl_agent_verb v)
 {
-	return v == SKL_AGENT_REGISTER ? "register" : v == SKL_AGENT_UNREGISTER ? "unregister"
-										 : "status";
+	switch (v) {
+	case SKL_AGENT_REGISTER:
+		return "register";
+	case SKL_AGENT_UNREGISTER:
+		return "unregister";
+	case SKL_AGENT_STATUS:
+		return "status";
+	case SKL_AGENT_MONITOR:
+		return "monitor";
+	}
+	return "request";
 }
 
 /* One line per request; req is NULL when it could not be decoded. */
@@ -25,8 +34,8 @@ static void log_request(const struct skl_agent_client *c, const struct skl_agent
 {
 	char what[128] = "request";
 
-	if (req && req->verb == SKL_AGENT_STATUS)
-		snprintf(what, sizeof(what), "status");
+	if (req && (req->verb == SKL_AGENT_STATUS || req->verb == SKL_AGENT_MONITOR))
+		snprintf(what, sizeof(what), "%s", verb_name(req->verb));
 	else if (req)
 		snprintf(what, sizeof(what), "%s %s", verb_name(req->verb), req->label);
 	if (!c->res.exit_status)
@@ -147,10 +156,16 @@ void skl_agent_send_answer(struct skl_agent_clients *cs, struct skl_agent_client
 		}
 		c->sent += chunk;
 	}
+	/* A monitor's ring goes with the end: the client has it only with a
+	 * complete answer. */
 	record = skl_agent_end_record(c->res.exit_status, c->res.error);
-	ret = record ? skl_agent_send(c->fd, record, strlen(record), NULL, 0, &err) : -1;
+	ret = record ? skl_agent_send(c->fd, record, strlen(record),
+				      c->res.has_ring ? &c->res.ring_fd : NULL, c->res.has_ring,
+				      &err)
+		     : -1;
 	free(record);
 	if (ret && err.code == SKL_CNI_TRY_AGAIN_LATER)
 		return;
+	c->res.ring_delivered = !ret;
 	skl_agent_client_close(cs, c);
 }

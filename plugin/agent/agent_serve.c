@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "agent_state.h"
+#include "monitor.h"
+#include "monitor_start.h"
 #include "netns.h"
 #include "pod_result_json.h"
 #include "pod_sources.h"
@@ -109,8 +111,46 @@ static int open_pod(const char *root, int proof, struct opened_pod *o, struct sk
 
 /* The pod's result as the answer's document: the library's struct, encoded
  * (pod_result_json.h); the client prints it as sklookup-ctl would. */
+/* A ring in the pod's monitor slot for the client, with what it needs to
+ * read the events (monitor_start.h). The ring names the agent as its owner
+ * (monitor.h): once the client is gone and the ring fills unread, the
+ * reconcile rounds take it out. */
+static int start_monitor(struct skl_pod *pod, struct skl_agent_result *r, char **out,
+			 struct skl_err *err)
+{
+	struct skl_monitor_start s;
+	int ring_fd;
+
+	if (skl_monitor_ring_create(getpid(), &ring_fd, err))
+		return -1;
+	if (skl_monitor_attach(pod, ring_fd, err) || skl_monitor_start_read(pod->d, &s, err)) {
+		skl_monitor_detach(pod, ring_fd, NULL);
+		close(ring_fd);
+		return -1;
+	}
+	*out = skl_monitor_start_encode(&s);
+	skl_monitor_start_free(&s);
+	if (!*out || strlen(*out) > SKL_AGENT_MAX_OUTPUT) {
+		skl_monitor_detach(pod, ring_fd, NULL);
+		close(ring_fd);
+		if (*out)
+			skl_errf(err, SKL_CNI_INTERNAL,
+				 "the pod's labels and sockets are more than the node agent's "
+				 "answer holds (%d bytes); use sklookup-ctl monitor on the node",
+				 SKL_AGENT_MAX_OUTPUT);
+		else
+			skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	r->has_ring = true;
+	r->ring_fd = ring_fd;
+	return 0;
+}
+
 static int run_verb(struct opened_pod *o, const struct skl_agent_request *req, const int *fds,
-		    char **out, struct skl_err *err)
+		    struct skl_agent_result *r, char **out, struct skl_err *err)
 {
 	/* One thread serves every pod: a busy pod gets "try again" soon. */
 	struct skl_pod pod = { .state_dir = o->state_dir, .d = &o->d, .netns_ino = o->netns_ino,
@@ -138,6 +178,10 @@ static int run_verb(struct opened_pod *o, const struct skl_agent_request *req, c
 		*out = skl_unregistered_encode(&result);
 		break;
 	}
+	case SKL_AGENT_MONITOR:
+		if (start_monitor(&pod, r, out, err))
+			return -1;
+		break;
 	case SKL_AGENT_STATUS: {
 		struct skl_pod_status st;
 		int ret = skl_pod_status(&pod, &st, err);
@@ -173,7 +217,7 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 	ret = open_pod(bpffs_root, fds[0], &o, &err);
 	if (!ret) {
 		snprintf(r->pod, sizeof(r->pod), "%s", o.state_dir);
-		ret = run_verb(&o, req, fds, &r->out, &err);
+		ret = run_verb(&o, req, fds, r, &r->out, &err);
 	}
 	if (!ret && strlen(r->out) > SKL_AGENT_MAX_OUTPUT) {
 		ret = skl_errf(&err, SKL_CNI_INTERNAL,
@@ -191,6 +235,9 @@ void skl_agent_serve(const char *bpffs_root, struct skl_agent_request *req, cons
 
 void skl_agent_result_free(struct skl_agent_result *r)
 {
+	if (r->has_ring)
+		close(r->ring_fd);
+	r->has_ring = false;
 	free(r->out);
 	r->out = NULL;
 	r->out_len = 0;

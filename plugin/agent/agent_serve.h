@@ -6,6 +6,7 @@
 #define SKL_AGENT_SERVE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent_proto.h"
@@ -18,6 +19,9 @@ struct skl_agent_result {
 	int exit_status; /* sklookup-ctl's: 0, 1, 2 or 3 */
 	char error[512]; /* its one-line error unless exit_status is 0 */
 	char pod[PATH_MAX]; /* the pod's state directory, "" when none was found */
+	bool has_ring; /* monitor: ring_fd goes with the answer's end record */
+	bool ring_delivered; /* the end record (with the ring) was sent */
+	int ring_fd;
 };
 
 /* Runs a decoded request on the pod whose dispatcher serves the netns of

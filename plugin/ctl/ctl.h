@@ -123,7 +123,8 @@ bool skl_ctl_wants_help(const struct skl_ctl_command *cmd, int argc, char **argv
 /* The commands. */
 extern const struct skl_ctl_command skl_ctl_register_cmd, skl_ctl_unregister_cmd,
 	skl_ctl_exec_cmd, skl_ctl_bindings_cmd, skl_ctl_status_cmd, skl_ctl_trace_cmd,
-	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd, skl_ctl_agent_cmd, skl_ctl_pods_cmd;
+	skl_ctl_metrics_cmd, skl_ctl_upgrade_cmd, skl_ctl_agent_cmd, skl_ctl_pods_cmd,
+	skl_ctl_monitor_cmd;
 
 /* --- through the node agent (ctl_agent_client.c) --- */
 
@@ -152,5 +153,11 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 			   size_t n, long pid, bool quiet, struct skl_err *err);
 int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protocol,
 			     struct skl_err *err);
+
+/* monitor through the agent: the ring the agent put into the pod's slot,
+ * and what its events need to be read (monitor_start.h). */
+struct skl_monitor_start;
+int skl_ctl_agent_monitor_start(struct skl_ctl *ctl, struct skl_monitor_start *start,
+				int *ring_fd, struct skl_err *err);
 
 #endif

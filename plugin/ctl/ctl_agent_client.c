@@ -18,6 +18,7 @@
 #include "agent_proto.h"
 #include "bindings.h"
 #include "ctl_results.h"
+#include "monitor_start.h"
 #include "pod_result_json.h"
 
 #define CLIENT_TIMEOUT_S 15 /* longer than the agent's own deadline */
@@ -25,7 +26,8 @@
 static bool via_agent_ok(const struct skl_ctl_command *cmd)
 {
 	return cmd == &skl_ctl_register_cmd || cmd == &skl_ctl_unregister_cmd ||
-	       cmd == &skl_ctl_exec_cmd || cmd == &skl_ctl_status_cmd;
+	       cmd == &skl_ctl_exec_cmd || cmd == &skl_ctl_status_cmd ||
+	       cmd == &skl_ctl_monitor_cmd;
 }
 
 int skl_ctl_locate(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, struct skl_err *err)
@@ -36,7 +38,7 @@ int skl_ctl_locate(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, struc
 		if (!via_agent_ok(cmd))
 			return skl_ctl_usage(ctl, err,
 					     "%s does not work through the node agent (--agent): "
-					     "it takes register, unregister, exec and status",
+					     "it takes register, unregister, exec, status and monitor",
 					     cmd->name);
 		if (ctl->container || ctl->pod || ctl->netns || ctl->network || ctl->ifname)
 			return skl_ctl_usage(ctl, err,
@@ -122,14 +124,23 @@ static int append_part(char **doc, size_t *len, const struct skl_agent_answer *a
 	return 0;
 }
 
-/* One record of the answer into buf; 1: a piece, 0: the end, -1: error. */
-static int next_record(int conn, char *buf, struct skl_agent_answer *a, struct skl_err *err)
+/* One record of the answer into buf; 1: a piece, 0: the end, -1: error.
+ * *kept (when not NULL) gets the one fd an end record brings (a monitor's
+ * ring); any other fd is closed. */
+static int next_record(int conn, char *buf, struct skl_agent_answer *a, int *kept,
+		       struct skl_err *err)
 {
 	size_t n_fds;
 	int fds[SKL_AGENT_MAX_FDS];
 	ssize_t n = skl_agent_recv(conn, buf, SKL_AGENT_MAX_RECORD + 1, fds, SKL_AGENT_MAX_FDS,
 				   &n_fds, 0, err);
 
+	if (n > 0 && kept && n_fds == 1 && !skl_agent_answer_decode(buf, a, NULL) && a->done) {
+		skl_agent_answer_free(a);
+		*kept = fds[0];
+		n_fds = 0;
+	}
+	skl_agent_answer_free(a);
 	for (size_t i = 0; i < n_fds; i++)
 		close(fds[i]);
 	if (n <= 0) {
@@ -148,7 +159,7 @@ static int next_record(int conn, char *buf, struct skl_agent_answer *a, struct s
 /* Reads the agent's answer: 0 with its result document in *doc (malloc'd),
  * or -1 with err set to its error (and *exit_status to the exit status it
  * gives) or to a failure to talk (*exit_status left alone). */
-static int read_answer(int conn, char **doc, int *exit_status, struct skl_err *err)
+static int read_answer(int conn, char **doc, int *exit_status, int *kept, struct skl_err *err)
 {
 	char *buf = malloc(SKL_AGENT_MAX_RECORD + 1);
 	size_t len = 0;
@@ -160,7 +171,7 @@ static int read_answer(int conn, char **doc, int *exit_status, struct skl_err *e
 	for (;;) {
 		struct skl_agent_answer a = { .out = NULL };
 
-		got = next_record(conn, buf, &a, err);
+		got = next_record(conn, buf, &a, kept, err);
 		if (got == 1 && !append_part(doc, &len, &a, err)) {
 			skl_agent_answer_free(&a);
 			continue;
@@ -197,7 +208,7 @@ static int check_label(const char *label, struct skl_err *err)
  * document (malloc'd). A refusal fails with the agent's exit status (its
  * "no dispatcher" is sklookup-ctl's). */
 static int exchange(struct skl_ctl *ctl, const struct skl_agent_request *req,
-		    const int *sockets, size_t n, char **doc, struct skl_err *err)
+		    const int *sockets, size_t n, char **doc, int *kept, struct skl_err *err)
 {
 	int fds[SKL_AGENT_MAX_FDS], conn = -1, ret = -1;
 	char *text = skl_agent_request_encode(req);
@@ -219,7 +230,7 @@ static int exchange(struct skl_ctl *ctl, const struct skl_agent_request *req,
 		*err = send_err;
 		goto out;
 	}
-	ret = read_answer(conn, doc, &agent_exit, err);
+	ret = read_answer(conn, doc, &agent_exit, kept, err);
 	if (ret)
 		skl_ctl_failed(ctl, (enum skl_ctl_exit)agent_exit);
 out:
@@ -270,7 +281,7 @@ int skl_ctl_agent_register(struct skl_ctl *ctl, const char *label, const struct 
 		snprintf(req.sockets[i].name, sizeof(req.sockets[i].name), "%s", p[i].name);
 	}
 	req.n_sockets = n;
-	if (exchange(ctl, &req, fds, n, &doc, err))
+	if (exchange(ctl, &req, fds, n, &doc, NULL, err))
 		return -1;
 	ret = skl_registered_decode(doc, &result, err) || check_registered(&result, &req, err)
 		      ? -1
@@ -290,7 +301,7 @@ int skl_ctl_agent_unregister(struct skl_ctl *ctl, const char *label, int protoco
 	if (check_label(label, err))
 		return -1;
 	snprintf(req.label, sizeof(req.label), "%s", label);
-	if (exchange(ctl, &req, NULL, 0, &doc, err))
+	if (exchange(ctl, &req, NULL, 0, &doc, NULL, err))
 		return -1;
 	ret = skl_unregistered_decode(doc, &result, err);
 	if (!ret && (strcmp(result.label, label) || result.protocol != protocol))
@@ -312,7 +323,7 @@ static int agent_status(struct skl_ctl *ctl, int argc, struct skl_err *err)
 
 	if (argc > 1)
 		return skl_ctl_usage(ctl, err, "status takes no arguments");
-	if (exchange(ctl, &req, NULL, 0, &doc, err))
+	if (exchange(ctl, &req, NULL, 0, &doc, NULL, err))
 		return -1;
 	ret = skl_pod_status_decode(doc, &st, err);
 	if (!ret)
@@ -320,6 +331,31 @@ static int agent_status(struct skl_ctl *ctl, int argc, struct skl_err *err)
 	skl_pod_status_free(&st);
 	free(doc);
 	return ret;
+}
+
+int skl_ctl_agent_monitor_start(struct skl_ctl *ctl, struct skl_monitor_start *start,
+				int *ring_fd, struct skl_err *err)
+{
+	struct skl_agent_request req = { .verb = SKL_AGENT_MONITOR };
+	char *doc;
+	int ret;
+
+	*ring_fd = -1;
+	if (exchange(ctl, &req, NULL, 0, &doc, ring_fd, err))
+		goto fail;
+	ret = skl_monitor_start_decode(doc, start, err);
+	free(doc);
+	if (!ret && *ring_fd >= 0)
+		return 0;
+	if (!ret) {
+		skl_monitor_start_free(start);
+		skl_errf(err, SKL_CNI_DECODE_FAILURE, "the node agent's answer brought no ring");
+	}
+fail:
+	if (*ring_fd >= 0)
+		close(*ring_fd);
+	*ring_fd = -1;
+	return -1;
 }
 
 int skl_ctl_agent_run(struct skl_ctl *ctl, const struct skl_ctl_command *cmd, int argc,

@@ -21,6 +21,7 @@ static const char *const verb_names[] = {
 	[SKL_AGENT_REGISTER] = "register",
 	[SKL_AGENT_UNREGISTER] = "unregister",
 	[SKL_AGENT_STATUS] = "status",
+	[SKL_AGENT_MONITOR] = "monitor",
 };
 #define N_VERBS (sizeof(verb_names) / sizeof(verb_names[0]))
 
@@ -35,7 +36,7 @@ char *skl_agent_request_encode(const struct skl_agent_request *r)
 		return NULL;
 	cJSON_AddNumberToObject(doc, "version", SKL_AGENT_VERSION);
 	cJSON_AddStringToObject(doc, "verb", verb_names[r->verb]);
-	if (r->verb != SKL_AGENT_STATUS)
+	if (r->verb != SKL_AGENT_STATUS && r->verb != SKL_AGENT_MONITOR)
 		cJSON_AddStringToObject(doc, "label", r->label);
 	if (r->verb == SKL_AGENT_UNREGISTER && r->protocol)
 		cJSON_AddStringToObject(doc, "protocol",
@@ -102,7 +103,7 @@ static enum field field_allowed(enum skl_agent_verb verb, const char *name)
 	case F_VERB:
 		return f;
 	case F_LABEL:
-		return verb != SKL_AGENT_STATUS ? f : N_FIELDS;
+		return verb == SKL_AGENT_REGISTER || verb == SKL_AGENT_UNREGISTER ? f : N_FIELDS;
 	case F_PROTOCOL:
 		return verb == SKL_AGENT_UNREGISTER ? f : N_FIELDS;
 	case F_PID:
@@ -236,13 +237,13 @@ int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_re
 		if (!strcmp(verb->valuestring, verb_names[v]))
 			break;
 	if (!cJSON_IsString(verb) || v == N_VERBS) {
-		bad(err, "\"verb\" must be register, unregister or status");
+		bad(err, "\"verb\" must be register, unregister, status or monitor");
 		goto out;
 	}
 	r->verb = (enum skl_agent_verb)v;
 	if (decode_fields(doc, r, err))
 		goto out;
-	if (r->verb != SKL_AGENT_STATUS && !r->label[0]) {
+	if ((r->verb == SKL_AGENT_REGISTER || r->verb == SKL_AGENT_UNREGISTER) && !r->label[0]) {
 		bad(err, "%s needs a \"label\"", verb_names[r->verb]);
 		goto out;
 	}

@@ -45,6 +45,7 @@ enum skl_agent_verb {
 	SKL_AGENT_REGISTER,
 	SKL_AGENT_UNREGISTER,
 	SKL_AGENT_STATUS,
+	SKL_AGENT_MONITOR, /* answered with the pod's monitor ring as the end record's fd */
 };
 
 /* A request as both ends see it. Apart from the verb, label and protocol,

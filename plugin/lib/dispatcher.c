@@ -26,6 +26,7 @@ const char *const skl_map_pin_names[SKL_MAP_COUNT] = {
 	[SKL_MAP_LABEL_COUNTERS] = "label_counters",
 	[SKL_MAP_TOTALS] = "totals",
 	[SKL_MAP_EVENTS] = "events",
+	[SKL_MAP_MONITOR] = "monitor",
 };
 
 void skl_limits_default(struct skl_limits *limits)
@@ -143,6 +144,7 @@ static struct bpf_map *skel_map(struct dispatcher_bpf *skel, enum skl_map which)
 		[SKL_MAP_LABEL_COUNTERS] = skel->maps.label_counters,
 		[SKL_MAP_TOTALS] = skel->maps.totals,
 		[SKL_MAP_EVENTS] = skel->maps.events,
+		[SKL_MAP_MONITOR] = skel->maps.monitor,
 	};
 	return maps[which];
 }
@@ -162,6 +164,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 		[SKL_MAP_LABEL_COUNTERS] = l->labels,
 		[SKL_MAP_TOTALS] = 1,
 		[SKL_MAP_EVENTS] = l->bindings + l->labels,
+		[SKL_MAP_MONITOR] = 1,
 	};
 
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
@@ -322,6 +325,7 @@ static const struct map_layout {
 				     sizeof(struct skl_hot_counters), 0 },
 	[SKL_MAP_TOTALS] = { BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct skl_totals), 1 },
 	[SKL_MAP_EVENTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_counters), 0 },
+	[SKL_MAP_MONITOR] = { BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 1 },
 };
 
 static int layout_differs(const char *dir, int i, const char *what, uint32_t found,

@@ -25,6 +25,7 @@ enum skl_map {
 	SKL_MAP_LABEL_COUNTERS,
 	SKL_MAP_TOTALS,
 	SKL_MAP_EVENTS,
+	SKL_MAP_MONITOR, /* a monitor's ring while one watches (monitor.h) */
 	SKL_MAP_COUNT
 };
 

@@ -34,6 +34,7 @@
 #include "agent.h"
 #include "agent_fixture.h"
 #include "dispatch_fixture.h"
+#include "monitor.h"
 #include "netpod.h"
 #include "record.h"
 #include "rules.h"
@@ -876,6 +877,177 @@ static void test_agent_command(void **state)
 	e->done = true;
 }
 
+/* ---- monitor through the agent ---- */
+
+/* The ring in pod p's monitor slot, 0 when empty. */
+static uint32_t slot_ring(const struct netpod *p, pid_t *owner)
+{
+	uint32_t id = 0;
+	pid_t who = 0;
+
+	assert_int_equal(skl_monitor_slot(p->d.map_fd[SKL_MAP_MONITOR], &id, &who), 0);
+	if (owner)
+		*owner = who;
+	return id;
+}
+
+static void wait_slot(const struct netpod *p, bool full, int timeout_ms)
+{
+	uint64_t deadline = agentfix_now_ms() + (uint64_t)timeout_ms;
+
+	while ((slot_ring(p, NULL) != 0) != full) {
+		if (agentfix_now_ms() > deadline)
+			fail_msg("pod %s: the monitor slot is still %s", p->dir,
+				 full ? "empty" : "full");
+		agentfix_sleep_ms(20);
+	}
+}
+
+/* fixture_deliver from inside pod p. */
+static int deliver_in(const struct netpod *p, int type, const char *addr, uint16_t port,
+		      int server)
+{
+	int saved = agentfix_enter_netns(p->netns), hit;
+
+	assert_true(saved >= 0);
+	hit = fixture_deliver(type, addr, port, server >= 0 ? &server : NULL, server >= 0);
+	agentfix_leave_netns(saved);
+	return hit;
+}
+
+static cJSON *read_json_line(struct child *c)
+{
+	char line[2048];
+	cJSON *e;
+
+	if (!child_read_line(c, line, sizeof(line), 3000))
+		fail_msg("the monitor printed nothing");
+	e = cJSON_Parse(line);
+	if (!e)
+		fail_msg("not JSON: %s", line);
+	return e;
+}
+
+static const char *jstr(const cJSON *e, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, key));
+
+	return v ? v : "";
+}
+
+/* A process with no privileges in pod A sees its own pod's real decisions
+ * through the agent (label names and socket cookies included), nothing of
+ * pod B's; it runs again at once after it ended; a ring nobody reads any
+ * more is taken out by the reconcile rounds; a node-side monitor is told
+ * the pod is watched. */
+static void test_monitor_through_agent(void **state)
+{
+	struct env *e = *state;
+	struct child *mon = track(e);
+	int web = keep(e, netpod_server(&e->a, SOCK_STREAM, "127.0.0.1", 0, false));
+	int web_b = keep(e, netpod_server(&e->b, SOCK_STREAM, "127.0.0.1", 0, false));
+	char out[4096], err[4096];
+	uint32_t first;
+	cJSON *ev[2];
+	struct run r;
+
+	register_in(&e->a, "web", web);
+	register_in(&e->b, "web", web_b);
+	agent_start(e, "3600", "1");
+	spawn_ctl(mon, in_pod_unprivileged(&e->a, -1), "--agent %s monitor --json --count 2", SOCK);
+	wait_slot(&e->a, true, 5000);
+	assert_int_equal(slot_ring(&e->b, NULL), 0);
+	assert_int_equal(deliver_in(&e->b, SOCK_STREAM, "192.0.2.9", 80, web_b), 0); /* not A's */
+	assert_int_equal(deliver_in(&e->a, SOCK_STREAM, "192.0.2.7", 80, web), 0);
+	assert_int_equal(deliver_in(&e->a, SOCK_STREAM, "192.0.2.7", 81, -1), -1);
+	ev[0] = read_json_line(mon);
+	ev[1] = read_json_line(mon);
+	assert_int_equal(child_finish(mon, out, sizeof(out), err, sizeof(err), 5000), 0);
+	assert_string_equal(jstr(ev[0], "destination"), "192.0.2.7");
+	assert_string_equal(jstr(ev[0], "label"), "web");
+	assert_string_equal(jstr(ev[0], "reason"), "assigned");
+	assert_true(cJSON_GetObjectItemCaseSensitive(ev[0], "socket_cookie")->valuedouble ==
+		    (double)fixture_cookie(web));
+	assert_string_equal(jstr(ev[1], "reason"), "no-binding");
+	assert_true(cJSON_GetObjectItemCaseSensitive(ev[1], "destination_port")->valueint == 81);
+	cJSON_Delete(ev[0]);
+	cJSON_Delete(ev[1]);
+	assert_true(agentfix_log_has("uid 65534: monitor: ok ("));
+
+	/* The ring stays until unread; the pod's next monitor takes over. */
+	first = slot_ring(&e->a, NULL);
+	assert_true(first != 0);
+	run_ctl(in_pod_unprivileged(&e->a, -1), &r, "--agent %s monitor --json --duration 1", SOCK);
+	assert_int_equal(r.status, 0);
+	assert_true(slot_ring(&e->a, NULL) != first);
+
+	/* On the node, the pod is watched (the agent's ring). */
+	run_ctl(&(struct child_opts){ .fd3 = -1 }, &r,
+		"--bpffs-root %s --container cidA monitor --duration 1", e->root);
+	assert_int_equal(r.status, 1);
+	expect_contains(r.err, "another monitor");
+
+	/* Nobody reads it: events pile up, and a reconcile round takes it out. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(deliver_in(&e->a, SOCK_STREAM, "192.0.2.7", 80, web), 0);
+	wait_slot(&e->a, false, 5000);
+	/* Logged right after the slot was emptied. */
+	for (int i = 0; i < 100 && !agentfix_log_has("took the monitor ring"); i++)
+		agentfix_sleep_ms(20);
+	assert_true(agentfix_log_has("took the monitor ring"));
+	assert_int_equal(agent_stop(e, SIGTERM), 0);
+	e->done = true;
+}
+
+/* Requests a client crafts: fields monitor does not take, fds it does not
+ * take; and a client that asks and leaves without reading leaves no ring
+ * that stays in use. */
+static void test_monitor_hostile_requests(void **state)
+{
+	struct env *e = *state;
+	static const char *const bad[] = {
+		"{\"version\": 2, \"verb\": \"monitor\", \"label\": \"web\"}",
+		"{\"version\": 2, \"verb\": \"monitor\", \"sockets\": []}",
+		"{\"version\": 2, \"verb\": \"monitor\", \"verb\": \"monitor\"}",
+	};
+	struct agentfix_answer *a = calloc(1, sizeof(*a));
+	int web = keep(e, netpod_server(&e->a, SOCK_STREAM, "127.0.0.1", 0, false));
+	int saved, proof[2], conn;
+	const char *ok = "{\"version\": 2, \"verb\": \"monitor\"}";
+
+	assert_non_null(a);
+	register_in(&e->a, "web", web);
+	agent_start(e, "3600", "1");
+	saved = agentfix_enter_netns(e->a.netns);
+	assert_true(saved >= 0);
+	proof[0] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	proof[1] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(agentfix_raw_request(bad[i], proof, 1, a), 1);
+		expect_contains(a->err, "bad request");
+	}
+	assert_int_equal(agentfix_raw_request(ok, proof, 2, a), 1);
+	expect_contains(a->err, "needs 1 fd");
+	/* Asks, and goes before the answer. */
+	conn = agentfix_raw_connect(2000);
+	assert_true(conn >= 0);
+	assert_int_equal(agentfix_raw_send(conn, ok, strlen(ok), proof, 1), 0);
+	close(conn);
+	close(proof[0]);
+	close(proof[1]);
+	agentfix_leave_netns(saved);
+	/* Whether the answer went out or not, the slot is free soon: at once
+	 * when the send failed, else once the unread ring holds events. */
+	for (int i = 0; i < 20 && slot_ring(&e->a, NULL); i++) {
+		assert_int_equal(deliver_in(&e->a, SOCK_STREAM, "192.0.2.7", 80, web), 0);
+		agentfix_sleep_ms(250);
+	}
+	assert_int_equal(slot_ring(&e->a, NULL), 0);
+	free(a);
+	assert_int_equal(agent_stop(e, SIGTERM), 0);
+	e->done = true;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -890,6 +1062,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_state_reaped, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_clients, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_agent_command, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_through_agent, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_hostile_requests, env_setup,
+						env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
