@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "dispatch_abi.h"
 #include "monitor_start.h"
+#include "pod_identity.h"
 
 /* What to show; -1 / 0 / NULL: anything. */
 struct monitor_filter {
@@ -28,7 +29,7 @@ struct monitor_filter {
 /* A watched pod: its dispatcher, and what its events need to be read. */
 struct monitor_pod {
 	char dir[PATH_MAX];
-	char name[80]; /* how the output names it: "network/container" */
+	char name[SKL_POD_DISPLAY_MAX]; /* how the output names it (pod_name) */
 	uint64_t netns_cookie;
 	struct skl_dispatcher d;
 	struct skl_pod pod;

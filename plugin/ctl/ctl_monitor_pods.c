@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "monitor.h"
+#include "pod_identity.h"
 #include "state.h"
 
 static void free_pod(struct monitor_pod *p)
@@ -58,17 +59,24 @@ static bool watched(const struct monitor *m, const char *dir)
 	return false;
 }
 
-/* "network/container" of a state directory <root>/<network>/<container>/<ifname>. */
+/* How the output names a pod: its Kubernetes (or podman) name when the
+ * record has one, else "network/container" of its state directory
+ * <root>/<network>/<container>/<ifname>. */
 static void pod_name(const char *dir, char *out, size_t len)
 {
-	char container[PATH_MAX], network[PATH_MAX];
+	char container[PATH_MAX], network[PATH_MAX], known[SKL_POD_DISPLAY_MAX];
+	struct skl_pod_identity id;
 
-	if (skl_state_parent(dir, container, sizeof(container), NULL) ||
-	    skl_state_parent(container, network, sizeof(network), NULL))
+	if (!skl_pod_identity_read(dir, &id, NULL) && skl_pod_identity_known(&id)) {
+		skl_pod_identity_format(&id, known, sizeof(known));
+		snprintf(out, len, "%s", known);
+	} else if (skl_state_parent(dir, container, sizeof(container), NULL) ||
+		   skl_state_parent(container, network, sizeof(network), NULL)) {
 		snprintf(out, len, "%s", dir);
-	else
+	} else {
 		snprintf(out, len, "%s/%s", skl_state_last_component(network),
 			 skl_state_last_component(container));
+	}
 }
 
 /* Opens the pod in dir (the dispatcher opened by the caller, or opened

@@ -42,11 +42,12 @@ struct pod_env {
 	cJSON *conf;
 };
 
-static void run_plugin(struct cni_fixture *f, const char *command, const char *cid, size_t pod,
-		       const cJSON *conf)
+static void run_plugin_env(struct cni_fixture *f, const char *command, const char *cid,
+			   size_t pod, const cJSON *conf, const char *const *env)
 {
 	char *text = cJSON_PrintUnformatted(conf);
 	const struct cni_call call = { .binary = f->plugin,
+				       .extra_env = env,
 				       .command = command,
 				       .container_id = cid,
 				       .netns = f->pods[pod].path,
@@ -59,12 +60,23 @@ static void run_plugin(struct cni_fixture *f, const char *command, const char *c
 		fail_msg("%s %s: exit %d, %s %s", command, cid, status, f->out, f->err);
 }
 
+static void run_plugin(struct cni_fixture *f, const char *command, const char *cid, size_t pod,
+		       const cJSON *conf)
+{
+	run_plugin_env(f, command, cid, pod, conf, NULL);
+}
+
+/* A pod added by ADD; containerd's CNI_ARGS name pods other than pods[0]. */
 static void add_pod(struct cni_fixture *f, const char *cid, size_t pod, struct pod_env *p)
 {
+	static const char *const k8s[] = {
+		"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=proxy-1", NULL
+	};
+
 	p->conf = cni_config(f, "1.1.0", pod);
 	if (pod) /* only pods[0] has a veth to the host */
 		cni_set_json(p->conf, "routes", "{\"pod\": true, \"host\": false}");
-	run_plugin(f, "ADD", cid, pod, p->conf);
+	run_plugin_env(f, "ADD", cid, pod, p->conf, pod ? k8s : NULL);
 	cni_state_dir(f, CNI_NETWORK, cid, CNI_POD_IFNAME, p->dir, sizeof(p->dir));
 }
 
@@ -420,7 +432,8 @@ static int deliver_in_pod(const struct cni_fixture *f, size_t pod, int type, con
 	return hit;
 }
 
-/* --all watches every pod, and one added while it runs. */
+/* --all watches every pod, and one added while it runs; a pod with a
+ * Kubernetes name is shown by it. */
 static void all_pods(void **state)
 {
 	struct cni_fixture *f = *state;
@@ -448,7 +461,7 @@ static void all_pods(void **state)
 
 		seen_a = seen_a || (pod && !strcmp(pod, CNI_NETWORK "/" CID) &&
 				    !strcmp(str(ev[i], "destination"), "203.0.113.7"));
-		seen_b = seen_b || (pod && !strcmp(pod, CNI_NETWORK "/" CID2) &&
+		seen_b = seen_b || (pod && !strcmp(pod, "shop/proxy-1") &&
 				    !strcmp(str(ev[i], "destination"), "203.0.113.8"));
 	}
 	free_events(ev, n);
