@@ -130,7 +130,7 @@ static char *result_round(int kind, const char *text, struct skl_err *err)
 		out = skl_unregistered_encode(&u);
 	if (kind == 2) {
 		if (!skl_pod_status_decode(text, &st, err))
-			out = skl_pod_status_encode(&st);
+			out = skl_pod_status_encode(&st, SKL_AGENT_VERSION);
 		skl_pod_status_free(&st);
 	}
 	return out;

@@ -187,7 +187,7 @@ static int run_verb(struct opened_pod *o, const struct skl_agent_request *req, c
 		int ret = skl_pod_status(&pod, &st, err);
 
 		if (!ret)
-			*out = skl_pod_status_encode(&st);
+			*out = skl_pod_status_encode(&st, req->version);
 		skl_pod_status_free(&st);
 		if (ret)
 			return -1;

@@ -34,7 +34,7 @@ char *skl_agent_request_encode(const struct skl_agent_request *r)
 
 	if (!doc)
 		return NULL;
-	cJSON_AddNumberToObject(doc, "version", SKL_AGENT_VERSION);
+	cJSON_AddNumberToObject(doc, "version", r->version ? r->version : SKL_AGENT_VERSION);
 	cJSON_AddStringToObject(doc, "verb", verb_names[r->verb]);
 	if (r->verb != SKL_AGENT_STATUS && r->verb != SKL_AGENT_MONITOR)
 		cJSON_AddStringToObject(doc, "label", r->label);
@@ -227,10 +227,13 @@ int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_re
 	}
 	version = cJSON_GetObjectItemCaseSensitive(doc, "version");
 	verb = cJSON_GetObjectItemCaseSensitive(doc, "verb");
-	if (!cJSON_IsNumber(version) || version->valuedouble != SKL_AGENT_VERSION) {
-		bad(err, "protocol version %s; this agent speaks version %d (use the "
-			 "sklookup-ctl of the agent's release)",
-		    cJSON_IsNumber(version) ? "other than this" : "missing", SKL_AGENT_VERSION);
+	if (!cJSON_IsNumber(version) || version->valuedouble < SKL_AGENT_VERSION_OLDEST ||
+	    version->valuedouble > SKL_AGENT_VERSION ||
+	    version->valuedouble != (double)(int)version->valuedouble) {
+		bad(err, "protocol version %s; this agent speaks versions %d to %d (use the "
+			 "sklookup-ctl of the agent's release or an older one)",
+		    cJSON_IsNumber(version) ? "other than these" : "missing",
+		    SKL_AGENT_VERSION_OLDEST, SKL_AGENT_VERSION);
 		goto out;
 	}
 	for (v = 0; cJSON_IsString(verb) && v < N_VERBS; v++)
@@ -241,6 +244,11 @@ int skl_agent_request_decode(const char *text, size_t n_fds, struct skl_agent_re
 		goto out;
 	}
 	r->verb = (enum skl_agent_verb)v;
+	r->version = (unsigned)version->valuedouble;
+	if (r->verb == SKL_AGENT_MONITOR && r->version < 3) {
+		bad(err, "monitor needs protocol version 3");
+		goto out;
+	}
 	if (decode_fields(doc, r, err))
 		goto out;
 	if ((r->verb == SKL_AGENT_REGISTER || r->verb == SKL_AGENT_UNREGISTER) && !r->label[0]) {

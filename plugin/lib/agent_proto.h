@@ -18,6 +18,10 @@
  *   and prints it as sklookup-ctl prints on the node.
  * Version 2: the answer carries the result, not printed text (version 1's
  * {"out": TEXT}); the request has no "json" (the client prints).
+ * Version 3 adds the verb monitor (its answer's end record brings the ring)
+ * and the pod's "pod" identity in status. A pod's image brings its own
+ * sklookup-ctl, of any release, so the agent answers a version 2 request
+ * as version 2 did: no "pod", nothing it does not know.
  */
 #ifndef SKL_AGENT_PROTO_H
 #define SKL_AGENT_PROTO_H
@@ -31,7 +35,8 @@
 #include "sockets.h"
 
 #define SKL_AGENT_DEFAULT_SOCKET "/run/sklookup/agent.sock"
-#define SKL_AGENT_VERSION 2
+#define SKL_AGENT_VERSION 3
+#define SKL_AGENT_VERSION_OLDEST 2 /* the oldest version the agent still answers */
 #define SKL_AGENT_EXIT_MAX 255 /* the answer's exit: a process's exit status */
 #define SKL_AGENT_MAX_REQUEST 4096
 #define SKL_AGENT_MAX_FDS (1 + SKL_SOCKET_SLOTS) /* the netns proof and a label's sockets */
@@ -53,6 +58,7 @@ enum skl_agent_verb {
  * (its fd number there and a name for messages) and the --pid they came
  * from. */
 struct skl_agent_request {
+	unsigned version; /* the client's; 0 when encoding: SKL_AGENT_VERSION */
 	enum skl_agent_verb verb;
 	char label[SKL_LABEL_MAX + 1]; /* register, unregister */
 	int protocol;                  /* unregister: IPPROTO_TCP, IPPROTO_UDP, 0 for both */

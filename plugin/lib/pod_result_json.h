@@ -18,7 +18,9 @@
 /* JSON text (malloc'd), or NULL when out of memory. */
 char *skl_registered_encode(const struct skl_registered *r);
 char *skl_unregistered_encode(const struct skl_unregistered *u);
-char *skl_pod_status_encode(const struct skl_pod_status *st);
+/* For a client of agent protocol version (agent_proto.h): version 2 has no
+ * "pod". */
+char *skl_pod_status_encode(const struct skl_pod_status *st, unsigned version);
 
 int skl_registered_decode(const char *text, struct skl_registered *r, struct skl_err *err);
 int skl_unregistered_decode(const char *text, struct skl_unregistered *u, struct skl_err *err);

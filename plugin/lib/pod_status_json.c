@@ -55,20 +55,24 @@ static bool add_bindings(cJSON *doc, const struct skl_pod_status *st)
 	return ok;
 }
 
-char *skl_pod_status_encode(const struct skl_pod_status *st)
+/* The totals on the wire: lookups and no match, as every release sends
+ * them (the monitor's lost count is the monitor's). */
+#define SKL_STATUS_TOTALS 2
+
+char *skl_pod_status_encode(const struct skl_pod_status *st, unsigned version)
 {
 	cJSON *doc = cJSON_CreateObject(), *labels, *shadowed;
 	bool ok = doc && cJSON_AddStringToObject(doc, "stateDir", st->state_dir) &&
 		  rj_add_u64(doc, "netnsIno", st->netns_ino) &&
 		  cJSON_AddNumberToObject(doc, "programId", st->prog_id) &&
-		  cJSON_AddItemToObject(doc, "totals", rj_u64_array(st->totals, SKL_T_COUNT)) &&
+		  cJSON_AddItemToObject(doc, "totals", rj_u64_array(st->totals, SKL_STATUS_TOTALS)) &&
 		  (labels = cJSON_AddArrayToObject(doc, "labels")) && add_bindings(doc, st) &&
 		  cJSON_AddBoolToObject(doc, "socketsVisible", st->sockets_visible) &&
 		  (shadowed = cJSON_AddArrayToObject(doc, "shadowed"));
 
 	/* Only when known: an agent answers an older client, which knows no
 	 * "pod", for a nameless pod as before. */
-	if (ok && !skl_pod_identity_empty(&st->pod))
+	if (ok && version >= 3 && !skl_pod_identity_empty(&st->pod))
 		ok = cJSON_AddItemToObject(doc, "pod", skl_pod_identity_to_json(&st->pod, false));
 	for (size_t k = 0; ok && k < st->n_labels; k++)
 		ok = cJSON_AddItemToArray(labels, label_json(&st->labels[k]));
@@ -193,7 +197,7 @@ static int status_fields(const cJSON *doc, struct skl_pod_status *st, struct skl
 		return -1;
 	if (!rj_str(f[0], st->state_dir, sizeof(st->state_dir), false) ||
 	    !rj_u64(f[1], &st->netns_ino) || !rj_int(f[2], 0, UINT32_MAX, &prog_id) ||
-	    !rj_u64s(f[3], st->totals, SKL_T_COUNT) || !cJSON_IsBool(f[8]))
+	    !rj_u64s(f[3], st->totals, SKL_STATUS_TOTALS) || !cJSON_IsBool(f[8]))
 		return rj_bad(err, "status's pod fields have the wrong type");
 	st->prog_id = (uint32_t)prog_id;
 	st->sockets_visible = cJSON_IsTrue(f[8]);

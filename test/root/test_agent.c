@@ -1006,14 +1006,15 @@ static void test_monitor_hostile_requests(void **state)
 {
 	struct env *e = *state;
 	static const char *const bad[] = {
-		"{\"version\": 2, \"verb\": \"monitor\", \"label\": \"web\"}",
-		"{\"version\": 2, \"verb\": \"monitor\", \"sockets\": []}",
-		"{\"version\": 2, \"verb\": \"monitor\", \"verb\": \"monitor\"}",
+		"{\"version\": 3, \"verb\": \"monitor\", \"label\": \"web\"}",
+		"{\"version\": 3, \"verb\": \"monitor\", \"sockets\": []}",
+		"{\"version\": 3, \"verb\": \"monitor\", \"verb\": \"monitor\"}",
+		"{\"version\": 2, \"verb\": \"monitor\"}",
 	};
 	struct agentfix_answer *a = calloc(1, sizeof(*a));
 	int web = keep(e, netpod_server(&e->a, SOCK_STREAM, "127.0.0.1", 0, false));
 	int saved, proof[2], conn;
-	const char *ok = "{\"version\": 2, \"verb\": \"monitor\"}";
+	const char *ok = "{\"version\": 3, \"verb\": \"monitor\"}";
 
 	assert_non_null(a);
 	register_in(&e->a, "web", web);

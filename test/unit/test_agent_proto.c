@@ -68,6 +68,19 @@ static void test_request_round_trip(void **state)
 	assert_int_equal(skl_agent_request_decode(text, 1, &out, &err), 0);
 	free(text);
 	assert_int_equal(out.verb, SKL_AGENT_STATUS);
+	assert_int_equal(out.version, SKL_AGENT_VERSION);
+
+	/* An older sklookup-ctl (in a pod's image) still gets answers. */
+	assert_int_equal(skl_agent_request_decode("{\"version\": 2, \"verb\": \"status\"}", 1,
+						  &out, &err),
+			 0);
+	assert_int_equal(out.version, 2);
+
+	in = (struct skl_agent_request){ .verb = SKL_AGENT_MONITOR };
+	text = skl_agent_request_encode(&in);
+	assert_int_equal(skl_agent_request_decode(text, 1, &out, &err), 0);
+	free(text);
+	assert_int_equal(out.verb, SKL_AGENT_MONITOR);
 }
 
 /* No field can name a pod, and every field is checked. */
@@ -78,6 +91,13 @@ static void test_request_refusals(void **state)
 	expect_refused("[1]", 1, "not a JSON object");
 	expect_refused("{\"verb\": \"status\"}", 1, "protocol version missing");
 	expect_refused("{\"version\": 1, \"verb\": \"status\"}", 1, "protocol version other");
+	expect_refused("{\"version\": 4, \"verb\": \"status\"}", 1, "protocol version other");
+	expect_refused("{\"version\": 2.5, \"verb\": \"status\"}", 1, "protocol version other");
+	/* monitor came with version 3; a version 2 client never sends it. */
+	expect_refused("{\"version\": 2, \"verb\": \"monitor\"}", 1, "needs protocol version 3");
+	expect_refused("{\"version\": 3, \"verb\": \"monitor\", \"label\": \"web\"}", 1,
+		       "unknown field");
+	expect_refused("{\"version\": 3, \"verb\": \"monitor\"}", 2, "needs 1 fd");
 	expect_refused("{\"version\": 2, \"verb\": \"bindings\"}", 1, "\"verb\" must be");
 	expect_refused("{\"version\": 2, \"verb\": \"status\", \"container\": \"b\"}", 1,
 		       "unknown field \"container\"");

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "agent_proto.h"
+
 #include "pod_result_json.h"
 
 static struct skl_registered sample_registered(void)
@@ -115,7 +117,7 @@ static void test_status_round_trip(void **state)
 
 	(void)state;
 	sample_status(&in);
-	text = skl_pod_status_encode(&in);
+	text = skl_pod_status_encode(&in, SKL_AGENT_VERSION);
 	assert_non_null(text);
 	if (skl_pod_status_decode(text, &out, &err))
 		fail_msg("%s: %s", text, err.msg);
@@ -135,7 +137,7 @@ static void test_status_round_trip(void **state)
 	assert_int_equal(out.n_shadowed, 1);
 	assert_memory_equal(out.shadowed, in.shadowed, sizeof(*in.shadowed));
 	/* And the same document again: nothing lost or added. */
-	again = skl_pod_status_encode(&out);
+	again = skl_pod_status_encode(&out, SKL_AGENT_VERSION);
 	assert_string_equal(text, again);
 	free(text);
 	free(again);
@@ -239,7 +241,7 @@ static void test_hostile_status_refused(void **state)
 
 	(void)state;
 	sample_status(&in);
-	good = skl_pod_status_encode(&in);
+	good = skl_pod_status_encode(&in, SKL_AGENT_VERSION);
 	assert_non_null(good);
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		bad = edit(good, edits[i][0], edits[i][1]);
@@ -260,7 +262,8 @@ static void test_status_pod_identity(void **state)
 {
 	struct skl_pod_status in, out;
 	struct skl_err err = { 0 };
-	char *nameless, *text, *bad, pod[256];
+	char *nameless, *text, *bad, *v2, pod[256];
+	cJSON *doc;
 	static const char *const hostile[][2] = {
 		{ "{\"namespace\":\"shop\",\"name\":\"a/b\"}", "\"name\"" },
 		{ "{\"name\":\"\\u001b[2J\"}", "\"name\"" },
@@ -270,7 +273,7 @@ static void test_status_pod_identity(void **state)
 
 	(void)state;
 	sample_status(&in);
-	nameless = skl_pod_status_encode(&in);
+	nameless = skl_pod_status_encode(&in, SKL_AGENT_VERSION);
 	assert_null(strstr(nameless, "\"pod\""));
 	assert_int_equal(skl_pod_status_decode(nameless, &out, &err), 0);
 	assert_false(skl_pod_identity_known(&out.pod));
@@ -279,11 +282,23 @@ static void test_status_pod_identity(void **state)
 	strcpy(in.pod.ns, "shop");
 	strcpy(in.pod.name, "cart-1");
 	strcpy(in.pod.uid, "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9");
-	text = skl_pod_status_encode(&in);
+	text = skl_pod_status_encode(&in, SKL_AGENT_VERSION);
 	if (skl_pod_status_decode(text, &out, &err))
 		fail_msg("%s: %s", text, err.msg);
 	assert_memory_equal(&out.pod, &in.pod, sizeof(in.pod));
 	skl_pod_status_free(&out);
+	/* A version 2 client (an older sklookup-ctl in a pod's image) knows no
+	 * "pod" and two totals: the agent answers it as version 2 did. */
+	v2 = skl_pod_status_encode(&in, 2);
+	assert_null(strstr(v2, "\"pod\""));
+	assert_non_null(strstr(v2, "\"totals\":[\""));
+	assert_int_equal(skl_pod_status_decode(v2, &out, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+				 (doc = cJSON_Parse(v2)), "totals")),
+			 2);
+	cJSON_Delete(doc);
+	skl_pod_status_free(&out);
+	free(v2);
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
 		snprintf(pod, sizeof(pod), "\"pod\":%s,\"stateDir\"", hostile[i][0]);
 		bad = edit(nameless, "\"stateDir\"", pod);
