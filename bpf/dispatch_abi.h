@@ -220,6 +220,10 @@ struct skl_totals {
  */
 #define SKL_MONITOR_RING_KIB 256
 #define SKL_MONITOR_RING_BYTES (SKL_MONITOR_RING_KIB * 1024)
+/* The program wakes the reader once this much waits in the ring; a reader
+ * also reads every SKL_MONITOR_READ_MS on its own. */
+#define SKL_MONITOR_WAKEUP_BYTES (SKL_MONITOR_RING_BYTES / 4)
+#define SKL_MONITOR_READ_MS 100
 
 enum skl_monitor_reason {
 	SKL_M_NO_BINDING,      /* no binding matched: SK_PASS, the normal lookup goes on */

@@ -216,6 +216,7 @@ static __attribute__((noinline)) void report(struct bpf_sk_lookup *ctx, void *ri
 					     struct skl_totals *tot, struct skl_monitor_event *d)
 {
 	struct skl_monitor_event e = {};
+	__u64 wakeup;
 
 	if (!ctx || !ring || !d)
 		return;
@@ -243,7 +244,12 @@ static __attribute__((noinline)) void report(struct bpf_sk_lookup *ctx, void *ri
 	e.slot = d->slot;
 	e.err = d->err;
 	e.cpu = bpf_get_smp_processor_id();
-	if (bpf_ringbuf_output(ring, &e, sizeof(e), 0) && tot)
+	/* Waking the reader is the costly part of an event: it is woken once
+	 * a batch is waiting, and otherwise reads on its own timer. */
+	wakeup = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= SKL_MONITOR_WAKEUP_BYTES
+			 ? BPF_RB_FORCE_WAKEUP
+			 : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(ring, &e, sizeof(e), wakeup) && tot)
 		tot->t[SKL_T_MONITOR_LOST]++;
 }
 

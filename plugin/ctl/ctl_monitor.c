@@ -14,7 +14,6 @@
 #include "monitor.h"
 
 #define RESCAN_MS 1000 /* --all: how soon a new pod is watched */
-#define POLL_MS 200
 
 static const char help[] =
 	"usage: sklookup-ctl [OPTIONS] monitor [--all] [FILTERS] [--sample N]\n"
@@ -96,7 +95,11 @@ static int watch_loop(struct monitor *m, struct skl_err *err)
 			skl_monitor_watch_new_pods(m, NULL);
 			next_scan = now + RESCAN_MS * 1000000ull;
 		}
-		n = ring_buffer__poll(rb, POLL_MS);
+		/* Woken for a batch, else on the timer: the program wakes
+		 * the reader only when a quarter of the ring waits. */
+		n = ring_buffer__poll(rb, SKL_MONITOR_READ_MS);
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
 		skl_monitor_show_new_losses(m);
 		fflush(stdout);
 		if (n == -EINTR)
