@@ -14,7 +14,7 @@ set -u
 
 BUILD=${1:-build}
 STATIC_BUILD=${2:-}
-BENCHES="traffic lookup_cost cni_cost memory bind_cost" # in figure order
+BENCHES="traffic lookup_cost cni_cost memory bind_cost monitor_cost" # in figure order
 cd "$(dirname "$0")/.." || exit 1
 
 if [ "$(id -u)" -ne 0 ]; then
