@@ -56,13 +56,12 @@ static int read_first(const char *conf_dir, char *name, size_t size, char *path,
 	if (skl_install_read(path, SKL_INSTALL_CONF_MAX, &text, &len, mode, err))
 		return -1;
 	*doc = cJSON_ParseWithOpts(text, &end, true);
-	free(text);
 	if (!*doc)
-		return skl_errf(err, SKL_CNI_DECODE_FAILURE,
-				"%s: not valid JSON (near \"%.24s\"); fix or remove the file (it is "
-				"the first config file, the one the runtime reads)", path,
-				end ? end : "");
-	return 0;
+		skl_errf(err, SKL_CNI_DECODE_FAILURE,
+			 "%s: not valid JSON (near \"%.24s\"); fix or remove the file (it is the "
+			 "first config file, the one the runtime reads)", path, end ? end : "");
+	free(text); /* after the message: end points into it */
+	return *doc ? 0 : -1;
 }
 
 static int write_doc(const char *path, const cJSON *doc, mode_t mode, struct skl_err *err)
