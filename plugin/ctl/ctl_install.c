@@ -279,6 +279,7 @@ static int step_binaries(const struct install_opts *o, struct skl_err *err)
 	/* Not fatal, as before: the runtime will say the same at the first
 	 * pod, and the config step may still be wanted. */
 	snprintf(plugin, sizeof(plugin), "%s/%s", o->bin_dir, skl_install_binaries[0]);
+	fflush(stdout); /* the lines above first */
 	if (skl_install_plugin_version(plugin, version, sizeof(version), &verr))
 		fprintf(stderr, "install: warning: %s\n", verr.msg);
 	else

@@ -43,6 +43,7 @@
 
 struct dirs {
 	char top[64], conf[96], bin[96], src[96], log[96];
+	pid_t child; /* a process the test started, killed by teardown if left */
 };
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -119,8 +120,11 @@ static int teardown(void **state)
 {
 	struct dirs *d = *state;
 
-	run("umount -l %s/ro 2>/dev/null; chmod -R u+w %s 2>/dev/null; rm -rf %s", d->top, d->top,
-	    d->top);
+	if (d->child > 0) {
+		kill(d->child, SIGKILL);
+		waitpid(d->child, NULL, 0);
+	}
+	run("rm -rf %s", d->top);
 	free(d);
 	return 0;
 }
@@ -484,7 +488,7 @@ static void no_config_is_an_error(void **state)
 static void waits_for_the_pod_network(void **state)
 {
 	struct dirs *d = *state;
-	pid_t pid = fork();
+	pid_t pid = d->child = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -501,6 +505,7 @@ static void waits_for_the_pod_network(void **state)
 	assert_true(log_has(d, "waiting up to 5 s"));
 	assert_json(d->conf, "10-net.conflist", bridge_with_entry);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	d->child = 0;
 }
 
 /* Binaries: copied by rename, 0755, left alone when identical, replaced
@@ -524,6 +529,25 @@ static void binaries_by_rename(void **state)
 	assert_int_equal(ctl(d, "install", "binaries", NULL), 0);
 	assert_int_not_equal(inode(d->bin, "sklookup"), first);
 	assert_int_equal(run("cmp -s %s/sklookup %s/sklookup", d->src, d->bin), 0);
+	assert_listing(d->bin, "sklookup sklookup-ctl");
+}
+
+/* A plugin that fails VERSION, or reads its stdin to the end and then
+ * hangs: a warning naming it (killed after 5 s), the install itself done. */
+static void plugin_version_failure_is_a_warning(void **state)
+{
+	struct dirs *d = *state;
+	struct timespec t0, t1;
+
+	write_file(d->src, "sklookup", "#!/bin/sh\nexit 3\n");
+	assert_int_equal(ctl(d, "install", "binaries", NULL), 0);
+	assert_true(log_has(d, "does not run on this node (CNI_COMMAND=VERSION: exit status 3)"));
+	write_file(d->src, "sklookup", "#!/bin/sh\ncat > /dev/null\nexec sleep 30\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(ctl(d, "install", "binaries", NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(log_has(d, "did not answer VERSION within 5000 ms"));
+	assert_true(t1.tv_sec - t0.tv_sec < 10);
 	assert_listing(d->bin, "sklookup sklookup-ctl");
 }
 
@@ -755,6 +779,58 @@ static void real_binary_installs_from_its_own_dir(void **state)
 	assert_int_equal(run("%s/sklookup-ctl --version > /dev/null", d->bin), 0);
 }
 
+/* The node image runs FROM scratch: the static sklookup-ctl, in a root that
+ * holds nothing but the two static binaries (and /proc, as a container
+ * has), installs both and the config into the host's directories mounted
+ * there, and the static plugin answers VERSION. Needs root and make static. */
+static void static_binary_alone_in_an_empty_root(void **state)
+{
+	struct dirs *d = *state;
+	char root[128], path[256];
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0 || stat("build-static/sklookup-ctl", &st) ||
+	    stat("build-static/sklookup", &st)) {
+		print_message("not checked: needs root and make static (build-static/)\n");
+		skip();
+	}
+	snprintf(root, sizeof(root), "%s/root", d->top);
+	assert_int_equal(run("mkdir -p %s/proc %s/host/conf %s/host/bin && cp build-static/sklookup"
+			     " build-static/sklookup-ctl %s/", root, root, root, root),
+			 0);
+	write_file(root, "host/conf/10-net.conflist", bridge);
+	pid = d->child = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		snprintf(path, sizeof(path), "%s/proc", root);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || unshare(CLONE_NEWNS) ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ||
+		    mount("proc", path, "proc", 0, NULL) || chroot(root) || chdir("/"))
+			_exit(126);
+		execl("/sklookup-ctl", "/sklookup-ctl", "install", "--cni-bin-dir", "/host/bin",
+		      "--cni-conf-dir", "/host/conf", "--entry", ENTRY, "binaries", "config",
+		      (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	d->child = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		char *log = slurp(d->top, "log");
+
+		fail_msg("exit status %#x: %s", status, log ? log : "");
+	}
+	assert_true(log_has(d, "plugin: {\"cniVersion\":"));
+	snprintf(path, sizeof(path), "%s/host/conf", root);
+	assert_json(path, "10-net.conflist", bridge_with_entry);
+	assert_int_equal(run("cmp -s build-static/sklookup %s/host/bin/sklookup && cmp -s"
+			     " build-static/sklookup-ctl %s/host/bin/sklookup-ctl", root, root),
+			 0);
+}
+
 /* Waits (up to 10 s) until the log holds text n times. */
 static bool wait_log(const struct dirs *d, const char *text, int n)
 {
@@ -783,7 +859,7 @@ static void watch_then_uninstall_on_sigterm(void **state)
 
 	testbin_path(ctl_path, sizeof(ctl_path), "sklookup-ctl");
 	write_file(d->conf, "10-net.conflist", bridge);
-	pid = fork();
+	pid = d->child = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -795,23 +871,16 @@ static void watch_then_uninstall_on_sigterm(void **state)
 		      "--uninstall-on-exit", "binaries", "config", (char *)NULL);
 		_exit(127);
 	}
-	if (!wait_log(d, "applying the config every 1 s", 1)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fail();
-	}
+	assert_true(wait_log(d, "applying the config every 1 s", 1));
 	assert_json(d->conf, "10-net.conflist", bridge_with_entry);
 	/* The pod network writes its file again, without sklookup. */
 	write_file(d->top, "rewrite", bridge);
 	assert_int_equal(run("mv %s/rewrite %s/10-net.conflist", d->top, d->conf), 0);
-	if (!wait_log(d, "added the sklookup entry", 2)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fail();
-	}
+	assert_true(wait_log(d, "added the sklookup entry", 2));
 	assert_json(d->conf, "10-net.conflist", bridge_with_entry);
 	assert_int_equal(kill(pid, SIGTERM), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	d->child = 0;
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(log_has(d, "uninstall: removed the sklookup entry"));
@@ -834,6 +903,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_config_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(waits_for_the_pod_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(binaries_by_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(plugin_version_failure_is_a_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(uninstall_undoes_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(uninstall_restores_converted_conf, setup, teardown),
 		cmocka_unit_test_setup_teardown(symlinked_conf_refused, setup, teardown),
@@ -844,6 +914,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(real_binary_installs_from_its_own_dir, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(watch_then_uninstall_on_sigterm, setup, teardown),
+		cmocka_unit_test_setup_teardown(static_binary_alone_in_an_empty_root, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("sklookup-ctl install", tests, NULL, NULL);
