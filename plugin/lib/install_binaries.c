@@ -15,7 +15,11 @@ const char *const skl_install_binaries[2] = { "sklookup", "sklookup-ctl" };
 
 static int join(char *out, size_t size, const char *dir, const char *name, struct skl_err *err)
 {
-	if ((size_t)snprintf(out, size, "%s/%s", dir, name) >= size)
+	size_t n = strlen(dir);
+	/* "/" (the node image's root) + name: one slash. */
+	const char *sep = n && dir[n - 1] == '/' ? "" : "/";
+
+	if ((size_t)snprintf(out, size, "%s%s%s", dir, sep, name) >= size)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG, "%s/%s: path too long", dir, name);
 	return 0;
 }
@@ -32,8 +36,8 @@ int skl_install_binary(const char *from, const char *bin_dir, const char *name, 
 	if (join(src, sizeof(src), from, name, err) || join(dest, sizeof(dest), bin_dir, name, err))
 		return -1;
 	if (skl_install_read(src, SKL_INSTALL_BINARY_MAX, &data, &len, &mode, err)) {
-		skl_err_prefix(err, "%s: no such executable (--from: the directory that holds "
-			       "sklookup and sklookup-ctl)", src);
+		skl_err_prefix(err, "--from %s (the directory that holds sklookup and "
+			       "sklookup-ctl)", from);
 		return -1;
 	}
 	if (!(mode & 0100)) {
