@@ -3,6 +3,7 @@
  * turned into a conflist (a .conf cannot chain plugins). */
 #include "install.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool is_sklookup(const cJSON *plugin)
@@ -11,6 +12,33 @@ static bool is_sklookup(const cJSON *plugin)
 
 	return cJSON_IsString(type) && !strcmp(type->valuestring, "sklookup");
 }
+
+/* How many times obj has key: cJSON keeps every copy of a repeated key and
+ * finds the first, libcni (Go) uses the last; a file with two would get
+ * the entry where the runtime does not look. */
+static int key_count(const cJSON *obj, const char *key)
+{
+	const cJSON *c;
+	int n = 0;
+
+	cJSON_ArrayForEach(c, obj)
+		n += c->string && !strcmp(c->string, key);
+	return n;
+}
+
+static int refuse_repeated(const cJSON *obj, const char *const *keys, const char *what,
+			   const char *where, struct skl_err *err)
+{
+	for (; *keys; keys++)
+		if (key_count(obj, *keys) > 1)
+			return skl_errf(err, SKL_CNI_INVALID_CONFIG,
+					"%s: %s has \"%s\" more than once (the runtime would read "
+					"the last); fix the file", where, what, *keys);
+	return 0;
+}
+
+static const char *const list_keys[] = { "cniVersion", "name", "plugins", NULL };
+static const char *const plugin_keys[] = { "type", NULL };
 
 /* The conflist's "plugins", an array of objects; else an error. */
 static cJSON *plugins_of(cJSON *conflist, const char *where, struct skl_err *err)
@@ -25,12 +53,19 @@ static cJSON *plugins_of(cJSON *conflist, const char *where, struct skl_err *err
 			 "the first config file, the one the runtime reads)", where);
 		return NULL;
 	}
+	if (refuse_repeated(conflist, list_keys, "the conflist", where, err))
+		return NULL;
 	cJSON_ArrayForEach(p, plugins) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "plugins[%d]", i);
 		if (!cJSON_IsObject(p)) {
-			skl_errf(err, SKL_CNI_INVALID_CONFIG,
-				 "%s: plugins[%d] is not an object; fix the file", where, i);
+			skl_errf(err, SKL_CNI_INVALID_CONFIG, "%s: %s is not an object; fix the file",
+				 where, what);
 			return NULL;
 		}
+		if (refuse_repeated(p, plugin_keys, what, where, err))
+			return NULL;
 		i++;
 	}
 	return plugins;
@@ -83,6 +118,9 @@ cJSON *skl_install_conf_to_conflist(const cJSON *conf, const char *where, struct
 {
 	cJSON *list, *plugins, *plugin;
 
+	if (cJSON_IsObject(conf) && refuse_repeated(conf, (const char *const[]){ "cniVersion",
+		    "name", "type", NULL }, "the config", where, err))
+		return NULL;
 	if (!cJSON_IsObject(conf) ||
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(conf, "type"))) {
 		skl_errf(err, SKL_CNI_INVALID_CONFIG,

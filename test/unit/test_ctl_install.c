@@ -421,7 +421,13 @@ static void unparsable_conflist_refused(void **state)
 		{ "05-a.conflist", "{\"plugins\": {\"type\": \"bridge\"}}", "not a conflist" },
 		{ "05-a.conflist", "{\"plugins\": [{\"type\": \"bridge\"}, \"sklookup\"]}",
 		  "plugins[1] is not an object" },
+		{ "05-a.conflist", "{\"plugins\": [], \"plugins\": [{\"type\": \"bridge\"}]}",
+		  "the conflist has \"plugins\" more than once" },
+		{ "05-a.conflist", "{\"plugins\": [{\"type\": \"sklookup\", \"type\": \"bridge\"}]}",
+		  "plugins[0] has \"type\" more than once" },
 		{ "05-a.conf", "{\"cniVersion\": \"1.0.0\", \"name\": \"x\"}", "not a CNI plugin config" },
+		{ "05-a.conf", "{\"type\": \"bridge\", \"name\": \"x\", \"name\": \"y\"}",
+		  "the config has \"name\" more than once" },
 		{ "05-a.json", "{\"type\": 7}", "not a CNI plugin config" },
 	};
 
@@ -472,6 +478,28 @@ static void conf_converted_to_conflist(void **state)
 	free(twice);
 	assert_json(d->conf, "20-other.conflist", bridge);
 	assert_listing(d->conf, ".10-net.conf.sklookup-orig 10-net.conflist 20-other.conflist");
+}
+
+/* A .json is converted like a .conf (the original kept as
+ * .NAME.json.sklookup-orig), and uninstall puts it back. */
+static void json_converted_and_restored(void **state)
+{
+	struct dirs *d = *state;
+	static const char conf[] = "{\"cniVersion\": \"1.0.0\", \"name\": \"net\", \"type\": "
+				   "\"ptp\", \"ipMasq\": true}";
+	char *back;
+
+	write_file(d->conf, "10-net.json", conf);
+	assert_int_equal(ctl(d, "install", "--entry", ENTRY, "config", NULL), 0);
+	assert_json(d->conf, "10-net.conflist",
+		    "{\"cniVersion\": \"1.0.0\", \"name\": \"net\", \"plugins\":"
+		    " [{\"type\": \"ptp\", \"ipMasq\": true}, " ENTRY "]}");
+	assert_listing(d->conf, ".10-net.json.sklookup-orig 10-net.conflist");
+	assert_int_equal(ctl(d, "uninstall", NULL), 0);
+	assert_listing(d->conf, "10-net.json");
+	back = slurp(d->conf, "10-net.json");
+	assert_string_equal(back, conf);
+	free(back);
 }
 
 /* No config file: a clear error, nothing written. */
@@ -902,6 +930,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(atomic_and_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(unparsable_conflist_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_converted_to_conflist, setup, teardown),
+		cmocka_unit_test_setup_teardown(json_converted_and_restored, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_config_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(waits_for_the_pod_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(binaries_by_rename, setup, teardown),
