@@ -386,10 +386,10 @@ static int watch(const struct install_opts *o, const sigset_t *stop, struct skl_
 /* install and uninstall work on the node, not on a pod. */
 static int node_wide(const struct skl_ctl *ctl, const char *name, struct skl_err *err)
 {
-	if (ctl->container || ctl->netns || ctl->network || ctl->ifname || ctl->json)
+	if (ctl->container || ctl->netns || ctl->network || ctl->ifname || ctl->agent || ctl->json)
 		return skl_errf(err, SKL_CNI_INVALID_CONFIG,
 				"%s works on the node: it takes no --container, --netns, --network, "
-				"--ifname or --json", name);
+				"--ifname, --agent or --json", name);
 	return 0;
 }
 

@@ -685,7 +685,9 @@ static void missing_dirs_and_binaries(void **state)
 static void usage_errors(void **state)
 {
 	struct dirs *d = *state;
+	char ctl_path[PATH_MAX];
 
+	testbin_path(ctl_path, sizeof(ctl_path), "sklookup-ctl");
 	write_file(d->conf, "10-net.conflist", bridge);
 	assert_int_equal(ctl(d, "install", "frobnicate", NULL), 2);
 	assert_true(log_has(d, "unknown step \"frobnicate\""));
@@ -695,6 +697,8 @@ static void usage_errors(void **state)
 	assert_int_equal(ctl(d, "install", "--watch", "0", NULL), 2);
 	assert_int_equal(ctl(d, "install", "--wait", "-1", NULL), 2);
 	assert_int_equal(ctl(d, "uninstall", "--from", d->src, NULL), 2);
+	assert_int_equal(run("%s --agent /nonexistent install --cni-conf-dir %s config 2>&1 |"
+			     " grep -q 'takes no --container'", ctl_path, d->conf), 0);
 	assert_int_equal(ctl(d, "install", "--entry", "{\"type\": \"sklookup\"", "config", NULL), 1);
 	assert_true(log_has(d, "--entry: not valid JSON"));
 	assert_int_equal(ctl(d, "install", "--entry-file", "/nonexistent/e.json", "config", NULL), 1);
