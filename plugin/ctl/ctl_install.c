@@ -261,11 +261,17 @@ static int step_bpffs(const struct install_opts *o, struct skl_err *err)
 	return 0;
 }
 
-static int step_binaries(const struct install_opts *o, struct skl_err *err)
+static int step_binaries(struct install_opts *o, struct skl_err *err)
 {
 	char plugin[PATH_MAX], version[512];
 	struct skl_err verr = { 0 };
 
+	/* Only this step reads /proc (the config container needs none). */
+	if (!o->from) {
+		if (own_dir(o->from_buf, sizeof(o->from_buf), err))
+			return -1;
+		o->from = o->from_buf;
+	}
 	if (skl_install_check_dir(o->bin_dir, "--cni-bin-dir", "/opt/cni/bin", err))
 		return -1;
 	for (size_t i = 0; i < 2; i++) {
@@ -403,11 +409,6 @@ static int run_install(struct skl_ctl *ctl, int argc, char **argv, struct skl_er
 
 	if (parse(argc, argv, true, &o, err) || node_wide(ctl, "install", err))
 		return skl_ctl_failed(ctl, SKL_EXIT_USAGE);
-	if (!o.from) {
-		if (own_dir(o.from_buf, sizeof(o.from_buf), err))
-			return -1;
-		o.from = o.from_buf;
-	}
 	if (load_entry(&o, err))
 		return -1;
 	if (o.watch_s) {
