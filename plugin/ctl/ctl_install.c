@@ -162,7 +162,7 @@ static int parse(int argc, char **argv, bool install, struct install_opts *o, st
 			if (got) {
 				if (!*value)
 					return skl_errf(err, SKL_CNI_INVALID_CONFIG,
-							"%s: give a path, not \"\"", dirs[k].name);
+							"%s: give a value, not \"\"", dirs[k].name);
 				*(const char **)((char *)o + dirs[k].offset) = value;
 				taken = true;
 			}
