@@ -16,7 +16,8 @@ static const struct skl_ctl_command *const commands[] = {
 	&skl_ctl_register_cmd, &skl_ctl_unregister_cmd, &skl_ctl_exec_cmd,
 	&skl_ctl_bindings_cmd, &skl_ctl_status_cmd,     &skl_ctl_trace_cmd,
 	&skl_ctl_metrics_cmd,  &skl_ctl_monitor_cmd,    &skl_ctl_upgrade_cmd,
-	&skl_ctl_agent_cmd,    &skl_ctl_pods_cmd,
+	&skl_ctl_agent_cmd,    &skl_ctl_pods_cmd,       &skl_ctl_install_cmd,
+	&skl_ctl_uninstall_cmd,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

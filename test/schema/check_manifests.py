@@ -6,13 +6,14 @@
 
 daemonset: the installer manifest has the ConfigMap and the DaemonSet it
 claims (kube-system, hostNetwork, tolerations, RollingUpdate), the
-privileged init container running scripts/install-on-node.sh with the steps
-bpffs, binaries and config and the host paths it writes, bpffs mounted with
-Bidirectional propagation, the agent container (sklookup-ctl agent) with
-/run/sklookup and bpffs, the watch container, and hostPath volumes for
-/opt/cni/bin, /etc/cni/net.d, /sys/fs/bpf and /run/sklookup. Every mount
-names a declared volume; every step and variable it passes to the script is
-one the script knows. --entry-out writes the ConfigMap's plugin entry (with
+privileged init container running `/sklookup-ctl install` (the node image's
+entrypoint) with the steps bpffs, binaries and config and the host paths it
+writes, bpffs mounted with Bidirectional propagation, the agent container
+(sklookup-ctl agent) with /run/sklookup and bpffs, the watch container
+(install --watch ... config), and hostPath volumes for /opt/cni/bin,
+/etc/cni/net.d, /sys/fs/bpf and /run/sklookup. Every mount names a declared
+volume; every step and option passed to install is one its --help names
+(plugin/ctl/ctl_install.c). --entry-out writes the ConfigMap's plugin entry (with
 cniVersion and name, as libcni injects them) for the schema and the plugin.
 
 pod: the pod asks for bindings with the annotation sklookup.dev/bindings,
@@ -31,7 +32,7 @@ import sys
 
 import yaml
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "install-on-node.sh")
+INSTALLER = os.path.join(os.path.dirname(__file__), "..", "..", "plugin", "ctl", "ctl_install.c")
 ANNOTATION = "sklookup.dev/bindings"
 
 
@@ -57,27 +58,35 @@ def mounts(c):
     return {m["mountPath"]: m for m in c.get("volumeMounts") or []}
 
 
-def env(c):
-    return {e["name"]: e.get("value") for e in c.get("env") or []}
+def installer_knows():
+    """The steps and options of sklookup-ctl install, from its source."""
+    text = open(INSTALLER, encoding="utf-8").read()
+    steps = re.search(r"step_names\[\] = \{([^}]*)\}", text)
+    need(steps, "cannot find the step list in plugin/ctl/ctl_install.c")
+    helptext = re.search(r"install_help\[\] =(.*?);\n", text, re.S)
+    need(helptext, "cannot find install's help in plugin/ctl/ctl_install.c")
+    return set(re.findall(r'"([a-z]+)"', steps.group(1))), \
+        set(re.findall(r"(--[a-z][a-z-]+)", helptext.group(1)))
 
 
-def script_knows():
-    text = open(SCRIPT, encoding="utf-8").read()
-    steps = re.search(r"^\s*(bpffs \| [a-z |]+)\)", text, re.M)
-    need(steps, "cannot find the step list in scripts/install-on-node.sh")
-    variables = set(re.findall(r"\$\{([A-Z_]+)[:}]", text))
-    return {s.strip() for s in steps.group(1).split("|")}, variables
-
-
-def check_script_call(c, steps_known, vars_known, want_steps):
+def install_call(c, steps_known, options_known, want_steps):
+    """The options ({--name: value}) of a container running sklookup-ctl
+    install with the steps want_steps."""
     cmd = c.get("command") or []
-    need(cmd and cmd[0].endswith("/install-on-node.sh"),
-         "%s: runs %r, not install-on-node.sh" % (c["name"], cmd))
-    need(cmd[1:] == want_steps, "%s: steps %r, want %r" % (c["name"], cmd[1:], want_steps))
-    for step in cmd[1:]:
-        need(step in steps_known, "%s: install-on-node.sh has no step %r" % (c["name"], step))
-    for name in env(c):
-        need(name in vars_known, "%s: install-on-node.sh does not read %s" % (c["name"], name))
+    need(cmd[:2] == ["/sklookup-ctl", "install"],
+         "%s: runs %r, not /sklookup-ctl install" % (c["name"], cmd))
+    options, steps = {}, []
+    for arg in cmd[2:]:
+        if arg.startswith("--"):
+            name, _, value = arg.partition("=")
+            need(name in options_known, "%s: sklookup-ctl install has no option %s"
+                 % (c["name"], name))
+            options[name] = value
+        else:
+            need(arg in steps_known, "%s: sklookup-ctl install has no step %r" % (c["name"], arg))
+            steps.append(arg)
+    need(steps == want_steps, "%s: steps %r, want %r" % (c["name"], steps, want_steps))
+    return options
 
 
 def check_daemonset(path, entry_out):
@@ -108,7 +117,7 @@ def check_daemonset(path, entry_out):
     need(len(cm_volumes) == 1 and volumes[cm_volumes[0]]["configMap"]["name"]
          == cm["metadata"]["name"], "no volume of the ConfigMap %s" % cm["metadata"]["name"])
 
-    steps_known, vars_known = script_knows()
+    steps_known, options_known = installer_knows()
     inits, mains = containers(spec, "initContainers"), containers(spec)
     need(set(inits) == {"install"}, "init containers %r, want install" % sorted(inits))
     need(set(mains) == {"agent", "config"}, "containers %r, want agent and config" % sorted(mains))
@@ -122,24 +131,25 @@ def check_daemonset(path, entry_out):
     install = inits["install"]
     need(install.get("securityContext", {}).get("privileged") is True,
          "the install container is not privileged (Bidirectional propagation needs it)")
-    check_script_call(install, steps_known, vars_known, ["bpffs", "binaries", "config"])
-    e, m = env(install), mounts(install)
-    for var, host in (("CNI_BIN_DIR", "/opt/cni/bin"), ("CNI_CONF_DIR", "/etc/cni/net.d")):
-        need(var in e and e[var] in m, "install: %s is not a mounted directory" % var)
-        need(volumes[m[e[var]]["name"]]["hostPath"]["path"] == host,
-             "install: %s is not the host's %s" % (var, host))
+    o = install_call(install, steps_known, options_known, ["bpffs", "binaries", "config"])
+    m = mounts(install)
+    for opt, host in (("--cni-bin-dir", "/opt/cni/bin"), ("--cni-conf-dir", "/etc/cni/net.d")):
+        need(opt in o and o[opt] in m, "install: %s is not a mounted directory" % opt)
+        need(volumes[m[o[opt]]["name"]]["hostPath"]["path"] == host,
+             "install: %s is not the host's %s" % (opt, host))
     need(m.get("/sys/fs/bpf", {}).get("mountPropagation") == "Bidirectional",
          "install: /sys/fs/bpf is not mounted with Bidirectional propagation")
-    need(e.get("BPFFS_DIR", "/sys/fs/bpf") == "/sys/fs/bpf", "install: BPFFS_DIR")
-    entry_file = e.get("SKLOOKUP_ENTRY_FILE", "")
+    need(o.get("--bpffs", "/sys/fs/bpf") == "/sys/fs/bpf", "install: --bpffs")
+    need(o.get("--from", "/") == "/", "install: --from is not the image's root")
+    entry_file = o.get("--entry-file", "")
     need(os.path.dirname(entry_file) in m and
          volumes[m[os.path.dirname(entry_file)]["name"]].get("configMap"),
-         "install: SKLOOKUP_ENTRY_FILE is not in the mounted ConfigMap")
+         "install: --entry-file is not in the mounted ConfigMap")
     need(os.path.basename(entry_file) in cm["data"],
          "the ConfigMap has no %s" % os.path.basename(entry_file))
 
     agent = mains["agent"]
-    need(agent.get("command", [])[-2:] and agent["command"][0].endswith("/sklookup-ctl")
+    need(agent.get("command", [])[-2:] and agent["command"][0] == "/sklookup-ctl"
          and "agent" in agent["command"][1:], "agent: does not run sklookup-ctl agent")
     am = mounts(agent)
     need("/run/sklookup" in am and volumes[am["/run/sklookup"]["name"]]["hostPath"]["path"]
@@ -148,7 +158,13 @@ def check_daemonset(path, entry_out):
          "agent: does not see the host's bpffs mounts")
 
     config = mains["config"]
-    check_script_call(config, steps_known, vars_known, ["watch"])
+    oc = install_call(config, steps_known, options_known, ["config"])
+    need(oc.get("--watch", "").isdigit(), "config: no --watch SECONDS")
+    need(oc.get("--entry-file") == entry_file, "config: not the install container's --entry-file")
+    mc = mounts(config)
+    need(oc.get("--cni-conf-dir") in mc and
+         volumes[mc[oc["--cni-conf-dir"]]["name"]]["hostPath"]["path"] == "/etc/cni/net.d",
+         "config: --cni-conf-dir is not the host's /etc/cni/net.d")
     need(not config.get("securityContext", {}).get("privileged"), "config: privileged")
 
     entry = json.loads(cm["data"][os.path.basename(entry_file)])
