@@ -580,6 +580,110 @@ static void test_node_image_loads_with_ctr_and_podman(void **state)
 	assert_non_null(strstr(out, tags));
 }
 
+/* podman as a node runs the DaemonSet's installer: the image's own
+ * sklookup-ctl (no shell in it) with the host's CNI directories mounted
+ * where the DaemonSet mounts them. The hard RLIMIT_NOFILE here is 20000
+ * (ENVIRONMENT.md): podman's default of more fails. */
+static void podman(const struct cri_env *e, char *out, size_t len, const char *args)
+{
+	if (crifix_capture(out, len,
+			   "printf '[containers]\\ndefault_ulimits = [\"nofile=20000:20000\","
+			   " \"nproc=4096:4096\"]\\n[engine]\\nevents_logger = \"none\"\\n"
+			   "cgroup_manager = \"cgroupfs\"\\n'"
+			   " > %s/containers.conf &&"
+			   " CONTAINERS_CONF=%s/containers.conf podman --root %s/podman/root"
+			   " --runroot %s/podman/run --tmpdir %s/podman/tmp %s 2>&1",
+			   e->tmp, e->tmp, e->tmp, e->tmp, e->tmp, args) != 0)
+		fail_msg("podman %s: %s", args, out);
+}
+
+/* The issue's install-then-run: the node has the reference plugins and a
+ * conflist of bridge + host-local only; the image's installer, run by
+ * podman with the DaemonSet's host mounts on this suite's directories,
+ * puts the static plugin into the bin_dir and merges the entry into the
+ * conflist; then containerd (started after, as on a node) runs a pod with
+ * the bindings annotation through the plugin it installed, the range is
+ * served, and Stop and Remove leave nothing. */
+static void test_installed_by_the_image_then_serves(void **state)
+{
+	struct cri_env *e = *state;
+	struct cri_pod *pod = crifix_pod(e, "installed");
+	char annotation[512], out[8192], args[2048], conflist[PATH_MAX], saved[PATH_MAX];
+	char sandbox[96], ip[64], netns[128], name[128];
+	const char *annotations[] = { annotation, KUBELET_ANNOTATIONS, NULL };
+	cJSON *doc, *plugins;
+	uint32_t link_id;
+
+	if (access(IMAGE, R_OK))
+		fail_msg(IMAGE " is missing: run make image (make test does)");
+	crifix_containerd_kill(e, SIGTERM);
+	/* The node before: no sklookup in bin_dir, and its conflist without
+	 * the plugin (the suite's own is kept aside and put back). */
+	snprintf(conflist, sizeof(conflist), "%s/net.d/10-%s.conflist", e->tmp, CRI_NETWORK);
+	snprintf(saved, sizeof(saved), "%s/saved-%s.conflist", e->tmp, CRI_NETWORK);
+	assert_int_equal(testnet_run("mv %s/cni-bin/sklookup %s/saved-sklookup && cp %s %s &&"
+				     " jq -c 'del(.plugins[1])' %s > %s.new && mv %s.new %s",
+				     e->tmp, e->tmp, conflist, saved, saved, conflist, conflist,
+				     conflist),
+			 0);
+	assert_int_equal(testnet_run("jq -c '.plugins[1]' %s > %s/sklookup-entry.json", saved,
+				     e->tmp),
+			 0);
+
+	podman(e, out, sizeof(out), "load -q -i " IMAGE);
+	assert_non_null(strstr(out, "localhost/sklookup:"));
+	snprintf(name, sizeof(name), "%s", strstr(out, "localhost/sklookup:"));
+	name[strcspn(name, " \n")] = 0;
+	snprintf(args, sizeof(args),
+		 "run --rm --network none --security-opt label=disable"
+		 " -v %s/cni-bin:/host/opt/cni/bin -v %s/net.d:/host/etc/cni/net.d"
+		 " -v %s/sklookup-entry.json:/etc/sklookup/sklookup-entry.json:ro %s"
+		 " install --from=/ --entry-file=/etc/sklookup/sklookup-entry.json binaries config",
+		 e->tmp, e->tmp, e->tmp, name);
+	podman(e, out, sizeof(out), args);
+	print_message("the image's installer: %s", out);
+
+	/* What it did: the image's static plugin in bin_dir, the entry last in
+	 * the (lexically first) conflist, bridge untouched. */
+	assert_int_equal(testnet_run("cmp -s %s/cni-bin/sklookup " IMAGE_STATIC_DIR "/sklookup",
+				     e->tmp),
+			 0);
+	assert_int_equal(crifix_capture(out, sizeof(out), "cat %s", conflist), 0);
+	doc = cJSON_Parse(out);
+	plugins = cJSON_GetObjectItem(doc, "plugins");
+	assert_int_equal(cJSON_GetArraySize(plugins), 2);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(plugins, 0),
+								     "type")),
+			    "bridge");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(plugins, 1),
+								     "type")),
+			    "sklookup");
+	cJSON_Delete(doc);
+
+	/* containerd as the node starts it, and a pod through that plugin. */
+	crifix_containerd_start(e);
+	bindings_annotation(annotation, sizeof(annotation), "web", "203.0.113.0/24");
+	run_pod(e, pod, annotations);
+	link_id = crifix_link_id(e, pod);
+	assert_int_not_equal(link_id, 0);
+	crifix_serve(e, pod, "web");
+	expect_served(pod, "web", "203.0.113.1", 8080);
+	expect_served(pod, "web", "203.0.113.200", 8090);
+	snprintf(sandbox, sizeof(sandbox), "%s", pod->id);
+	snprintf(ip, sizeof(ip), "%s", pod->ip);
+	snprintf(netns, sizeof(netns), "%s", pod->netns);
+	crifix_stop_pod(e, pod);
+	crifix_remove_pod(e, pod);
+	expect_pod_gone(e, pod, sandbox, ip, netns, link_id);
+
+	/* The suite's own plugin and conflist back. */
+	crifix_containerd_kill(e, SIGTERM);
+	assert_int_equal(testnet_run("mv %s/saved-sklookup %s/cni-bin/sklookup && mv %s %s", e->tmp,
+				     e->tmp, saved, conflist),
+			 0);
+	crifix_containerd_start(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +695,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stop_then_remove_leaves_nothing, pod_teardown),
 		cmocka_unit_test(test_only_add_and_del_of_the_first_conflist),
 		cmocka_unit_test(test_node_image_loads_with_ctr_and_podman),
+		cmocka_unit_test_teardown(test_installed_by_the_image_then_serves, pod_teardown),
 	};
 
 	return cmocka_run_group_tests_name("containerd (CRI) with the sklookup CNI plugin", tests,
