@@ -10,6 +10,8 @@ PACKAGES=(
 	libclang-rt-14-dev # libFuzzer for make fuzz (clang's own runtime, not in clang's deps)
 	dpkg-dev jq podman runc busybox-static
 	strace # test_agent_hostile delays the agent's bind() to race a symlink
+	libmicrohttpd-dev # the node agent's metrics endpoint (make static: its source package)
+	prometheus # test_metrics scrapes the agent with a real Prometheus (and promtool)
 )
 
 is_installed() {

@@ -31,6 +31,7 @@ struct skl_agent_options {
 	unsigned grace_s;
 	unsigned interval_s;
 	unsigned spares; /* spare dispatchers kept at the default limits (spare.h) */
+	const char *metrics_address; /* HOST:PORT of the metrics endpoint; NULL: none */
 };
 
 #define SKL_AGENT_SPARES_DEFAULT 2

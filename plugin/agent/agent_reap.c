@@ -77,16 +77,17 @@ static void forget(struct skl_agent_reaper *r, size_t i)
 	r->v[i] = r->v[--r->n];
 }
 
-void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
-			 uint64_t now_ms)
+unsigned skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
+			     uint64_t now_ms)
 {
 	struct round rd = { .r = r, .now_ms = now_ms };
 	struct skl_err untrusted = { 0 };
 	int reaped = 0;
+	unsigned removed = 0;
 
 	if (skl_bpffs_check_root(root, &untrusted)) {
 		skl_agent_log("reconcile: %s", untrusted.msg);
-		return;
+		return 0;
 	}
 
 	for (size_t i = 0; i < r->n; i++)
@@ -118,7 +119,9 @@ void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned 
 			      "%llu s and no DEL removed it",
 			      s->dir, (unsigned long long)detached_s);
 		forget(r, i);
+		removed++;
 	}
+	return removed;
 }
 
 void skl_agent_reaper_free(struct skl_agent_reaper *r)

@@ -25,9 +25,10 @@ struct skl_agent_reaper {
 
 /* One round at now_ms: notes the state directories whose link reports
  * netns_ino 0, and removes those noted for grace_s or longer as DEL would
- * (recorded host routes, pins), under the pod's lock. Logs each one. */
-void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
-			 uint64_t now_ms);
+ * (recorded host routes, pins), under the pod's lock. Logs each one and
+ * returns how many it removed. */
+unsigned skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
+			     uint64_t now_ms);
 void skl_agent_reaper_free(struct skl_agent_reaper *r);
 
 #endif
