@@ -77,6 +77,11 @@ static bool answers(void)
 
 pid_t agentfix_start(const char *root, const char *const *wrap)
 {
+	return agentfix_start_with(root, wrap, NULL);
+}
+
+pid_t agentfix_start_with(const char *root, const char *const *wrap, const char *const *extra)
+{
 	const char *tail[] = { ctl_path, "--bpffs-root", root, "agent", "--socket",
 			       AGENTFIX_SOCK, NULL };
 	const char *argv[32];
@@ -88,6 +93,8 @@ pid_t agentfix_start(const char *root, const char *const *wrap)
 		argv[n] = wrap[n];
 	for (size_t i = 0; tail[i]; i++)
 		argv[n++] = tail[i];
+	for (size_t i = 0; extra && extra[i] && n < 31; i++)
+		argv[n++] = extra[i];
 	argv[n] = NULL;
 	fflush(NULL);
 	pid = fork();
