@@ -15,12 +15,12 @@
 
 #include "agent_metrics_pod.h"
 #include "build_version.h"
-#include "pod_view.h"
+#include "pod_counters.h"
 #include "state.h"
 
 struct pod_sample {
 	struct skl_metrics_pod id;
-	struct skl_view v;
+	struct skl_pod_counters pc;
 };
 
 struct scrape {
@@ -42,21 +42,14 @@ static int read_pod(const struct skl_state_visit *visit, void *arg)
 {
 	struct scrape *s = arg;
 	struct pod_sample *p = &s->pods[s->n];
-	struct skl_dispatcher d;
-	struct skl_pod pod = { .state_dir = visit->dir, .d = &d };
 	struct skl_err err = { 0 };
-	int ret;
 
 	if (s->n == SKL_METRICS_MAX_PODS) {
 		s->errors[SKL_METRICS_ERR_TOO_MANY]++;
 		return 0;
 	}
-	skl_dispatcher_init(&d);
-	ret = skl_dispatcher_open(&d, visit->dir, &err) ||
-	      skl_view_load_maps(&pod, &p->v, &err);
-	skl_dispatcher_close(&d);
-	if (ret) {
-		skl_view_free(&p->v);
+	if (skl_pod_counters_read(visit->dir, &p->pc, &err)) {
+		skl_pod_counters_free(&p->pc);
 		/* Gone meanwhile: a DEL, not an error. */
 		if (skl_state_exists(visit->dir))
 			s->errors[SKL_METRICS_ERR_UNREADABLE]++;
@@ -68,7 +61,7 @@ static int read_pod(const struct skl_state_visit *visit, void *arg)
 			continue;
 		/* Its series would repeat another's: Prometheus would drop the scrape. */
 		s->errors[SKL_METRICS_ERR_DUPLICATE]++;
-		skl_view_free(&p->v);
+		skl_pod_counters_free(&p->pc);
 		return 0;
 	}
 	s->n++;
@@ -91,7 +84,7 @@ static void read_pods(const char *root, struct scrape *s)
 static void free_pods(struct scrape *s)
 {
 	for (size_t i = 0; s->pods && i < s->n; i++)
-		skl_view_free(&s->pods[i].v);
+		skl_pod_counters_free(&s->pods[i].pc);
 	free(s->pods);
 }
 
@@ -145,26 +138,28 @@ enum owner { OWNER_BINDING, OWNER_LABEL };
 
 static void owner_labels(FILE *f, const struct pod_sample *p, enum owner o, size_t i)
 {
+	const struct skl_counted_binding *b = &p->pc.bindings[i];
+
 	pod_labels(f, p);
 	if (o == OWNER_LABEL) {
 		fputs(",label=\"", f);
-		value(f, p->v.labels[i].name);
+		value(f, p->pc.labels[i].name);
 		fputc('"', f);
 		return;
 	}
-	fprintf(f, ",binding=\"%" PRIu32 "\",label=\"", p->v.ids[i]);
-	value(f, p->v.set.v[i].label);
-	fprintf(f, "\",protocol=\"%s\"", proto_name(p->v.set.v[i].proto));
+	fprintf(f, ",binding=\"%" PRIu32 "\",label=\"", b->id);
+	value(f, b->label == SKL_NONE ? "" : p->pc.labels[b->label].name);
+	fprintf(f, "\",protocol=\"%s\"", proto_name(b->proto));
 }
 
 static const uint64_t *owner_counters(const struct pod_sample *p, enum owner o, size_t i)
 {
-	return o == OWNER_LABEL ? p->v.labels[i].counters : p->v.binding_counters[i];
+	return o == OWNER_LABEL ? p->pc.labels[i].c : p->pc.bindings[i].c;
 }
 
 static size_t owner_count(const struct pod_sample *p, enum owner o)
 {
-	return o == OWNER_LABEL ? p->v.n_labels : p->v.set.n;
+	return o == OWNER_LABEL ? p->pc.n_labels : p->pc.n_bindings;
 }
 
 static void owner_family(FILE *f, const struct scrape *s, enum owner o)
@@ -208,7 +203,7 @@ static void owner_family(FILE *f, const struct scrape *s, enum owner o)
 
 /* Sockets of one protocol in a label's slots: a dual-stack socket fills
  * both family slots and counts once. */
-static int label_sockets(const struct skl_view_label *l, int is_udp)
+static int label_sockets(const struct skl_counted_label *l, int is_udp)
 {
 	uint64_t v4 = l->cookie[is_udp ? 2 : 0], v6 = l->cookie[is_udp ? 3 : 1];
 
@@ -221,33 +216,33 @@ static void pod_families(FILE *f, const struct scrape *s)
 	for (size_t p = 0; p < s->n; p++) {
 		fputs("sklookup_pod_bindings{", f);
 		pod_labels(f, &s->pods[p]);
-		fprintf(f, "} %zu\n", s->pods[p].v.set.n);
+		fprintf(f, "} %zu\n", s->pods[p].pc.n_bindings);
 	}
 	family(f, "sklookup_pod_lookups_total", "counter",
 	       "Socket lookups the pod's dispatcher ran.");
 	for (size_t p = 0; p < s->n; p++) {
 		fputs("sklookup_pod_lookups_total{", f);
 		pod_labels(f, &s->pods[p]);
-		fprintf(f, "} %" PRIu64 "\n", s->pods[p].v.totals[SKL_T_LOOKUPS]);
+		fprintf(f, "} %" PRIu64 "\n", s->pods[p].pc.totals[SKL_T_LOOKUPS]);
 	}
 	family(f, "sklookup_pod_unmatched_total", "counter",
 	       "Lookups no binding matched (the normal socket lookup went on).");
 	for (size_t p = 0; p < s->n; p++) {
 		fputs("sklookup_pod_unmatched_total{", f);
 		pod_labels(f, &s->pods[p]);
-		fprintf(f, "} %" PRIu64 "\n", s->pods[p].v.totals[SKL_T_NO_MATCH]);
+		fprintf(f, "} %" PRIu64 "\n", s->pods[p].pc.totals[SKL_T_NO_MATCH]);
 	}
 	owner_family(f, s, OWNER_BINDING);
 	owner_family(f, s, OWNER_LABEL);
 	family(f, "sklookup_label_sockets", "gauge",
 	       "Sockets registered under the label, by protocol.");
 	for (size_t p = 0; p < s->n; p++)
-		for (size_t i = 0; i < s->pods[p].v.n_labels; i++)
+		for (size_t i = 0; i < s->pods[p].pc.n_labels; i++)
 			for (int udp = 0; udp <= 1; udp++) {
 				fputs("sklookup_label_sockets{", f);
 				owner_labels(f, &s->pods[p], OWNER_LABEL, i);
 				fprintf(f, ",protocol=\"%s\"} %d\n", udp ? "udp" : "tcp",
-					label_sockets(&s->pods[p].v.labels[i], udp));
+					label_sockets(&s->pods[p].pc.labels[i], udp));
 			}
 }
 

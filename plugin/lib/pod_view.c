@@ -64,7 +64,7 @@ static int list_socks(void *arg, struct skl_err *err)
 	return skl_sockdiag_list(&v->socks, &v->n_socks, err);
 }
 
-int skl_view_load_maps(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err)
+int skl_view_load(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
@@ -84,13 +84,6 @@ int skl_view_load_maps(const struct skl_pod *pod, struct skl_view *v, struct skl
 		return -1;
 	if (!bpf_obj_get_info_by_fd(pod->d->prog_fd, &info, &len))
 		v->prog_id = info.id;
-	return 0;
-}
-
-int skl_view_load(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err)
-{
-	if (skl_view_load_maps(pod, v, err))
-		return -1;
 	/* Sockets are seen from inside the pod; without its netns, none. */
 	if (skl_pod_in_netns(pod, list_socks, v, NULL)) {
 		v->socks = NULL;

@@ -35,10 +35,6 @@ extern const char *const skl_counter_names[SKL_C_COUNT]; /* camelCase, for JSON 
 int skl_view_load(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err);
 void skl_view_free(struct skl_view *v);
 
-/* The same without the pod's sockets (socks NULL): only the maps are read,
- * nothing enters the pod's netns (the node agent's metrics). */
-int skl_view_load_maps(const struct skl_pod *pod, struct skl_view *v, struct skl_err *err);
-
 const struct skl_view_label *skl_view_label_of(const struct skl_view *v, const char *name);
 /* The pod's socket with that cookie, if sock_diag listed it. */
 const struct skl_sock_entry *skl_view_sock(const struct skl_view *v, uint64_t cookie);
