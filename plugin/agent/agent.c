@@ -4,7 +4,8 @@
  * listener (while a client slot is free) and the clients. Between polls it
  * runs the reconcile rounds (agent_reap.c) and keeps the spare dispatchers
  * filled. Who may connect and how much is agent_clients.c's; what a
- * request does is agent_request.c's.
+ * request does is agent_request.c's. The metrics endpoint, when asked for,
+ * runs beside the loop in its own thread (agent_metrics.c).
  */
 #include "agent.h"
 

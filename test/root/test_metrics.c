@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,7 +232,7 @@ static void test_prometheus_sees_traffic(void **state)
 	struct netpod *a = add_pod(e, "cidA", pod_bindings);
 	const char *assigned =
 		"sklookup_binding_assigned_total{pod=\"cidA\",label=\"web\",protocol=\"tcp\"}";
-	char *body;
+	char *body, broken[PATH_MAX + 32];
 
 	start_agent(e);
 	register_web(e, a);
@@ -250,9 +251,17 @@ static void test_prometheus_sees_traffic(void **state)
 		     1, 5000);
 	expect_query(&e->prom, "sklookup_agent_requests_total", 1, 5000);
 
+	/* A state directory that holds no dispatcher is left out and counted. */
+	snprintf(broken, sizeof(broken), "%s/net/cidBroken", e->root);
+	assert_int_equal(mkdir(broken, 0700), 0);
+	strcat(broken, "/eth0");
+	assert_int_equal(mkdir(broken, 0700), 0);
+
 	/* The scrape itself: every family promtool knows how to check. */
 	body = scrape();
 	assert_int_equal(scrape_value(body, "sklookup_pods"), 1);
+	assert_int_equal(scrape_value(body, "sklookup_agent_scrape_errors_total{reason=\"unreadable\"}"),
+			 1);
 	assert_int_equal(scrape_value(body, "sklookup_pod_bindings{namespace=\"\",pod=\"cidA\"}"),
 			 2);
 	assert_int_equal(scrape_value(body, "sklookup_label_matched_total{namespace=\"\",pod=\"cidA\","
