@@ -7,6 +7,9 @@
  * is never idle: each connection's whole life is bounded, and one past its
  * deadline is shut down (the loop runs between libmicrohttpd's calls, so
  * the fd is still the connection's). Every answer closes its connection.
+ * The pods are read at most every SKL_METRICS_REUSE_MS: clients that
+ * scrape in a loop get the last text again and cost a copy, not a read of
+ * every pod.
  */
 #include "agent_metrics.h"
 
@@ -44,6 +47,9 @@ struct skl_agent_metrics {
 	const char *bpffs_root;
 	struct skl_agent_health *health;
 	uint64_t errors[SKL_METRICS_ERR_COUNT]; /* the thread's own */
+	char *last;       /* the last scrape's text, */
+	size_t last_len;
+	uint64_t last_ms; /* and when it was read */
 	struct conn_deadline conns[SKL_METRICS_MAX_CONNECTIONS];
 };
 
@@ -219,10 +225,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	if (strcmp(url, SKL_METRICS_PATH))
 		return answer_text(connection, MHD_HTTP_NOT_FOUND,
 				   "the metrics are at " SKL_METRICS_PATH "\n");
-	text = skl_agent_metrics_text(m->bpffs_root, m->health, m->errors, &len);
+	if (!m->last || skl_agent_now_ms() - m->last_ms >= SKL_METRICS_REUSE_MS) {
+		free(m->last);
+		m->last = skl_agent_metrics_text(m->bpffs_root, m->health, m->errors,
+						 &m->last_len);
+		m->last_ms = skl_agent_now_ms();
+	}
+	text = m->last ? malloc(m->last_len + 1) : NULL;
 	if (!text)
 		return answer_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				   "the node agent ran out of memory\n");
+	memcpy(text, m->last, m->last_len + 1);
+	len = m->last_len;
 	return answer(connection, MHD_HTTP_OK, text, len);
 }
 
@@ -323,5 +337,6 @@ void skl_agent_metrics_stop(struct skl_agent_metrics *m)
 		close(m->listen_fd);
 	if (m->stop_fd >= 0)
 		close(m->stop_fd);
+	free(m->last);
 	free(m);
 }

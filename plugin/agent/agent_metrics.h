@@ -17,6 +17,7 @@
 #define SKL_METRICS_MAX_PER_IP 4       /* of them from one address */
 #define SKL_METRICS_DEADLINE_S 5       /* for a connection's whole request and answer */
 #define SKL_METRICS_MEMORY 16384       /* bytes per connection: its request's headers */
+#define SKL_METRICS_REUSE_MS 500       /* a scrape this recent is answered again */
 
 struct skl_agent_metrics;
 
