@@ -66,10 +66,10 @@ static const char agent_help[] =
 	"request on\n"
 	"stderr and stops on SIGTERM or SIGINT, removing its socket.\n"
 	"The metrics endpoint runs in a thread of its own: " SKL_STR(SKL_METRICS_MAX_CONNECTIONS)
-	" connections (" SKL_STR(SKL_METRICS_MAX_PER_IP) " per address),\n"
-	SKL_STR(SKL_METRICS_DEADLINE_S) " s and " SKL_STR(SKL_METRICS_MEMORY)
-	" bytes of request per connection; it reads the pods' maps, at most every\n"
-	SKL_STR(SKL_METRICS_REUSE_MS) " ms, and takes no lock of theirs.\n"
+	" connections (" SKL_STR(SKL_METRICS_MAX_PER_IP) " per\n"
+	"address), " SKL_STR(SKL_METRICS_DEADLINE_S) " s and " SKL_STR(SKL_METRICS_MEMORY)
+	" bytes of request per connection; it reads the pods'\n"
+	"maps, at most every " SKL_STR(SKL_METRICS_REUSE_MS) " ms, and takes no lock of theirs.\n"
 	"\n"
 	"Example (the DaemonSet's container):\n"
 	"  sklookup-ctl agent --socket /run/sklookup/agent.sock --metrics-address 0.0.0.0:9977\n";
