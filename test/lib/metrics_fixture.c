@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -226,6 +227,8 @@ void promfix_start(struct promfix *p, uint16_t port, const char *target)
 	if (p->pid == 0) {
 		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the suite, whatever ends it */
 
 		if (out < 0 || null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(out, 2) < 0)
