@@ -224,6 +224,22 @@ static void expect_promtool_clean(const char *body)
 		fail_msg("promtool check metrics: exit %d: %s", status, out);
 }
 
+/* Pins pod p (container cid) again at root/network/cid/eth0. */
+static void pin_again(struct env *e, struct netpod *p, const char *network, const char *cid)
+{
+	char dir[PATH_MAX + 64];
+	struct skl_err err = { 0 };
+
+	snprintf(dir, sizeof(dir), "%s/%s", e->root, network);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/%s/%s", e->root, network, cid);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	strcat(dir, "/eth0");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	if (skl_dispatcher_pin(&p->d, dir, &err))
+		fail_msg("pin at %s: %s", dir, err.msg);
+}
+
 /* ---- 1: a real Prometheus sees real traffic ---- */
 
 static void test_prometheus_sees_traffic(void **state)
@@ -233,6 +249,7 @@ static void test_prometheus_sees_traffic(void **state)
 	const char *assigned =
 		"sklookup_binding_assigned_total{pod=\"cidA\",label=\"web\",protocol=\"tcp\"}";
 	char *body, broken[PATH_MAX + 32];
+	struct agentfix_answer refused;
 
 	start_agent(e);
 	register_web(e, a);
@@ -251,11 +268,16 @@ static void test_prometheus_sees_traffic(void **state)
 		     1, 5000);
 	expect_query(&e->prom, "sklookup_agent_requests_total", 1, 5000);
 
-	/* A state directory that holds no dispatcher is left out and counted. */
+	/* A state directory that holds no dispatcher is left out and counted;
+	 * so is a second attachment with the same pod labels (pod A's pins
+	 * again, under another network), whose series would repeat A's. */
 	snprintf(broken, sizeof(broken), "%s/net/cidBroken", e->root);
 	assert_int_equal(mkdir(broken, 0700), 0);
 	strcat(broken, "/eth0");
 	assert_int_equal(mkdir(broken, 0700), 0);
+	pin_again(e, a, "other", "cidA");
+	/* A record that is no request: refused, and counted. */
+	assert_int_equal(agentfix_raw_request("not a request", NULL, 0, &refused), 1);
 
 	/* The scrape itself: every family promtool knows how to check (read
 	 * anew: past the interval in which the agent answers its last text). */
@@ -263,6 +285,10 @@ static void test_prometheus_sees_traffic(void **state)
 	body = scrape();
 	assert_int_equal(scrape_value(body, "sklookup_pods"), 1);
 	assert_int_equal(scrape_value(body, "sklookup_agent_scrape_errors_total{reason=\"unreadable\"}"),
+			 1);
+	assert_int_equal(scrape_value(body, "sklookup_agent_scrape_errors_total{reason=\"duplicate\"}"),
+			 1);
+	assert_int_equal(scrape_value(body, "sklookup_agent_refusals_total{reason=\"bad_request\"}"),
 			 1);
 	assert_int_equal(scrape_value(body, "sklookup_pod_bindings{namespace=\"\",pod=\"cidA\"}"),
 			 2);
