@@ -334,7 +334,10 @@ $(BUILD)/libmicrohttpd.a: $(MHD_SRC)/.debian-source-version $(FLAGS_STAMP)
 		--disable-postprocessor --disable-httpupgrade --disable-heavy-tests \
 		CC="$(CC)" CPPFLAGS="$(HARDEN_CPPFLAGS)" \
 		CFLAGS="-O2 -g $(HARDEN_CFLAGS) $(REPRO_FLAGS)" >configure.log
-	$(MAKE) -C $(MHD_OBJDIR)/src/microhttpd libmicrohttpd.la >$(MHD_OBJDIR)/make.log
+	@# Its own make, without our command line's variables (CFLAGS=... would
+	@# replace its flags, hardening included).
+	env -u MAKEFLAGS -u MFLAGS $(MAKE) -C $(MHD_OBJDIR)/src/microhttpd libmicrohttpd.la \
+		>$(MHD_OBJDIR)/make.log
 	cp $(MHD_OBJDIR)/src/microhttpd/.libs/libmicrohttpd.a $@
 
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
