@@ -47,6 +47,7 @@ struct skl_agent_metrics {
 	const char *bpffs_root;
 	struct skl_agent_health *health;
 	uint64_t errors[SKL_METRICS_ERR_COUNT]; /* the thread's own */
+	unsigned closed;  /* connections closed so far */
 	char *last;       /* the last scrape's text, */
 	size_t last_len;
 	uint64_t last_ms; /* and when it was read */
@@ -66,6 +67,7 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 
 		if (c)
 			c->fd = -1;
+		m->closed++;
 		return;
 	}
 	info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -172,6 +174,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 
 /* --- the thread --- */
 
+/* One round of libmicrohttpd's work. At its connection limit it takes the
+ * listener out of its epoll set, and puts it back only at the start of a
+ * round: after a round that closed connections, one more, or clients
+ * waiting in the backlog would wait for some other event. */
+static void run(struct skl_agent_metrics *m)
+{
+	unsigned closed;
+
+	do {
+		closed = m->closed;
+		MHD_run(m->daemon);
+	} while (m->closed != closed);
+}
+
 static void *serve(void *arg)
 {
 	struct skl_agent_metrics *m = arg;
@@ -193,7 +209,7 @@ static void *serve(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		MHD_run(m->daemon);
+		run(m);
 	}
 	return NULL;
 }

@@ -487,6 +487,7 @@ static void test_hostile_http_clients(void **state)
 	char *huge = malloc(big_len);
 	uint64_t start;
 	int took, status, closed_at_once = 0;
+	struct http_reply reply;
 	char *body;
 
 	assert_non_null(huge);
@@ -576,6 +577,34 @@ static void test_hostile_http_clients(void **state)
 	body = scrape();
 	assert_int_equal(scrape_value(body, "sklookup_pods"), 1);
 	free(body);
+
+	/* Idle clients from many addresses take every connection the endpoint
+	 * has: a scrape waits for their deadline, no longer, and the agent's
+	 * socket is served meanwhile. */
+	for (int i = 0; i < SKL_METRICS_MAX_CONNECTIONS; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "127.0.1.%d", 1 + i / SKL_METRICS_MAX_PER_IP);
+		keep_fd(e, connect_from(src));
+	}
+	agentfix_sleep_ms(100); /* taken by the endpoint */
+	took = agent_status_ms(a);
+	if (took < 0 || took >= LATENCY_LIMIT_MS)
+		fail_msg("the agent answered a pod's status in %d ms while HTTP clients held "
+			 "every connection of the endpoint",
+			 took);
+	start = agentfix_now_ms();
+	if (http_get(METRICS_ADDR, METRICS_PORT, SKL_METRICS_PATH,
+		     (SKL_METRICS_DEADLINE_S + 2) * 1000, &reply) ||
+	    reply.status != 200)
+		fail_msg("with every connection held, a scrape failed after %llu ms: HTTP %d",
+			 (unsigned long long)(agentfix_now_ms() - start), reply.status);
+	assert_int_equal(scrape_value(reply.body, "sklookup_pods"), 1);
+	http_reply_free(&reply);
+	printf("# with every connection held, a scrape was answered after %.1f s\n",
+	       (double)(agentfix_now_ms() - start) / 1000);
+	assert_true(agentfix_now_ms() - start < (SKL_METRICS_DEADLINE_S + 1) * 1000);
+
 	assert_int_equal(agentfix_stop(e->agent, SIGTERM, 5000, NULL), 0);
 	e->agent = 0;
 	e->done = true;
