@@ -103,9 +103,12 @@ override CPPFLAGS += $(HARDEN_CPPFLAGS) -D_GNU_SOURCE -I$(BUILD) -Iplugin/lib -I
 override CFLAGS += -std=c11 -Wall -Wextra $(WERROR_FLAGS) $(HARDEN_CFLAGS) $(REPRO_FLAGS) \
 	$(SANFLAGS)
 LDLIBS := -lbpf -lcjson -lelf -lz -lm
+# The node agent's metrics endpoint (sklookup-ctl and the tests only).
+MHD_LIBS := -lmicrohttpd
 ifeq ($(STATIC),1)
 override LDFLAGS += -static-pie $(HARDEN_LDFLAGS)
 LDLIBS := -lbpf $(BUILD)/libcjson.a -lelf -lz -lm
+MHD_LIBS := $(BUILD)/libmicrohttpd.a
 else
 override LDFLAGS += -pie $(HARDEN_LDFLAGS) $(SANFLAGS)
 endif
@@ -217,7 +220,7 @@ $(BUILD)/sklookup: $(CNI_OBJS) $(BUILD)/libsklookup.a $(FLAGS_STAMP)
 	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
 $(BUILD)/sklookup-ctl: $(CTL_OBJS) $(BUILD)/libsklookup.a $(FLAGS_STAMP)
-	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(CTL_OBJS) $(BUILD)/libsklookup.a $(MHD_LIBS) $(LDLIBS) -o $@
 
 # Tests see every folder: they drive the programs' code too.
 TEST_INCLUDES := -Itest/lib -Iplugin/cni -Iplugin/ctl -Iplugin/agent
@@ -230,7 +233,7 @@ $(BUILD)/test/%: test/%.c $(TESTLIB_OBJS) $(BUILD)/libsklookup-programs.a $(BUIL
 	@mkdir -p $(@D) $(BUILD)/dep
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_INCLUDES) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< \
 		$(TEST_OBJS) $(TESTLIB_OBJS) $(BUILD)/libsklookup-programs.a $(BUILD)/libsklookup.a \
-		$(LDLIBS) -lcmocka -o $@
+		$(MHD_LIBS) $(LDLIBS) -lcmocka -o $@
 
 # The allocation-failure tests (test_*_oom) replace malloc with a failing
 # allocator: linked into those binaries only.
@@ -338,7 +341,39 @@ $(BUILD)/libcjson.a: $(BUILD)/cjson-source/cJSON.c $(FLAGS_STAMP)
 
 ifeq ($(STATIC),1)
 $(BINS): $(BUILD)/libcjson.a
+$(BUILD)/sklookup-ctl: $(BUILD)/libmicrohttpd.a
 endif
+
+# Debian's libmicrohttpd.a is built with HTTPS and needs GnuTLS and its
+# dependencies, which Debian has no static archives of (p11-kit): the static
+# sklookup-ctl links libmicrohttpd built from Debian's own source package of
+# the installed libmicrohttpd-dev (scripts/debian-source.sh), without HTTPS
+# and without what the endpoint does not use (authentication, POST
+# processing, upgrades), hardened and reproducible like the rest. The header
+# it is compiled against must be the one the project's code includes.
+MHD_SRC := $(BUILD)/microhttpd-source
+MHD_OBJDIR := $(BUILD)/microhttpd-build
+$(MHD_SRC)/.debian-source-version: scripts/debian-source.sh
+	./scripts/debian-source.sh libmicrohttpd-dev $(MHD_SRC)
+	@cmp -s $(MHD_SRC)/src/include/microhttpd.h /usr/include/microhttpd.h || { \
+		echo "$(MHD_SRC)/src/include/microhttpd.h differs from /usr/include/microhttpd.h" >&2; \
+		exit 1; }
+	touch $@
+
+$(BUILD)/libmicrohttpd.a: $(MHD_SRC)/.debian-source-version $(FLAGS_STAMP)
+	rm -rf $(MHD_OBJDIR)
+	mkdir -p $(MHD_OBJDIR)
+	cd $(MHD_OBJDIR) && $(abspath $(MHD_SRC))/configure --quiet --enable-static \
+		--disable-shared --disable-https --without-gnutls --disable-curl --disable-doc \
+		--disable-examples --disable-nls --disable-dauth --disable-bauth \
+		--disable-postprocessor --disable-httpupgrade --disable-heavy-tests \
+		CC="$(CC)" CPPFLAGS="$(HARDEN_CPPFLAGS)" \
+		CFLAGS="-O2 -g $(HARDEN_CFLAGS) $(REPRO_FLAGS)" >configure.log
+	@# Its own make, without our command line's variables (CFLAGS=... would
+	@# replace its flags, hardening included).
+	env -u MAKEFLAGS -u MFLAGS $(MAKE) -C $(MHD_OBJDIR)/src/microhttpd libmicrohttpd.la \
+		>$(MHD_OBJDIR)/make.log
+	cp $(MHD_OBJDIR)/src/microhttpd/.libs/libmicrohttpd.a $@
 
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 

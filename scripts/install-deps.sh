@@ -13,6 +13,8 @@ PACKAGES=(
 	bird2 # test_bgp: BGP daemons announce the plugin's host routes (proto 173) between netns
 	haproxy unbound knot-resolver socat # test_servers runs the recipes of examples/servers/
 	containerd python3-grpcio python3-protobuf protobuf-compiler # test_containerd: CRI
+	libmicrohttpd-dev # the node agent's metrics endpoint (make static: its source package)
+	prometheus # test_metrics scrapes the agent with a real Prometheus (and promtool)
 )
 
 is_installed() {

@@ -4,7 +4,8 @@
  * listener (while a client slot is free) and the clients. Between polls it
  * runs the reconcile rounds (agent_reap.c) and keeps the spare dispatchers
  * filled. Who may connect and how much is agent_clients.c's; what a
- * request does is agent_request.c's.
+ * request does is agent_request.c's. The metrics endpoint, when asked for,
+ * runs beside the loop in its own thread (agent_metrics.c).
  */
 #include "agent.h"
 
@@ -21,6 +22,7 @@
 #include "agent_clients.h"
 #include "agent_listener.h"
 #include "agent_log.h"
+#include "agent_metrics.h"
 #include "agent_rate.h"
 #include "agent_reap.h"
 #include "agent_request.h"
@@ -37,6 +39,7 @@ struct agent {
 	struct skl_agent_rate rate;
 	struct skl_agent_reaper reaper;
 	uint64_t next_spare_check; /* ms */
+	struct skl_agent_metrics *metrics; /* NULL without --metrics-address */
 };
 
 /* --- start and stop --- */
@@ -91,6 +94,7 @@ static void raise_fd_limit(void)
 
 static void stop(struct agent *a)
 {
+	skl_agent_metrics_stop(a->metrics);
 	skl_agent_clients_stop(&a->clients);
 	skl_agent_listener_close(&a->listener, a->opt.socket_path);
 	if (a->signal_fd >= 0)
@@ -105,11 +109,12 @@ static void stop(struct agent *a)
 static void refill_spares(struct agent *a, uint64_t now)
 {
 	struct skl_limits l;
+	int n;
 
 	if (!a->opt.spares || now < a->next_spare_check)
 		return;
 	skl_limits_default(&l);
-	for (int n = skl_spare_count(a->opt.bpffs_root, &l); n < (int)a->opt.spares; n++) {
+	for (n = skl_spare_count(a->opt.bpffs_root, &l); n < (int)a->opt.spares; n++) {
 		struct skl_err err = { 0 };
 
 		if (skl_spare_make(a->opt.bpffs_root, &l, &err)) {
@@ -117,6 +122,8 @@ static void refill_spares(struct agent *a, uint64_t now)
 			break;
 		}
 	}
+	atomic_store_explicit(&a->clients.health.spares_ready, n < 0 ? 0 : (uint64_t)n,
+			      memory_order_relaxed);
 	a->next_spare_check = skl_agent_now_ms() + SKL_AGENT_SPARE_CHECK_MS;
 }
 
@@ -169,7 +176,9 @@ static bool serve_once(struct agent *a, uint64_t *next_reconcile)
 	nfds_t n;
 
 	if (now >= *next_reconcile) {
-		skl_agent_reconcile(&a->reaper, a->opt.bpffs_root, a->opt.grace_s, now);
+		skl_agent_health_add(&a->clients.health.reconcile_removals,
+				     skl_agent_reconcile(&a->reaper, a->opt.bpffs_root,
+							 a->opt.grace_s, now));
 		*next_reconcile = skl_agent_now_ms() + (uint64_t)a->opt.interval_s * 1000;
 	}
 	refill_spares(a, now);
@@ -217,11 +226,16 @@ int skl_agent_run(const struct skl_agent_options *o, struct skl_err *err)
 	/* The releaser starts after the signals are blocked: it inherits that. */
 	if (!open_std_fds(err) && !open_signals(a, err) &&
 	    !skl_agent_clients_start(&a->clients, err) &&
-	    !skl_agent_listen(&a->listener, o->socket_path, err)) {
+	    !skl_agent_listen(&a->listener, o->socket_path, err) &&
+	    (!o->metrics_address ||
+	     !skl_agent_metrics_start(&a->metrics, o->metrics_address, o->bpffs_root,
+				      &a->clients.health, err))) {
 		skl_agent_log("sklookup-ctl %s listening on %s for the pods under %s (reconcile "
 			      "every %u s, grace %u s, %u spare dispatchers)",
 			      skl_version, o->socket_path, o->bpffs_root, o->interval_s, o->grace_s,
 			      o->spares);
+		if (o->metrics_address)
+			skl_agent_log("metrics on http://%s" SKL_METRICS_PATH, o->metrics_address);
 		/* Spares of an earlier agent may be of another layout. */
 		skl_spare_clear(o->bpffs_root);
 		while (serve_once(a, &next_reconcile))

@@ -14,6 +14,9 @@
  * the releaser, agent_release.c); the listener, the rate, the reaper
  * (agent_reap.c) and the state directories (agent_state.c); at the bottom
  * the log and the clock (agent_log.c) and the limits (agent_limits.h).
+ * Beside them, in a thread of its own, the metrics endpoint
+ * (agent_metrics.c, its text agent_metrics_text.c): it shares with the loop
+ * only the health counters (agent_health.h), atomics.
  */
 #ifndef SKL_AGENT_H
 #define SKL_AGENT_H
@@ -31,6 +34,7 @@ struct skl_agent_options {
 	unsigned grace_s;
 	unsigned interval_s;
 	unsigned spares; /* spare dispatchers kept at the default limits (spare.h) */
+	const char *metrics_address; /* HOST:PORT of the metrics endpoint; NULL: none */
 };
 
 #define SKL_AGENT_SPARES_DEFAULT 2

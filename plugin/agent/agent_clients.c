@@ -149,8 +149,19 @@ struct skl_agent_client *skl_agent_free_slot(struct skl_agent_clients *cs)
 	return NULL;
 }
 
-void skl_agent_client_refuse(struct skl_agent_client *c, const char *why)
+const char *const skl_agent_refusal_names[SKL_AGENT_REFUSAL_COUNT] = {
+	[SKL_AGENT_REFUSED_BAD_REQUEST] = "bad_request",
+	[SKL_AGENT_REFUSED_BAD_PROOF] = "bad_proof",
+	[SKL_AGENT_REFUSED_RATE] = "rate",
+	[SKL_AGENT_REFUSED_CONNECTIONS] = "connections",
+	[SKL_AGENT_REFUSED_BUSY] = "busy",
+	[SKL_AGENT_REFUSED_OUT_OF_FDS] = "out_of_fds",
+};
+
+void skl_agent_client_refuse(struct skl_agent_clients *cs, struct skl_agent_client *c,
+			     enum skl_agent_refusal reason, const char *why)
 {
+	skl_agent_health_add(&cs->health.refusals[reason], 1);
 	c->answering = true;
 	c->res.exit_status = SKL_EXIT_ERROR;
 	snprintf(c->res.error, sizeof(c->res.error), "%.*s", (int)sizeof(c->res.error) - 1, why);
@@ -203,15 +214,17 @@ void skl_agent_accept(struct skl_agent_clients *cs, int listen_fd, uint64_t now)
 		/* Clients of unknown netns share one limit (key 0). */
 		c->peer = peer_netns(fd);
 		if (stuck) {
-			skl_agent_client_refuse(c, "the node agent is busy closing what other "
-						   "clients sent it; try again later");
+			skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_BUSY,
+						"the node agent is busy closing what other "
+						"clients sent it; try again later");
 		} else if (peer_connections(cs, c->peer, false) > SKL_AGENT_MAX_PER_PEER) {
 			skl_agent_log("pid %d uid %u: refused: more than %d connections at once%s",
 				      (int)c->cred.pid, (unsigned)c->cred.uid,
 				      SKL_AGENT_MAX_PER_PEER,
 				      c->peer ? "" : " (from clients of unknown network namespace)");
-			skl_agent_client_refuse(c, "the node agent is busy with this client's other "
-						   "requests; try again");
+			skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_CONNECTIONS,
+						"the node agent is busy with this client's other "
+						"requests; try again");
 		}
 	}
 }

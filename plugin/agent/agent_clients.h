@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "agent_health.h"
 #include "agent_limits.h"
 #include "agent_release.h"
 #include "agent_serve.h"
@@ -33,6 +34,7 @@ struct skl_agent_clients {
 	struct skl_agent_releaser *releaser; /* closes every fd a client sent */
 	uint64_t accept_paused_until; /* ms */
 	bool stuck_logged;
+	struct skl_agent_health health; /* the metrics thread reads it */
 };
 
 /* Empties the table and starts the releaser (after the signals are
@@ -53,8 +55,9 @@ void skl_agent_accept(struct skl_agent_clients *cs, int listen_fd, uint64_t now)
  * the slot is free once they are closed (skl_agent_clients_collect). */
 void skl_agent_client_close(struct skl_agent_clients *cs, struct skl_agent_client *c);
 
-/* Makes c's answer an error saying why. */
-void skl_agent_client_refuse(struct skl_agent_client *c, const char *why);
+/* Makes c's answer an error saying why, counted under reason. */
+void skl_agent_client_refuse(struct skl_agent_clients *cs, struct skl_agent_client *c,
+			     enum skl_agent_refusal reason, const char *why);
 
 /* True while c's client has too many connections still being released:
  * c is not read until fewer are. */

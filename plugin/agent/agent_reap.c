@@ -130,16 +130,17 @@ static void reap_rings(struct skl_agent_reaper *r, const char *root)
 	}
 }
 
-void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
-			 uint64_t now_ms)
+unsigned skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
+			     uint64_t now_ms)
 {
 	struct round rd = { .r = r, .now_ms = now_ms };
 	struct skl_err untrusted = { 0 };
 	int reaped = 0;
+	unsigned removed = 0;
 
 	if (skl_bpffs_check_root(root, &untrusted)) {
 		skl_agent_log("reconcile: %s", untrusted.msg);
-		return;
+		return 0;
 	}
 
 	reap_rings(r, root);
@@ -172,7 +173,9 @@ void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned 
 			      "%llu s and no DEL removed it",
 			      s->dir, (unsigned long long)detached_s);
 		forget(r, i);
+		removed++;
 	}
+	return removed;
 }
 
 void skl_agent_reaper_free(struct skl_agent_reaper *r)

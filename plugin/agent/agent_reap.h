@@ -39,9 +39,9 @@ struct skl_agent_reaper {
  * netns_ino 0, and removes those noted for grace_s or longer as DEL would
  * (recorded host routes, pins), under the pod's lock; takes out of the
  * pods' monitor slots the rings nobody read since the last round. Logs
- * each one. */
-void skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
-			 uint64_t now_ms);
+ * each one and returns how many pods it removed. */
+unsigned skl_agent_reconcile(struct skl_agent_reaper *r, const char *root, unsigned grace_s,
+			     uint64_t now_ms);
 void skl_agent_reaper_free(struct skl_agent_reaper *r);
 
 #endif

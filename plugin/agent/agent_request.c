@@ -64,7 +64,7 @@ static const char *proof_refused(const struct skl_agent_client *c, int proof, ui
 	return NULL;
 }
 
-static void handle_request(struct skl_agent_client *c, const char *text, const char *bpffs_root,
+static void handle_request(struct skl_agent_clients *cs, struct skl_agent_client *c, const char *text, const char *bpffs_root,
 			   struct skl_agent_rate *rate, uint64_t now)
 {
 	struct skl_agent_request req;
@@ -73,15 +73,16 @@ static void handle_request(struct skl_agent_client *c, const char *text, const c
 	const char *why;
 
 	if (skl_agent_request_decode(text, c->n_held, &req, &err)) {
-		skl_agent_client_refuse(c, err.msg);
+		skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_BAD_REQUEST, err.msg);
 		log_request(c, NULL);
 		return;
 	}
 	if ((why = proof_refused(c, c->held[0], &cookie)))
-		skl_agent_client_refuse(c, why);
+		skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_BAD_PROOF, why);
 	else if (!skl_agent_rate_allows(rate, cookie, now))
-		skl_agent_client_refuse(c, "too many requests from this pod to the node agent; try "
-					   "again in a second");
+		skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_RATE,
+					"too many requests from this pod to the node agent; "
+					"try again in a second");
 	else {
 		skl_agent_serve(bpffs_root, &req, c->held, &c->res);
 		c->answering = true;
@@ -91,19 +92,21 @@ static void handle_request(struct skl_agent_client *c, const char *text, const c
 
 /* A record that cannot be a request: the client's fault, or (an internal
  * error) the agent ran out of something, which the log says. */
-static void refuse_record(struct skl_agent_client *c, const struct skl_err *err)
+static void refuse_record(struct skl_agent_clients *cs, struct skl_agent_client *c,
+			  const struct skl_err *err)
 {
 	if (err->code == SKL_CNI_INTERNAL) {
 		/* Not the client's fault: say what ran out. */
 		skl_agent_log("pid %d uid %u: %s", (int)c->cred.pid, (unsigned)c->cred.uid,
 			      err->msg);
-		skl_agent_client_refuse(c, "the node agent is out of file descriptors; try again "
-					   "later");
+		skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_OUT_OF_FDS,
+					"the node agent is out of file descriptors; try "
+					"again later");
 	} else {
 		char why[sizeof(err->msg) + 64];
 
 		snprintf(why, sizeof(why), "bad request to the node agent: %s", err->msg);
-		skl_agent_client_refuse(c, why);
+		skl_agent_client_refuse(cs, c, SKL_AGENT_REFUSED_BAD_REQUEST, why);
 	}
 	log_request(c, NULL);
 }
@@ -122,16 +125,17 @@ void skl_agent_read_request(struct skl_agent_clients *cs, struct skl_agent_clien
 		skl_agent_client_close(cs, c);
 		return;
 	}
+	skl_agent_health_add(&cs->health.requests, 1);
 	if (n == 0)
 		skl_errf(&err, SKL_CNI_DECODE_FAILURE, "an empty record with %zu fds", c->n_held);
 	else if (n > 0 && c->n_held > SKL_AGENT_MAX_FDS)
 		skl_errf(&err, SKL_CNI_DECODE_FAILURE, "more than %d fds in one record",
 			 SKL_AGENT_MAX_FDS);
 	else if (n > 0) {
-		handle_request(c, text, bpffs_root, rate, now);
+		handle_request(cs, c, text, bpffs_root, rate, now);
 		return;
 	}
-	refuse_record(c, &err);
+	refuse_record(cs, c, &err);
 }
 
 void skl_agent_send_answer(struct skl_agent_clients *cs, struct skl_agent_client *c)

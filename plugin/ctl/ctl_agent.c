@@ -8,11 +8,12 @@
 #include <sys/un.h>
 
 #include "../agent/agent.h"
+#include "../agent/agent_metrics.h"
 #include "state.h"
 
 static const char agent_help[] =
 	"usage: sklookup-ctl [--bpffs-root DIR] agent [--socket PATH] [--grace SECONDS]\n"
-	"                    [--interval SECONDS] [--spares N]\n"
+	"                    [--interval SECONDS] [--spares N] [--metrics-address HOST:PORT]\n"
 	"\n"
 	"Runs the node agent (the DaemonSet runs it on every node, as root with\n"
 	"CAP_BPF and CAP_NET_ADMIN), through which pods without privileges and without\n"
@@ -49,6 +50,12 @@ static const char agent_help[] =
 	"  --spares N          spare dispatchers to keep, 0 to " SKL_STR(SKL_AGENT_SPARES_MAX)
 	" (default " SKL_STR(SKL_AGENT_SPARES_DEFAULT) "; each\n"
 	"                      takes the kernel memory of an empty pod's, ~55 KiB)\n"
+	"  --metrics-address HOST:PORT\n"
+	"                      serve Prometheus metrics over HTTP at\n"
+	"                      http://HOST:PORT" SKL_METRICS_PATH " (HOST an IPv4 address or an\n"
+	"                      IPv6 one in brackets; default: no endpoint): every pod's\n"
+	"                      counters per binding and label, sockets per label,\n"
+	"                      bindings per pod, and the agent's own health\n"
 	"  --bpffs-root DIR    the plugin's bpffsRoot (default " SKL_DEFAULT_BPFFS_ROOT ")\n"
 	"\n"
 	"Limits: " SKL_STR(SKL_AGENT_MAX_CLIENTS) " connections (" SKL_STR(SKL_AGENT_MAX_PER_PEER)
@@ -58,9 +65,14 @@ static const char agent_help[] =
 	SKL_STR(SKL_AGENT_RATE_PER_S) " a second, 1 MiB of output per answer. It logs one line per "
 	"request on\n"
 	"stderr and stops on SIGTERM or SIGINT, removing its socket.\n"
+	"The metrics endpoint runs in a thread of its own: " SKL_STR(SKL_METRICS_MAX_CONNECTIONS)
+	" connections (" SKL_STR(SKL_METRICS_MAX_PER_IP) " per\n"
+	"address), " SKL_STR(SKL_METRICS_DEADLINE_S) " s and " SKL_STR(SKL_METRICS_MEMORY)
+	" bytes of request per connection; it reads the pods'\n"
+	"maps, at most every " SKL_STR(SKL_METRICS_REUSE_MS) " ms, and takes no lock of theirs.\n"
 	"\n"
 	"Example (the DaemonSet's container):\n"
-	"  sklookup-ctl agent --socket /run/sklookup/agent.sock\n";
+	"  sklookup-ctl agent --socket /run/sklookup/agent.sock --metrics-address 0.0.0.0:9977\n";
 
 #define MAX_SECONDS (7 * 86400)
 
@@ -111,6 +123,14 @@ static int parse_agent(int argc, char **argv, struct skl_agent_options *o, struc
 			if (got < 0 || parse_number("--spares", value, 0, SKL_AGENT_SPARES_MAX, "",
 						    &o->spares, err))
 				return -1;
+		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--metrics-address", &value,
+						     err)) != 0) {
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			if (got < 0 || skl_agent_metrics_address(value, &ss, &len, err))
+				return -1;
+			o->metrics_address = value;
 		} else if ((got = skl_ctl_take_value(argc, argv, &i, "--interval", &value, err)) != 0) {
 			if (got < 0 || parse_number("--interval", value, 1, MAX_SECONDS, " of seconds",
 						    &o->interval_s, err))

@@ -339,13 +339,18 @@ static int layout_differs(const char *dir, int i, const char *what, uint32_t fou
 
 /* Every pinned map must have this binary's type, key and value size before
  * any of it is read: a lookup copies value_size bytes into our structs. */
-static int check_layouts(const struct skl_dispatcher *d, const char *dir, struct skl_err *err)
+/* Checks the maps in mask (1u << SKL_MAP_*) against this binary's layout;
+ * limits.bindings and limits.labels are read from theirs on the way. */
+static int check_layouts(struct skl_dispatcher *d, const char *dir, unsigned mask,
+			 struct skl_err *err)
 {
 	for (int i = 0; i < SKL_MAP_COUNT; i++) {
 		const struct map_layout *want = &layouts[i];
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
 
+		if (!(mask & (1u << i)))
+			continue;
 		if (bpf_obj_get_info_by_fd(d->map_fd[i], &info, &len))
 			return skl_errf(err, SKL_CNI_INTERNAL, "%s/%s: reading the map info: %s",
 					dir, skl_map_pin_names[i], strerror(errno));
@@ -360,7 +365,25 @@ static int check_layouts(const struct skl_dispatcher *d, const char *dir, struct
 		if (want->max_entries && info.max_entries != want->max_entries)
 			return layout_differs(dir, i, "max_entries", info.max_entries,
 					      want->max_entries, err);
+		if (i == SKL_MAP_BINDINGS)
+			d->limits.bindings = info.max_entries;
+		else if (i == SKL_MAP_LABELS)
+			d->limits.labels = info.max_entries;
 	}
+	return 0;
+}
+
+/* Checks the ABI version the config map records. */
+static int check_abi(const struct skl_dispatcher *d, const char *dir, struct skl_config *cfg,
+		     struct skl_err *err)
+{
+	if (skl_dispatcher_config(d, cfg, err))
+		return -1;
+	if (cfg->abi_version != SKL_ABI_VERSION)
+		return skl_errf(err, SKL_CNI_INTERNAL,
+				"%s was made by a dispatcher with map layout %u, this binary uses "
+				"%u; re-create the pod (or use the sklookup-ctl that matches it)",
+				dir, cfg->abi_version, SKL_ABI_VERSION);
 	return 0;
 }
 
@@ -376,16 +399,27 @@ static int open_pins(struct skl_dispatcher *d, const char *dir, bool attached,
 	if (open_one(dir, SKL_PIN_PROG, &d->prog_fd, err) ||
 	    (attached && open_one(dir, SKL_PIN_LINK, &d->link_fd, err)))
 		goto fail;
-	if (check_layouts(d, dir, err) || read_limits(d, err) ||
-	    skl_dispatcher_config(d, cfg, err))
+	if (check_layouts(d, dir, ~0u, err) || read_limits(d, err) ||
+	    check_abi(d, dir, cfg, err))
 		goto fail;
-	if (cfg->abi_version != SKL_ABI_VERSION) {
-		skl_errf(err, SKL_CNI_INTERNAL,
-			 "%s was made by a dispatcher with map layout %u, this binary uses %u; "
-			 "re-create the pod (or use the sklookup-ctl that matches it)", dir,
-			 cfg->abi_version, SKL_ABI_VERSION);
+	return 0;
+fail:
+	skl_dispatcher_close(d);
+	return -1;
+}
+
+int skl_dispatcher_open_maps(struct skl_dispatcher *d, const char *dir, unsigned mask,
+			     struct skl_err *err)
+{
+	struct skl_config cfg;
+
+	skl_dispatcher_init(d);
+	mask |= 1u << SKL_MAP_CONFIG;
+	for (int i = 0; i < SKL_MAP_COUNT; i++)
+		if ((mask & (1u << i)) && open_one(dir, skl_map_pin_names[i], &d->map_fd[i], err))
+			goto fail;
+	if (check_layouts(d, dir, mask, err) || check_abi(d, dir, &cfg, err))
 		goto fail;
-	}
 	return 0;
 fail:
 	skl_dispatcher_close(d);

@@ -99,6 +99,14 @@ int skl_dispatcher_open_spare(struct skl_dispatcher *d, const char *dir, uint64_
 /* Opens the pinned objects of a state directory. */
 int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_err *err);
 
+/* Opens only the maps in mask (1u << SKL_MAP_*, the config always) of a
+ * state directory, each checked against this binary's layout, for a reader
+ * that needs few of them many times (the node agent's metrics); of the
+ * limits, bindings and labels are set when their maps are opened. No
+ * program, no link: skl_dispatcher_close closes what it opened. */
+int skl_dispatcher_open_maps(struct skl_dispatcher *d, const char *dir, unsigned mask,
+			     struct skl_err *err);
+
 /* The netns inode the link is attached to (0 when that netns is gone). */
 int skl_dispatcher_link_netns(const struct skl_dispatcher *d, uint64_t *netns_ino,
 			      struct skl_err *err);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -77,6 +78,11 @@ static bool answers(void)
 
 pid_t agentfix_start(const char *root, const char *const *wrap)
 {
+	return agentfix_start_with(root, wrap, NULL);
+}
+
+pid_t agentfix_start_with(const char *root, const char *const *wrap, const char *const *extra)
+{
 	const char *tail[] = { ctl_path, "--bpffs-root", root, "agent", "--socket",
 			       AGENTFIX_SOCK, NULL };
 	const char *argv[32];
@@ -88,6 +94,8 @@ pid_t agentfix_start(const char *root, const char *const *wrap)
 		argv[n] = wrap[n];
 	for (size_t i = 0; tail[i]; i++)
 		argv[n++] = tail[i];
+	for (size_t i = 0; extra && extra[i] && n < 31; i++)
+		argv[n++] = extra[i];
 	argv[n] = NULL;
 	fflush(NULL);
 	pid = fork();
@@ -95,6 +103,10 @@ pid_t agentfix_start(const char *root, const char *const *wrap)
 	if (pid == 0) {
 		int log = open(AGENTFIX_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		/* A suite that dies without its teardown (a sanitizer's abort)
+		 * takes its agent along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 		if (log < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 ||
 		    dup2(log, 2) < 0)

@@ -30,6 +30,8 @@ const char *agentfix_ctl_path(void);
  * with its output appended to AGENTFIX_LOG and waits until it answers.
  * wrap is NULL or a NULL-terminated command line to run it under. */
 pid_t agentfix_start(const char *root, const char *const *wrap);
+/* The same with extra (NULL-terminated, or NULL) after the agent's options. */
+pid_t agentfix_start_with(const char *root, const char *const *wrap, const char *const *extra);
 
 /* Sends sig and waits up to timeout_ms; then SIGKILL. Returns the exit
  * status, -1 when a signal ended it or it had to be killed; *took_ms how
