@@ -34,6 +34,7 @@
 #include "agent_metrics.h"
 #include "metrics_fixture.h"
 #include "netpod.h"
+#include "record.h"
 #include "testnet.h"
 
 #define METRICS_ADDR "127.0.0.1"
@@ -244,6 +245,9 @@ static void pin_again(struct env *e, struct netpod *p, const char *network, cons
 
 static void test_prometheus_sees_traffic(void **state)
 {
+	struct skl_record rec = { 0 };
+	struct skl_err err = { 0 };
+	struct netpod *named;
 	struct env *e = *state;
 	struct netpod *a = add_pod(e, "cidA", pod_bindings);
 	const char *assigned =
@@ -278,12 +282,23 @@ static void test_prometheus_sees_traffic(void **state)
 	pin_again(e, a, "other", "cidA");
 	/* A record that is no request: refused, and counted. */
 	assert_int_equal(agentfix_raw_request("not a request", NULL, 0, &refused), 1);
+	/* A pod whose record names it (CNI_ARGS at ADD): labelled by its
+	 * Kubernetes namespace and name, not its container. */
+	named = add_pod(e, "cidNamed", pod_bindings);
+	snprintf(rec.state_dir, sizeof(rec.state_dir), "%s", named->dir);
+	snprintf(rec.pod.ns, sizeof(rec.pod.ns), "shop");
+	snprintf(rec.pod.name, sizeof(rec.pod.name), "cart-1");
+	if (skl_record_save(&rec, named->dir, &err))
+		fail_msg("%s", err.msg);
 
 	/* The scrape itself: every family promtool knows how to check (read
 	 * anew: past the interval in which the agent answers its last text). */
 	agentfix_sleep_ms(SKL_METRICS_REUSE_MS + 50);
 	body = scrape();
-	assert_int_equal(scrape_value(body, "sklookup_pods"), 1);
+	assert_int_equal(scrape_value(body, "sklookup_pods"), 2);
+	assert_int_equal(scrape_value(body, "sklookup_pod_bindings{namespace=\"shop\",pod=\"cart-1\"}"),
+			 2);
+	assert_int_equal(scrape_count(body, "pod=\"cidNamed\""), 0);
 	assert_int_equal(scrape_value(body, "sklookup_agent_scrape_errors_total{reason=\"unreadable\"}"),
 			 1);
 	assert_int_equal(scrape_value(body, "sklookup_agent_scrape_errors_total{reason=\"duplicate\"}"),
