@@ -368,6 +368,7 @@ static void test_containerd_restart_keeps_pods(void **state)
 	char sandbox[2][96], ip[2][64], netns[2][128];
 	uint32_t link[2];
 	struct cri_pod *pods[2] = { a, b };
+	uint64_t restart;
 
 	bindings_annotation(ann_a, sizeof(ann_a), "low", "203.0.113.0/25");
 	bindings_annotation(ann_b, sizeof(ann_b), "high", "203.0.113.128/25");
@@ -382,7 +383,10 @@ static void test_containerd_restart_keeps_pods(void **state)
 	/* Without containerd, traffic goes on. */
 	expect_served(a, "low", "203.0.113.6", 8081);
 	expect_served(b, "high", "203.0.113.201", 8081);
+	restart = agentfix_now_ms();
 	crifix_containerd_start(e);
+	print_message("containerd answered CRI again %.1f s after its restart\n",
+		      (agentfix_now_ms() - restart) / 1000.0);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(crifix_pod_state(e, pods[i], state_name, sizeof(state_name)), 0);
 		assert_string_equal(state_name, "SANDBOX_READY");
