@@ -108,7 +108,7 @@ static const char *describe(const struct skl_ctl *ctl)
 	return ctl->netns ? "that network namespace" : "this network namespace";
 }
 
-int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
+int skl_ctl_find(struct skl_ctl *ctl, struct skl_err *err)
 {
 	const char *root = ctl->bpffs_root ? ctl->bpffs_root : SKL_DEFAULT_BPFFS_ROOT;
 	struct filter f;
@@ -138,7 +138,12 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 				     "and --ifname",
 				     out.count, describe(ctl), root);
 	snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s", out.dir);
-	if (skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
+	return 0;
+}
+
+int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
+{
+	if (skl_ctl_find(ctl, err) || skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
 	    skl_dispatcher_link_netns(&ctl->d, &ctl->netns_ino, err))
 		return -1;
 	return 0;

@@ -280,3 +280,22 @@ out:
 	dispatcher_bpf__destroy(skel);
 	return ret;
 }
+
+int skl_upgrade_pod(const char *dir, bool new_maps, struct skl_upgrade *out,
+		    struct skl_err *err)
+{
+	struct skl_dispatcher d;
+	bool same;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (skl_upgrade_same_layout(dir, &same, err))
+		return -1;
+	if (!same || new_maps)
+		return skl_upgrade_new_maps(dir, out, err);
+	if (skl_dispatcher_open(&d, dir, err))
+		return -1;
+	ret = skl_dispatcher_upgrade(&d, dir, out, err);
+	skl_dispatcher_close(&d);
+	return ret;
+}
