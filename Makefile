@@ -119,6 +119,13 @@ BPF_CFLAGS ?= -O2 -Wall
 BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf $(CLANG_BPF_SYS_INCLUDES) \
 	$(REPRO_FLAGS) $(BPF_CFLAGS) $(WERROR_FLAGS)
 
+# make LAYOUT_ALT=1 (with its own BUILD): a build whose map layout differs
+# (dispatch_abi.h), for the upgrade tests.
+ifeq ($(LAYOUT_ALT),1)
+override CPPFLAGS += -DSKL_TEST_LAYOUT_ALT
+BPF_FLAGS += -DSKL_TEST_LAYOUT_ALT
+endif
+
 # The library never prints and includes nothing from the programs; each
 # program's main() is main.c in its folder. sklookup-ctl carries the agent.
 LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(sort $(wildcard plugin/lib/*.c)))

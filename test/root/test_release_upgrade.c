@@ -1,0 +1,596 @@
+/*
+ * From the previous release to this one, with running pods: the previous
+ * release (commit PREV_COMMIT, built here from git history into the build
+ * directory, once) creates pods; this release's binaries run every verb on
+ * them; then a build of this release with another map layout (make
+ * LAYOUT_ALT=1: it plays the next release until a real layout change
+ * exists) upgrades them all with `sklookup-ctl upgrade --all` while a
+ * steady stream of TCP connections and UDP datagrams runs through pod 0's
+ * dispatcher: none may be refused or lost. Then rollback (the previous
+ * release's binaries on upgraded pods) and DEL, which must leave nothing.
+ * The pods and the stream live in the fixture's throwaway netns (cni_fixture.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cni_fixture.h"
+#include "dispatch_fixture.h"
+#include "testbin.h"
+#include "testnet.h"
+
+/* The previous release: main before upgrades across layouts. */
+#define PREV_COMMIT "27f8906"
+#define N_PODS 32
+#define STREAM_TCP_ADDR "203.0.113.7"
+#define STREAM_TCP_PORT 80
+#define STREAM_UDP_ADDR "2001:db8:200::7"
+#define STREAM_UDP_PORT 53
+#define OUT_MAX 65536
+
+struct binaries {
+	char prev_plugin[PATH_MAX], prev_ctl[PATH_MAX]; /* the previous release */
+	char plugin[PATH_MAX], ctl[PATH_MAX];           /* this release */
+	char alt_plugin[PATH_MAX], alt_ctl[PATH_MAX];   /* this release, another layout */
+};
+
+static struct binaries bin;
+
+/* ---- building the releases ---- */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4 * PATH_MAX];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool executable(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* The source tree: the git checkout the build directory is in. */
+static int source_tree(char *out, size_t len)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse --show-toplevel 2>/dev/null",
+		 testbin_dir());
+	p = popen(cmd, "r");
+	if (!p || !fgets(out, (int)len, p)) {
+		if (p)
+			pclose(p);
+		return -1;
+	}
+	pclose(p);
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
+/* The previous release's sklookup and sklookup-ctl, built from a git
+ * worktree of PREV_COMMIT in a temporary directory (only those two
+ * targets), kept in the build directory for the next run. */
+static int build_previous_release(const char *tree)
+{
+	char dir[PATH_MAX - 64], tmp[] = "/tmp/sklt-prev-XXXXXX";
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/release-" PREV_COMMIT, testbin_dir());
+	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s/sklookup", dir);
+	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s/sklookup-ctl", dir);
+	if (executable(bin.prev_plugin) && executable(bin.prev_ctl))
+		return 0;
+	if (sh("git -C '%s' cat-file -e " PREV_COMMIT "^{commit} 2>/dev/null", tree)) {
+		fprintf(stderr, "the previous release (commit " PREV_COMMIT ") is not in the "
+			"history of %s%s: this test builds it from git; clone with full history "
+			"(git fetch --unshallow)\n", tree,
+			sh("test \"$(git -C '%s' rev-parse --is-shallow-repository)\" = true",
+			   tree) ? "" : " (a shallow clone)");
+		return -1;
+	}
+	if (!mkdtemp(tmp))
+		return -1;
+	rmdir(tmp); /* git worktree add makes it */
+	ret = sh("git -C '%s' worktree add --quiet --detach '%s' " PREV_COMMIT, tree, tmp) ||
+	      sh("make -s -C '%s' -j2 build/sklookup build/sklookup-ctl >/dev/null", tmp) ||
+	      sh("mkdir -p '%s' && cp '%s/build/sklookup' '%s/build/sklookup-ctl' '%s/'", dir, tmp,
+		 tmp, dir);
+	sh("git -C '%s' worktree remove --force '%s' 2>/dev/null; rm -rf '%s'; "
+	   "git -C '%s' worktree prune", tree, tmp, tmp, tree);
+	if (ret)
+		fprintf(stderr, "building the previous release (" PREV_COMMIT ") failed\n");
+	return ret ? -1 : 0;
+}
+
+/* This release with another map layout, built beside the build directory. */
+static int build_alt_layout(const char *tree)
+{
+	char dir[PATH_MAX - 64];
+
+	snprintf(dir, sizeof(dir), "%s/layout-alt", testbin_dir());
+	snprintf(bin.alt_plugin, sizeof(bin.alt_plugin), "%s/sklookup", dir);
+	snprintf(bin.alt_ctl, sizeof(bin.alt_ctl), "%s/sklookup-ctl", dir);
+	if (sh("make -s -C '%s' -j2 LAYOUT_ALT=1 BUILD='%s' '%s' '%s' >/dev/null", tree, dir,
+	       bin.alt_plugin, bin.alt_ctl)) {
+		fprintf(stderr, "building the LAYOUT_ALT=1 variant failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	char tree[PATH_MAX];
+
+	(void)state;
+	testbin_path(bin.plugin, sizeof(bin.plugin), "sklookup");
+	testbin_path(bin.ctl, sizeof(bin.ctl), "sklookup-ctl");
+	if (!executable(bin.plugin) || !executable(bin.ctl)) {
+		fprintf(stderr, "%s or %s is missing: run make first\n", bin.plugin, bin.ctl);
+		return -1;
+	}
+	if (source_tree(tree, sizeof(tree))) {
+		fprintf(stderr, "%s is in no git checkout: this test builds the previous release "
+			"from git history\n", testbin_dir());
+		return -1;
+	}
+	return build_previous_release(tree) || build_alt_layout(tree) ? -1 : 0;
+}
+
+/* ---- running things ---- */
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* A sklookup-ctl (ctl) with --bpffs-root, in this netns or, when netns is
+ * given, in that one (as a pod's process would be). */
+static void ctl_run(const struct cni_fixture *f, const char *ctl, const char *netns,
+		    struct run *r, const char *const *args)
+{
+	const char *argv[16];
+	int out = fileno(tmpfile()), err = fileno(tmpfile()), n = 0, status;
+	pid_t pid;
+
+	argv[n++] = ctl;
+	argv[n++] = "--bpffs-root";
+	argv[n++] = f->root;
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ns = netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
+
+		if (netns && (ns < 0 || setns(ns, CLONE_NEWNET)))
+			_exit(126);
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		execv(ctl, (char **)argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	r->out = calloc(1, OUT_MAX);
+	r->err = calloc(1, OUT_MAX);
+	assert_true(r->out && r->err);
+	assert_true(pread(out, r->out, OUT_MAX - 1, 0) >= 0);
+	assert_true(pread(err, r->err, OUT_MAX - 1, 0) >= 0);
+	close(out);
+	close(err);
+}
+
+#define CTL(f, ctl, netns, r, ...) ctl_run(f, ctl, netns, r, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void ctl_ok(const struct cni_fixture *f, const char *ctl, struct run *r,
+		   const char *const *args)
+{
+	ctl_run(f, ctl, NULL, r, args);
+	if (r->status != 0)
+		fail_msg("%s %s: exit %d: %s%s", ctl, args[0], r->status, r->out, r->err);
+}
+
+#define CTL_OK(f, ctl, r, ...) ctl_ok(f, ctl, r, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void assert_contains(const char *text, const char *part)
+{
+	if (!strstr(text, part))
+		fail_msg("<%s> lacks <%s>", text, part);
+}
+
+static char *conf_text[N_PODS];
+
+static const char *cid_of(size_t i)
+{
+	static char cids[N_PODS][16];
+
+	snprintf(cids[i], sizeof(cids[i]), "rel-%zu", i);
+	return cids[i];
+}
+
+/* A CNI verb of the plugin binary for pod i with its config. */
+static int plugin_run(struct cni_fixture *f, const char *binary, const char *command, size_t i,
+		      const char *text)
+{
+	const struct cni_call call = { .binary = binary, .command = command,
+				       .container_id = cid_of(i), .netns = f->pods[i].path,
+				       .ifname = CNI_POD_IFNAME, .stdin_data = text };
+
+	return cni_fixture_call(f, &call);
+}
+
+static void plugin_ok(struct cni_fixture *f, const char *binary, const char *command, size_t i,
+		      const char *text)
+{
+	int status = plugin_run(f, binary, command, i, text);
+
+	if (status != 0)
+		fail_msg("%s %s %s: exit %d: %s %s", binary, command, cid_of(i), status, f->out,
+			 f->err);
+}
+
+/* N_PODS pods made by the previous release; only pod 0 routes in the host. */
+static void make_old_pods(struct cni_fixture *f)
+{
+	for (size_t i = 0; i < N_PODS; i++) {
+		size_t pod = i ? cni_fixture_add_pod(f) : 0;
+		cJSON *conf = cni_config(f, "1.1.0", pod);
+
+		assert_int_equal(pod, i);
+		if (i)
+			cni_set_json(conf, "routes", "{\"pod\": true, \"host\": false}");
+		conf_text[i] = cJSON_PrintUnformatted(conf);
+		assert_non_null(conf_text[i]);
+		plugin_ok(f, bin.prev_plugin, "ADD", i, conf_text[i]);
+	}
+}
+
+static void free_confs(void)
+{
+	for (size_t i = 0; i < N_PODS; i++) {
+		free(conf_text[i]);
+		conf_text[i] = NULL;
+	}
+}
+
+/* ---- the stream ---- */
+
+/* Shared with the stream's process. */
+struct stream {
+	volatile int stop;
+	volatile int phase; /* 1 while the upgrade runs */
+	struct counts {
+		long tcp_ok, tcp_refused, tcp_other, udp_sent, udp_received;
+	} all, during;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static void count(struct stream *s, size_t field)
+{
+	((long *)&s->all)[field]++;
+	if (s->phase)
+		((long *)&s->during)[field]++;
+}
+
+enum { TCP_OK, TCP_REFUSED, TCP_OTHER, UDP_SENT, UDP_RECEIVED };
+
+/* One connection: accepted by the registered listener, or refused. */
+static void one_connection(struct stream *s, int listener)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = fixture_addr(STREAM_TCP_ADDR, STREAM_TCP_PORT, &ss);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), a;
+	struct pollfd p = { .fd = listener, .events = POLLIN };
+
+	if (c < 0) {
+		count(s, TCP_OTHER);
+		return;
+	}
+	if (connect(c, (struct sockaddr *)&ss, len)) {
+		count(s, errno == ECONNREFUSED ? TCP_REFUSED : TCP_OTHER);
+	} else if (poll(&p, 1, 1000) == 1 && (a = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		count(s, TCP_OK);
+		close(a);
+	} else {
+		count(s, TCP_OTHER); /* connected, but not to the registered listener */
+	}
+	close(c);
+}
+
+/* One datagram, received by the registered socket (or not, within 500 ms). */
+static void one_datagram(struct stream *s, int client, int server, uint32_t seq)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = fixture_addr(STREAM_UDP_ADDR, STREAM_UDP_PORT, &ss);
+	struct pollfd p = { .fd = server, .events = POLLIN };
+	uint32_t got;
+
+	if (sendto(client, &seq, sizeof(seq), 0, (struct sockaddr *)&ss, len) != sizeof(seq)) {
+		count(s, TCP_OTHER);
+		return;
+	}
+	count(s, UDP_SENT);
+	while (poll(&p, 1, 500) == 1 && recv(server, &got, sizeof(got), 0) == sizeof(got))
+		if (got == seq) {
+			count(s, UDP_RECEIVED);
+			return;
+		}
+}
+
+static void stream_main(struct stream *s, const char *netns, int listener, int udp_server)
+{
+	int ns = open(netns, O_RDONLY | O_CLOEXEC), client;
+	uint32_t seq = 0;
+
+	if (ns < 0 || setns(ns, CLONE_NEWNET))
+		_exit(1);
+	client = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (client < 0)
+		_exit(1);
+	while (!s->stop) {
+		one_connection(s, listener);
+		one_datagram(s, client, udp_server, seq++);
+	}
+	_exit(0);
+}
+
+/* The stream's process until it is stopped; teardown kills it after a
+ * failed assertion. */
+static pid_t stream_pid = -1;
+
+static pid_t stream_start(struct stream *s, const char *netns, int listener, int udp_server)
+{
+	pid_t parent = getpid();
+
+	fflush(NULL);
+	stream_pid = fork();
+	assert_true(stream_pid >= 0);
+	if (stream_pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(1);
+		stream_main(s, netns, listener, udp_server);
+	}
+	return stream_pid;
+}
+
+static void stream_stop(struct stream *s, pid_t pid)
+{
+	int status;
+
+	s->stop = 1;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	stream_pid = -1;
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int teardown(void **state)
+{
+	if (stream_pid > 0) {
+		kill(stream_pid, SIGKILL);
+		waitpid(stream_pid, NULL, 0);
+		stream_pid = -1;
+	}
+	free_confs();
+	return cni_fixture_teardown(state);
+}
+
+/* Whether n connections went through within 5 s. */
+static bool wait_for_traffic(const struct stream *s, long n)
+{
+	uint64_t until = now_ms() + 5000;
+
+	while (s->all.tcp_ok < n && now_ms() < until)
+		usleep(10000);
+	return s->all.tcp_ok >= n;
+}
+
+static void print_counts(const char *what, const struct counts *c)
+{
+	printf("# %s: %ld connections (%ld refused, %ld other failures), %ld datagrams "
+	       "(%ld lost)\n", what, c->tcp_ok, c->tcp_refused, c->tcp_other, c->udp_sent,
+	       c->udp_sent - c->udp_received);
+}
+
+static void assert_clean_counts(const struct counts *c)
+{
+	assert_int_equal(c->tcp_refused, 0);
+	assert_int_equal(c->tcp_other, 0);
+	assert_int_equal(c->udp_sent - c->udp_received, 0);
+}
+
+/* ---- the test ---- */
+
+static long json_number(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	if (!p)
+		fail_msg("<%s> lacks <%s>", text, key);
+	p += strlen(key);
+	while (*p && (*p == '"' || *p == ':' || *p == ' ' || *p == '\t'))
+		p++;
+	return strtol(p, NULL, 10);
+}
+
+/* The counters of pod 0's "web" label: "assigned" in status --json. */
+static long web_assigned(const struct cni_fixture *f, const char *ctl)
+{
+	struct run r;
+	const char *web;
+	long n;
+
+	CTL_OK(f, ctl, &r, "--container", cid_of(0), "status", "--json");
+	web = strstr(r.out, "\"name\":\t\"web\"");
+	if (!web)
+		fail_msg("no label web in %s", r.out);
+	n = json_number(web, "\"assigned\"");
+	run_free(&r);
+	return n;
+}
+
+/* This release's verbs on pods of the previous one. */
+static void new_verbs_on_old_pods(struct cni_fixture *f)
+{
+	struct run r;
+
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
+	assert_contains(r.out, "made by sklookup a release before 0.4 (none recorded)");
+	run_free(&r);
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status", "--json");
+	assert_contains(r.out, "\"release\":\t\"a release before 0.4 (none recorded)\"");
+	run_free(&r);
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "bindings");
+	assert_contains(r.out, "203.0.113.0/24");
+	run_free(&r);
+	/* unregister and register again, through this release */
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(1), "unregister", "web");
+	run_free(&r);
+	plugin_ok(f, bin.plugin, "CHECK", 0, conf_text[0]);
+	plugin_ok(f, bin.plugin, "CHECK", 1, conf_text[1]);
+	/* The previous release still serves them, after all that. */
+	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "status");
+	run_free(&r);
+	plugin_ok(f, bin.prev_plugin, "CHECK", 0, conf_text[0]);
+}
+
+static void upgrade_all_under_traffic(void **state)
+{
+	struct cni_fixture *f = *state;
+	struct stream *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char dir[PATH_MAX];
+	long assigned_before;
+	uint64_t start, took;
+	bool flowing;
+	int listener, udp;
+	struct run r;
+	pid_t pid;
+
+	assert_true(s != MAP_FAILED);
+	memset(s, 0, sizeof(*s));
+	make_old_pods(f);
+	cni_state_dir(f, CNI_NETWORK, cid_of(0), CNI_POD_IFNAME, dir, sizeof(dir));
+	/* Registered through this release's library, into the old pod. */
+	listener = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
+	udp = cni_pod_server(f, 0, dir, "dns", SOCK_DGRAM, "::1");
+	new_verbs_on_old_pods(f);
+
+	pid = stream_start(s, f->pods[0].path, listener, udp);
+	assert_true(wait_for_traffic(s, 20));
+	assigned_before = web_assigned(f, bin.ctl);
+	s->phase = 1;
+	start = now_ms();
+	ctl_run(f, bin.alt_ctl, NULL, &r, (const char *const[]){ "upgrade", "--all", NULL });
+	took = now_ms() - start;
+	s->phase = 0;
+	flowing = wait_for_traffic(s, s->all.tcp_ok + 20);
+	stream_stop(s, pid);
+	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS,
+	       (unsigned long long)took);
+	print_counts("during the upgrade", &s->during);
+	print_counts("the whole stream", &s->all);
+	if (r.status != 0)
+		fail_msg("upgrade --all: exit %d: %s%s", r.status, r.out, r.err);
+	assert_contains(r.out, "32 upgraded, 0 already up to date, 0 skipped, 0 failed");
+	assert_contains(r.out, "to new maps (layout 2 -> 1002)");
+	run_free(&r);
+	assert_clean_counts(&s->all);
+	assert_true(flowing && s->during.tcp_ok > 0 && s->during.udp_sent > 0);
+
+	/* Carried over: counters (and counting on), bindings, sockets, release. */
+	assert_true(web_assigned(f, bin.alt_ctl) >= assigned_before + 20);
+	CTL_OK(f, bin.alt_ctl, &r, "--container", cid_of(0), "status", "--json");
+	assert_contains(r.out, "map layout 1002\"");
+	assert_contains(r.out, "\"slot\":\t\"udp6\"");
+	run_free(&r);
+	CTL_OK(f, bin.alt_ctl, &r, "--container", cid_of(0), "bindings");
+	assert_contains(r.out, "203.0.113.0/24");
+	assert_contains(r.out, "2001:db8:200::/64");
+	run_free(&r);
+	plugin_ok(f, bin.alt_plugin, "CHECK", 0, conf_text[0]);
+	/* Once more: nothing to do. */
+	CTL_OK(f, bin.alt_ctl, &r, "upgrade", "--all");
+	assert_contains(r.out, "0 upgraded, 32 already up to date");
+	run_free(&r);
+
+	/* Rollback: the previous release refuses the new layout clearly... */
+	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "status");
+	assert_int_not_equal(r.status, 0);
+	assert_contains(r.err, "made by another release");
+	run_free(&r);
+	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "upgrade");
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "made by another release");
+	run_free(&r);
+	/* ...and its DEL still removes such a pod entirely. */
+	plugin_ok(f, bin.prev_plugin, "DEL", 1, conf_text[1]);
+	cni_assert_pod_clean(f, 1);
+
+	close(listener);
+	close(udp);
+	for (size_t i = 0; i < N_PODS; i++)
+		if (i != 1)
+			plugin_ok(f, bin.alt_plugin, "DEL", i, conf_text[i]);
+	cni_assert_nothing_left(f, 0);
+	for (size_t i = 1; i < N_PODS; i++)
+		cni_assert_pod_clean(f, i);
+	free_confs();
+	munmap(s, sizeof(*s));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(upgrade_all_under_traffic, cni_fixture_setup,
+						teardown),
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
