@@ -41,7 +41,9 @@
 
 /* The previous release: main before upgrades across layouts. */
 #define PREV_COMMIT "27f8906"
-#define N_PODS 32
+/* 32 pods to upgrade, and one that goes away before (the agent reaps it). */
+#define N_PODS 33
+#define EXTRA_POD N_PODS /* added by the next release after the upgrade */
 #define STREAM_TCP_ADDR "203.0.113.7"
 #define STREAM_TCP_PORT 80
 #define STREAM_UDP_ADDR "2001:db8:200::7"
@@ -237,11 +239,11 @@ static void assert_contains(const char *text, const char *part)
 		fail_msg("<%s> lacks <%s>", text, part);
 }
 
-static char *conf_text[N_PODS];
+static char *conf_text[N_PODS + 1];
 
 static const char *cid_of(size_t i)
 {
-	static char cids[N_PODS][16];
+	static char cids[N_PODS + 1][16];
 
 	snprintf(cids[i], sizeof(cids[i]), "rel-%zu", i);
 	return cids[i];
@@ -268,25 +270,35 @@ static void plugin_ok(struct cni_fixture *f, const char *binary, const char *com
 			 f->err);
 }
 
-/* N_PODS pods made by the previous release; only pod 0 routes in the host. */
+/* Pod i's config; only pod 0 routes in the host (the host routes of
+ * several pods would be the same prefixes). */
+static char *pod_conf(struct cni_fixture *f, size_t i)
+{
+	cJSON *conf = cni_config(f, "1.1.0", i);
+	char *text;
+
+	if (i)
+		cni_set_json(conf, "routes", "{\"pod\": true, \"host\": false}");
+	text = cJSON_PrintUnformatted(conf);
+	assert_non_null(text);
+	return text;
+}
+
+/* N_PODS pods made by the previous release. */
 static void make_old_pods(struct cni_fixture *f)
 {
 	for (size_t i = 0; i < N_PODS; i++) {
 		size_t pod = i ? cni_fixture_add_pod(f) : 0;
-		cJSON *conf = cni_config(f, "1.1.0", pod);
 
 		assert_int_equal(pod, i);
-		if (i)
-			cni_set_json(conf, "routes", "{\"pod\": true, \"host\": false}");
-		conf_text[i] = cJSON_PrintUnformatted(conf);
-		assert_non_null(conf_text[i]);
+		conf_text[i] = pod_conf(f, i);
 		plugin_ok(f, bin.prev_plugin, "ADD", i, conf_text[i]);
 	}
 }
 
 static void free_confs(void)
 {
-	for (size_t i = 0; i < N_PODS; i++) {
+	for (size_t i = 0; i <= N_PODS; i++) {
 		free(conf_text[i]);
 		conf_text[i] = NULL;
 	}
@@ -380,6 +392,8 @@ static void stream_main(struct stream *s, const char *netns, int listener, int u
 	_exit(0);
 }
 
+static void agent_stop(void);
+
 /* The stream's process until it is stopped; teardown kills it after a
  * failed assertion. */
 static pid_t stream_pid = -1;
@@ -416,6 +430,7 @@ static int teardown(void **state)
 		waitpid(stream_pid, NULL, 0);
 		stream_pid = -1;
 	}
+	agent_stop();
 	free_confs();
 	return cni_fixture_teardown(state);
 }
@@ -442,6 +457,96 @@ static void assert_clean_counts(const struct counts *c)
 	assert_int_equal(c->tcp_refused, 0);
 	assert_int_equal(c->tcp_other, 0);
 	assert_int_equal(c->udp_sent - c->udp_received, 0);
+}
+
+/* ---- the node agent of this release ---- */
+
+static pid_t agent_pid = -1;
+static char agent_dir[64], agent_sock[96];
+
+static void agent_start(const struct cni_fixture *f)
+{
+	char log[128];
+	uint64_t until = now_ms() + 5000;
+
+	snprintf(agent_dir, sizeof(agent_dir), "/tmp/sklt-rel-agent-%d", (int)getpid());
+	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", agent_dir);
+	snprintf(log, sizeof(log), "%s/log", agent_dir);
+	assert_int_equal(mkdir(agent_dir, 0700), 0);
+	fflush(NULL);
+	agent_pid = fork();
+	assert_true(agent_pid >= 0);
+	if (agent_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL))
+			_exit(126);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		execl(bin.ctl, bin.ctl, "--bpffs-root", f->root, "agent", "--socket", agent_sock,
+		      "--interval", "1", "--grace", "0", "--spares", "1", (char *)NULL);
+		_exit(127);
+	}
+	while (access(agent_sock, F_OK) && now_ms() < until)
+		usleep(10000);
+	assert_int_equal(access(agent_sock, F_OK), 0);
+}
+
+static void agent_stop(void)
+{
+	if (agent_pid > 0) {
+		kill(agent_pid, SIGTERM);
+		waitpid(agent_pid, NULL, 0);
+		agent_pid = -1;
+	}
+	if (agent_dir[0]) {
+		sh("rm -rf '%s'", agent_dir);
+		agent_dir[0] = 0;
+	}
+}
+
+/* The spares under the fixture's bpffsRoot whose names start with prefix. */
+static int spares(const struct cni_fixture *f, const char *prefix)
+{
+	char cmd[PATH_MAX];
+
+	snprintf(cmd, sizeof(cmd), "ls '%s/:spare' 2>/dev/null || true", f->root);
+	return cni_count_lines(prefix, "%s", cmd);
+}
+
+/* The agent of this release serves old pods: a pod's request (from this
+ * release's client and from the previous release's), reaping a pod whose
+ * netns is gone; its spares (this layout) wait for ADDs. */
+static void agent_on_old_pods(struct cni_fixture *f)
+{
+	char dir[PATH_MAX];
+	uint64_t until;
+	struct run r;
+
+	agent_start(f);
+	ctl_run(f, bin.ctl, f->pods[0].path, &r,
+		(const char *const[]){ "--agent", agent_sock, "status", NULL });
+	if (r.status != 0)
+		fail_msg("status through the agent: exit %d: %s", r.status, r.err);
+	assert_contains(r.out, "203.0.113.0/24");
+	run_free(&r);
+	ctl_run(f, bin.prev_ctl, f->pods[0].path, &r,
+		(const char *const[]){ "--agent", agent_sock, "status", NULL });
+	if (r.status != 0)
+		fail_msg("the previous release's status through this agent: exit %d: %s",
+			 r.status, r.err);
+	run_free(&r);
+	/* Pod N_PODS - 1 goes away without a DEL: the agent removes its state. */
+	cni_state_dir(f, CNI_NETWORK, cid_of(N_PODS - 1), CNI_POD_IFNAME, dir, sizeof(dir));
+	assert_int_equal(testnet_run("ip netns del %s", f->pods[N_PODS - 1].name), 0);
+	until = now_ms() + 10000;
+	while (access(dir, F_OK) == 0 && now_ms() < until)
+		usleep(50000);
+	assert_int_not_equal(access(dir, F_OK), 0);
+	until = now_ms() + 5000;
+	while (spares(f, "v2-") < 1 && now_ms() < until)
+		usleep(50000);
+	assert_int_equal(spares(f, "v2-"), 1);
 }
 
 /* ---- the test ---- */
@@ -520,6 +625,11 @@ static void upgrade_all_under_traffic(void **state)
 	listener = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	udp = cni_pod_server(f, 0, dir, "dns", SOCK_DGRAM, "::1");
 	new_verbs_on_old_pods(f);
+	agent_on_old_pods(f);
+	/* This release has the previous one's layout: an upgrade in place. */
+	CTL_OK(f, bin.ctl, &r, "upgrade", "--all");
+	assert_contains(r.out, "0 skipped, 0 failed");
+	run_free(&r);
 
 	pid = stream_start(s, f->pods[0].path, listener, udp);
 	assert_true(wait_for_traffic(s, 20));
@@ -531,7 +641,7 @@ static void upgrade_all_under_traffic(void **state)
 	s->phase = 0;
 	flowing = wait_for_traffic(s, s->all.tcp_ok + 20);
 	stream_stop(s, pid);
-	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS,
+	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS - 1,
 	       (unsigned long long)took);
 	print_counts("during the upgrade", &s->during);
 	print_counts("the whole stream", &s->all);
@@ -558,6 +668,14 @@ static void upgrade_all_under_traffic(void **state)
 	CTL_OK(f, bin.alt_ctl, &r, "upgrade", "--all");
 	assert_contains(r.out, "0 upgraded, 32 already up to date");
 	run_free(&r);
+	/* The next release's ADD does not take a spare of this layout. */
+	assert_int_equal(cni_fixture_add_pod(f), EXTRA_POD);
+	conf_text[EXTRA_POD] = pod_conf(f, EXTRA_POD);
+	plugin_ok(f, bin.alt_plugin, "ADD", EXTRA_POD, conf_text[EXTRA_POD]);
+	assert_int_equal(spares(f, "v2-"), 1);
+	CTL_OK(f, bin.alt_ctl, &r, "--container", cid_of(EXTRA_POD), "status", "--json");
+	assert_contains(r.out, "map layout 1002\"");
+	run_free(&r);
 
 	/* Rollback: the previous release refuses the new layout clearly... */
 	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "status");
@@ -574,11 +692,13 @@ static void upgrade_all_under_traffic(void **state)
 
 	close(listener);
 	close(udp);
-	for (size_t i = 0; i < N_PODS; i++)
+	for (size_t i = 0; i <= EXTRA_POD; i++)
 		if (i != 1)
 			plugin_ok(f, bin.alt_plugin, "DEL", i, conf_text[i]);
+	agent_stop();
+	assert_int_equal(spares(f, ""), 0);
 	cni_assert_nothing_left(f, 0);
-	for (size_t i = 1; i < N_PODS; i++)
+	for (size_t i = 1; i <= EXTRA_POD; i++)
 		cni_assert_pod_clean(f, i);
 	free_confs();
 	munmap(s, sizeof(*s));
