@@ -138,7 +138,7 @@ static void print_status(const struct skl_pod_status *st)
 	printf("pod state %s (netns inode %llu, program id %u)\n", st->state_dir,
 	       (unsigned long long)st->netns_ino, st->prog_id);
 	if (st->release[0])
-		printf("made by sklookup %s\n", st->release);
+		printf("made by %s\n", st->release);
 	printf("lookups %llu, no binding matched %llu\n\n",
 	       (unsigned long long)st->totals[SKL_T_LOOKUPS],
 	       (unsigned long long)st->totals[SKL_T_NO_MATCH]);

@@ -335,7 +335,7 @@ static int other_release(const char *dir, const char *difference, struct skl_err
 
 	skl_record_release_of(dir, made_by, sizeof(made_by));
 	return skl_errf(err, SKL_CNI_INTERNAL,
-			"%s was made by another release of sklookup (%s): %s; this is sklookup %s (map layout %u): run \"sklookup-ctl upgrade\" "
+			"%s was made by another release (%s): %s; this is sklookup %s (map layout %u): run \"sklookup-ctl upgrade\" "
 			"of this release for the pod (or \"sklookup-ctl upgrade --all\"), or use "
 			"the sklookup-ctl of the release that made it",
 			dir, made_by, difference, skl_version, SKL_ABI_VERSION);

@@ -293,7 +293,7 @@ int skl_record_load(const char *dir, struct skl_record *r, struct skl_err *err)
 	return ret;
 }
 
-/* The release identity, absent in records before 0.4. */
+/* The release identity, absent in records of earlier releases. */
 static int release_fields(const cJSON *o, struct skl_record *r)
 {
 	const cJSON *release = cJSON_GetObjectItemCaseSensitive(o, "release");
@@ -314,9 +314,10 @@ static int release_fields(const cJSON *o, struct skl_record *r)
 void skl_record_release_text(const struct skl_record *r, char *buf, size_t len)
 {
 	if (r->release[0])
-		snprintf(buf, len, "%s, map layout %u", r->release, r->abi);
+		snprintf(buf, len, "sklookup %s, map layout %u", r->release, r->abi);
 	else
-		snprintf(buf, len, "a release before 0.4 (none recorded)");
+		snprintf(buf, len, "a release of sklookup from before release identities were "
+			 "recorded");
 }
 
 void skl_record_release_of(const char *dir, char *buf, size_t len)
@@ -324,7 +325,7 @@ void skl_record_release_of(const char *dir, char *buf, size_t len)
 	struct skl_record r;
 
 	if (skl_record_load(dir, &r, NULL)) {
-		snprintf(buf, len, "unknown (no readable record)");
+		snprintf(buf, len, "an unknown release (the pod has no readable record)");
 		return;
 	}
 	skl_record_release_text(&r, buf, len);

@@ -28,19 +28,20 @@ struct skl_record {
 	struct skl_port_range *reserved; /* added to the pod's ip_local_reserved_ports */
 	size_t n_unreserved;             /* served ranges too wide to reserve */
 	/* The release that wrote the record (skl_version) and its map layout
-	 * (SKL_ABI_VERSION); "" and 0 in records of releases before 0.4. A
+	 * (SKL_ABI_VERSION); "" and 0 in records of earlier releases. A
 	 * record is written by the binary whose dispatcher the pod runs (ADD,
 	 * upgrade), so skl_record_text always writes this binary's. */
 	char release[96];
 	uint32_t abi;
 };
 
-/* "RELEASE, map layout N", or for a record without a release what can be
- * said of it: "a release before 0.4 (none recorded)". */
+/* "sklookup RELEASE, map layout N", or for a record without a release what
+ * can be said of it: "a release of sklookup from before release identities
+ * were recorded". */
 void skl_record_release_text(const struct skl_record *r, char *buf, size_t len);
 
 /* The release that made the pod in dir, as skl_record_release_text says it
- * ("unknown" when dir has no readable record). */
+ * ("an unknown release (...)" when dir has no readable record). */
 void skl_record_release_of(const char *dir, char *buf, size_t len);
 
 int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,

@@ -100,15 +100,21 @@ static int open_old(const char *dir, struct old_pod *o, struct skl_err *err)
 		o->map_fd[i] = -1;
 	o->link_fd = -1;
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
-		if (open_pin(dir, skl_map_pin_names[i], &o->map_fd[i], err))
-			return -1;
+		if (open_pin(dir, skl_map_pin_names[i], &o->map_fd[i], err)) {
+			skl_record_release_of(dir, made_by, sizeof(made_by));
+			return skl_errf(err, SKL_CNI_INTERNAL,
+					"cannot upgrade %s: it was made by %s and has no map \"%s\" "
+					"this release can carry over; nothing was changed: upgrade it "
+					"with a release that reads both layouts, or re-create the pod",
+					dir, made_by, skl_map_pin_names[i]);
+		}
 	if (open_pin(dir, SKL_PIN_LINK, &o->link_fd, err) || read_config(dir, o, err))
 		return -1;
 	for (size_t k = 0; k < sizeof(carried) / sizeof(carried[0]); k++)
 		if (!skl_dispatcher_map_fits(carried[k], o->map_fd[carried[k]])) {
 			skl_record_release_of(dir, made_by, sizeof(made_by));
 			return skl_errf(err, SKL_CNI_INTERNAL,
-					"cannot upgrade %s: it was made by sklookup %s, whose map "
+					"cannot upgrade %s: it was made by %s, whose map "
 					"\"%s\" this release cannot read, so its bindings and "
 					"sockets cannot be carried over; nothing was changed: "
 					"upgrade it with a release that reads both layouts, or "
@@ -140,8 +146,10 @@ int skl_upgrade_same_layout(const char *dir, bool *same, struct skl_err *err)
 		o.map_fd[i] = -1;
 	o.link_fd = -1;
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
-		if (open_pin(dir, skl_map_pin_names[i], &o.map_fd[i], err))
+		if (open_pin(dir, skl_map_pin_names[i], &o.map_fd[i], NULL)) {
+			ret = 0; /* not this layout: the upgrade with new maps says why */
 			goto out;
+		}
 	if (read_config(dir, &o, err))
 		goto out;
 	*same = o.abi == SKL_ABI_VERSION;

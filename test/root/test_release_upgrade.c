@@ -585,10 +585,10 @@ static void new_verbs_on_old_pods(struct cni_fixture *f)
 	struct run r;
 
 	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
-	assert_contains(r.out, "made by sklookup a release before 0.4 (none recorded)");
+	assert_contains(r.out, "made by a release of sklookup from before release identities");
 	run_free(&r);
 	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status", "--json");
-	assert_contains(r.out, "\"release\":\t\"a release before 0.4 (none recorded)\"");
+	assert_contains(r.out, "\"release\":\t\"a release of sklookup from before");
 	run_free(&r);
 	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "bindings");
 	assert_contains(r.out, "203.0.113.0/24");
