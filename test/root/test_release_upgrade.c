@@ -123,7 +123,8 @@ static int build_previous_release(const char *tree)
 		return -1;
 	rmdir(tmp); /* git worktree add makes it */
 	ret = sh("git -C '%s' worktree add --quiet --detach '%s' " PREV_COMMIT, tree, tmp) ||
-	      sh("make -s -C '%s' -j2 build/sklookup build/sklookup-ctl >/dev/null", tmp) ||
+	      sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' -j2 build/sklookup "
+		 "build/sklookup-ctl >/dev/null", tmp) ||
 	      sh("mkdir -p '%s' && cp '%s/build/sklookup' '%s/build/sklookup-ctl' '%s/'", dir, tmp,
 		 tmp, dir);
 	sh("git -C '%s' worktree remove --force '%s' 2>/dev/null; rm -rf '%s'; "
@@ -141,8 +142,11 @@ static int build_alt_layout(const char *tree)
 	snprintf(dir, sizeof(dir), "%s/layout-alt", testbin_dir());
 	snprintf(bin.alt_plugin, sizeof(bin.alt_plugin), "%s/sklookup", dir);
 	snprintf(bin.alt_ctl, sizeof(bin.alt_ctl), "%s/sklookup-ctl", dir);
-	if (sh("make -s -C '%s' -j2 LAYOUT_ALT=1 BUILD='%s' '%s' '%s' >/dev/null", tree, dir,
-	       bin.alt_plugin, bin.alt_ctl)) {
+	/* Sanitized like the suite's own build, when that one is. */
+	if (sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' -j2 LAYOUT_ALT=1 %s "
+	       "BUILD='%s' '%s' '%s' >/dev/null", tree,
+	       strstr(testbin_dir(), "build-san") ? "SANITIZE=1" : "", dir, bin.alt_plugin,
+	       bin.alt_ctl)) {
 		fprintf(stderr, "building the LAYOUT_ALT=1 variant failed\n");
 		return -1;
 	}
@@ -579,6 +583,41 @@ static long web_assigned(const struct cni_fixture *f, const char *ctl)
 	return n;
 }
 
+/* GC by this release with every pod valid: it removes none of them. */
+static void gc_keeping_all(struct cni_fixture *f)
+{
+	cJSON *conf = cni_config(f, "1.1.0", 0), *valid = cJSON_CreateArray();
+	char *text;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(conf, "prevResult");
+	for (size_t i = 0; i < N_PODS; i++) {
+		cJSON *a = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(a, "containerID", cid_of(i));
+		cJSON_AddStringToObject(a, "ifname", CNI_POD_IFNAME);
+		cJSON_AddItemToArray(valid, a);
+	}
+	cJSON_AddItemToObject(conf, "cni.dev/valid-attachments", valid);
+	text = cJSON_PrintUnformatted(conf);
+	assert_non_null(text);
+	{
+		const struct cni_call call = { .binary = bin.plugin, .command = "GC",
+					       .stdin_data = text };
+		int status = cni_fixture_call(f, &call);
+
+		free(text);
+		if (status != 0)
+			fail_msg("GC: exit %d: %s %s", status, f->out, f->err);
+	}
+	for (size_t i = 0; i < N_PODS; i++) {
+		char dir[PATH_MAX];
+
+		cni_state_dir(f, CNI_NETWORK, cid_of(i), CNI_POD_IFNAME, dir, sizeof(dir));
+		if (access(dir, F_OK))
+			fail_msg("GC removed the valid pod %s", cid_of(i));
+	}
+}
+
 /* This release's verbs on pods of the previous one. */
 static void new_verbs_on_old_pods(struct cni_fixture *f)
 {
@@ -598,6 +637,7 @@ static void new_verbs_on_old_pods(struct cni_fixture *f)
 	run_free(&r);
 	plugin_ok(f, bin.plugin, "CHECK", 0, conf_text[0]);
 	plugin_ok(f, bin.plugin, "CHECK", 1, conf_text[1]);
+	gc_keeping_all(f);
 	/* The previous release still serves them, after all that. */
 	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "status");
 	run_free(&r);
@@ -629,6 +669,9 @@ static void upgrade_all_under_traffic(void **state)
 	/* This release has the previous one's layout: an upgrade in place. */
 	CTL_OK(f, bin.ctl, &r, "upgrade", "--all");
 	assert_contains(r.out, "0 skipped, 0 failed");
+	run_free(&r);
+	/* Rollback: the previous release's upgrade on a pod this release upgraded. */
+	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "upgrade");
 	run_free(&r);
 
 	pid = stream_start(s, f->pods[0].path, listener, udp);
@@ -686,7 +729,20 @@ static void upgrade_all_under_traffic(void **state)
 	assert_int_equal(r.status, 1);
 	assert_contains(r.err, "made by another release");
 	run_free(&r);
-	/* ...and its DEL still removes such a pod entirely. */
+	/* This release's binaries (and agent) say which release made the pod
+	 * and what to run. */
+	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(0), "status");
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "made by another release (sklookup ");
+	assert_contains(r.err, "map layout 1002)");
+	assert_contains(r.err, "run \"sklookup-ctl upgrade\"");
+	run_free(&r);
+	ctl_run(f, bin.ctl, f->pods[0].path, &r,
+		(const char *const[]){ "--agent", agent_sock, "status", NULL });
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "made by another release (sklookup ");
+	run_free(&r);
+	/* ...and the previous release's DEL still removes such a pod entirely. */
 	plugin_ok(f, bin.prev_plugin, "DEL", 1, conf_text[1]);
 	cni_assert_pod_clean(f, 1);
 
