@@ -60,6 +60,16 @@ static int open_pin(const char *dir, const char *name, int *fd, struct skl_err *
 	return 0;
 }
 
+/* dir/name opened, or -1. */
+static int bpf_obj_get_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -1;
+	return bpf_obj_get(path);
+}
+
 static int map_info(int fd, struct bpf_map_info *info)
 {
 	uint32_t len = sizeof(*info);
@@ -90,6 +100,14 @@ static int read_config(const char *dir, struct old_pod *o, struct skl_err *err)
 /* The maps whose entries move over as they are: their layout must be ours. */
 static const enum skl_map carried[] = { SKL_MAP_LABELS, SKL_MAP_BINDINGS, SKL_MAP_PORTS,
 					SKL_MAP_SOCKETS };
+#define N_CARRIED (sizeof(carried) / sizeof(carried[0]))
+
+/* The counters: copied where the old pod has a map of that name and kind,
+ * else they start from zero. The rule tables are not read at all: they are
+ * compiled anew, so a release may change them freely. */
+static const enum skl_map counters[] = { SKL_MAP_BIND_COUNTERS, SKL_MAP_LABEL_COUNTERS,
+					 SKL_MAP_TOTALS, SKL_MAP_EVENTS };
+#define N_COUNTERS (sizeof(counters) / sizeof(counters[0]))
 
 static int open_old(const char *dir, struct old_pod *o, struct skl_err *err)
 {
@@ -99,23 +117,19 @@ static int open_old(const char *dir, struct old_pod *o, struct skl_err *err)
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
 		o->map_fd[i] = -1;
 	o->link_fd = -1;
-	for (int i = 0; i < SKL_MAP_COUNT; i++)
-		if (open_pin(dir, skl_map_pin_names[i], &o->map_fd[i], err)) {
-			skl_record_release_of(dir, made_by, sizeof(made_by));
-			return skl_errf(err, SKL_CNI_INTERNAL,
-					"cannot upgrade %s: it was made by %s and has no map \"%s\" "
-					"this release can carry over; nothing was changed: upgrade it "
-					"with a release that reads both layouts, or re-create the pod",
-					dir, made_by, skl_map_pin_names[i]);
-		}
-	if (open_pin(dir, SKL_PIN_LINK, &o->link_fd, err) || read_config(dir, o, err))
+	for (size_t k = 0; k < N_COUNTERS; k++) /* optional */
+		o->map_fd[counters[k]] = bpf_obj_get_in(dir, skl_map_pin_names[counters[k]]);
+	if (open_pin(dir, SKL_PIN_LINK, &o->link_fd, err) ||
+	    open_pin(dir, skl_map_pin_names[SKL_MAP_CONFIG], &o->map_fd[SKL_MAP_CONFIG], err) ||
+	    read_config(dir, o, err))
 		return -1;
-	for (size_t k = 0; k < sizeof(carried) / sizeof(carried[0]); k++)
-		if (!skl_dispatcher_map_fits(carried[k], o->map_fd[carried[k]])) {
+	for (size_t k = 0; k < N_CARRIED; k++)
+		if (open_pin(dir, skl_map_pin_names[carried[k]], &o->map_fd[carried[k]], NULL) ||
+		    !skl_dispatcher_map_fits(carried[k], o->map_fd[carried[k]])) {
 			skl_record_release_of(dir, made_by, sizeof(made_by));
 			return skl_errf(err, SKL_CNI_INTERNAL,
 					"cannot upgrade %s: it was made by %s, whose map "
-					"\"%s\" this release cannot read, so its bindings and "
+					"\"%s\" this release cannot find or read, so its bindings and "
 					"sockets cannot be carried over; nothing was changed: "
 					"upgrade it with a release that reads both layouts, or "
 					"re-create the pod", dir, made_by,
@@ -210,19 +224,25 @@ out:
 	return ret;
 }
 
+/* Whether the old map (maybe absent) is of the new one's type. */
+static bool same_kind(int old_fd, int new_fd)
+{
+	struct bpf_map_info a, b;
+
+	return old_fd >= 0 && !map_info(old_fd, &a) && !map_info(new_fd, &b) && a.type == b.type;
+}
+
 /* The new dispatcher's maps get the old one's bindings, labels, port
  * ranges (same ids, so the socket slots and counters keep their keys),
  * sockets and counters, and its rule tables compiled from those bindings. */
 static int fill_new(struct old_pod *o, struct skl_dispatcher *nd, struct skl_upgrade *out,
 		    struct skl_err *err)
 {
-	static const enum skl_map counters[] = { SKL_MAP_BIND_COUNTERS, SKL_MAP_LABEL_COUNTERS,
-						 SKL_MAP_TOTALS, SKL_MAP_EVENTS };
 	struct skl_binding_set set = { 0 };
 	uint32_t *ids = NULL;
 	int ret;
 
-	for (size_t k = 0; k < 3; k++)
+	for (size_t k = 0; k < N_CARRIED - 1; k++) /* the sockets below */
 		if (copy_array(o->map_fd[carried[k]], nd->map_fd[carried[k]],
 			       skl_map_pin_names[carried[k]], err))
 			return -1;
@@ -236,9 +256,10 @@ static int fill_new(struct old_pod *o, struct skl_dispatcher *nd, struct skl_upg
 	ret = skl_rules_apply(nd, &set, err);
 	skl_bindings_free(&set);
 	free(ids);
-	for (size_t k = 0; !ret && k < sizeof(counters) / sizeof(counters[0]); k++)
-		ret = copy_array(o->map_fd[counters[k]], nd->map_fd[counters[k]],
-				 skl_map_pin_names[counters[k]], err);
+	for (size_t k = 0; !ret && k < N_COUNTERS; k++)
+		if (same_kind(o->map_fd[counters[k]], nd->map_fd[counters[k]]))
+			ret = copy_array(o->map_fd[counters[k]], nd->map_fd[counters[k]],
+					 skl_map_pin_names[counters[k]], err);
 	return ret;
 }
 

@@ -550,7 +550,7 @@ static void upgrade_refuses_an_incompatible_layout(void **state)
 	run_ctl(e, &r, "upgrade", NULL);
 	assert_int_equal(r.status, 1);
 	assert_string_equal(r.out, "");
-	assert_contains(r.err, "whose map \"bindings\" this release cannot read");
+	assert_contains(r.err, "whose map \"bindings\" this release cannot find or read");
 	assert_contains(r.err, "nothing was changed");
 	assert_contains(r.err, "re-create the pod");
 	assert_int_equal(link_prog_id(e), link_before);
@@ -685,6 +685,39 @@ static void upgrade_with_new_maps_fails_leaving_the_old_one(void **state)
 			 0);
 }
 
+/* A pod of a layout with other rule tables (its "search" map another
+ * size, here gone) and without one counters map ("totals"): upgrade finds
+ * the layout differs, builds new maps, compiles the tables anew, and the
+ * missing counters start from zero. */
+static void upgrade_to_new_maps_when_tables_differ(void **state)
+{
+	struct env *e = *state;
+	struct skl_err err = { 0 };
+	char path[PATH_MAX];
+	struct ctl_run r;
+
+	make_pod(e);
+	save_record(e);
+	join(path, e->state_dir, "search");
+	assert_int_equal(unlink(path), 0);
+	join(path, e->state_dir, "totals");
+	assert_int_equal(unlink(path), 0);
+
+	run_ctl(e, &r, "upgrade", NULL);
+	if (r.status != 0)
+		fail_msg("upgrade exited %d: %s", r.status, r.err);
+	assert_contains(r.out, "to new maps (layout 2 -> 2)");
+	assert_contains(r.out, "1 bindings and 1 sockets carried over");
+	assert_int_equal(container_leftovers(e), 0);
+	skl_dispatcher_close(&e->d);
+	assert_ok(skl_dispatcher_open(&e->d, e->state_dir, &err), err);
+	assert_int_equal(links_in_netns(our_netns_ino()), 1);
+	assert_connection_works(e);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
+			 0);
+	assert_int_equal(assigned_count(e), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +734,8 @@ int main(void)
 						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(upgrade_with_new_maps_fails_leaving_the_old_one,
 						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(upgrade_to_new_maps_when_tables_differ, env_setup,
+						env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
