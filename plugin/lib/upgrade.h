@@ -43,7 +43,8 @@ struct skl_upgrade {
 
 /* Upgrades the pod in the state directory dir: in place when its maps have
  * this binary's layout (skl_dispatcher_upgrade), else, or when new_maps,
- * with new maps (skl_upgrade_new_maps). The caller holds the pod's lock. */
+ * with new maps (skl_upgrade_new_maps). Either way the pod's record then
+ * names this release. The caller holds the pod's lock. */
 int skl_upgrade_pod(const char *dir, bool new_maps, struct skl_upgrade *out,
 		    struct skl_err *err);
 

@@ -670,6 +670,10 @@ static void upgrade_all_under_traffic(void **state)
 	CTL_OK(f, bin.ctl, &r, "upgrade", "--all");
 	assert_contains(r.out, "0 skipped, 0 failed");
 	run_free(&r);
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
+	assert_contains(r.out, "made by sklookup ");
+	assert_contains(r.out, ", map layout 2\n");
+	run_free(&r);
 	/* Rollback: the previous release's upgrade on a pod this release upgraded. */
 	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "upgrade");
 	run_free(&r);
