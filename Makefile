@@ -380,10 +380,10 @@ FUZZ_PORTRESERVE := $(addprefix lib/,portreserve portreserve_ranges portreserve_
 FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree)
 FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
 	$(addprefix cni/,netconf netconf_annotation netconf_pod) \
-	$(addprefix lib/,state_paths dispatcher state_link)
+	$(addprefix lib/,state_paths dispatcher state_link record version)
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE)
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
-FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record
+FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record lib/version
 FUZZ_PLUGIN_agent := $(FUZZ_MODEL) $(addprefix lib/,agent_proto agent_answer pod_result_json \
 	pod_status_json result_json_util)
 FUZZ_OWN_netconf := check_compiled
@@ -401,7 +401,7 @@ fuzz-ci: $(FUZZ_BINS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
 
 # Plugin code is compiled as it is (its -Werror is the normal build's job).
-$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*/*.h bpf/*.h) $(SKELS)
+$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*/*.h bpf/*.h) $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
