@@ -100,13 +100,13 @@ static int source_tree(char *out, size_t len)
 
 /* The previous release's sklookup and sklookup-ctl, built from a git
  * worktree of PREV_COMMIT in a temporary directory (only those two
- * targets), kept in the build directory for the next run. */
+ * targets), kept in the tree's build/ for the next run (of any build). */
 static int build_previous_release(const char *tree)
 {
 	char dir[PATH_MAX - 64], tmp[] = "/tmp/sklt-prev-XXXXXX";
 	int ret;
 
-	snprintf(dir, sizeof(dir), "%s/release-" PREV_COMMIT, testbin_dir());
+	snprintf(dir, sizeof(dir), "%.*s/build/release-" PREV_COMMIT, PATH_MAX - 128, tree);
 	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s/sklookup", dir);
 	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s/sklookup-ctl", dir);
 	if (executable(bin.prev_plugin) && executable(bin.prev_ctl))
