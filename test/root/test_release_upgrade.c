@@ -41,8 +41,10 @@
 
 /* The previous release: main before upgrades across layouts. */
 #define PREV_COMMIT "27f8906"
-/* 32 pods to upgrade, and one that goes away before (the agent reaps it). */
-#define N_PODS 33
+/* 32 pods to upgrade, one that goes away before (the agent reaps it) and
+ * one that this release's DEL removes. */
+#define N_PODS 34
+#define DELETED_POD (N_PODS - 2)
 #define EXTRA_POD N_PODS /* added by the next release after the upgrade */
 #define STREAM_TCP_ADDR "203.0.113.7"
 #define STREAM_TCP_PORT 80
@@ -619,9 +621,21 @@ static void gc_keeping_all(struct cni_fixture *f)
 }
 
 /* This release's verbs on pods of the previous one. */
-static void new_verbs_on_old_pods(struct cni_fixture *f)
+static void new_verbs_on_old_pods(struct cni_fixture *f, int listener, int udp)
 {
+	char pid[16], tcp_fd[16], udp_fd[16];
 	struct run r;
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(tcp_fd, sizeof(tcp_fd), "%d", listener);
+	snprintf(udp_fd, sizeof(udp_fd), "%d", udp);
+	/* register again, through sklookup-ctl of both releases */
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "register", "web", "--pid", pid, "--fd",
+	       tcp_fd);
+	run_free(&r);
+	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "register", "dns", "--pid", pid,
+	       "--fd", udp_fd);
+	run_free(&r);
 
 	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
 	assert_contains(r.out, "made by a release of sklookup from before release identities");
@@ -642,6 +656,16 @@ static void new_verbs_on_old_pods(struct cni_fixture *f)
 	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "status");
 	run_free(&r);
 	plugin_ok(f, bin.prev_plugin, "CHECK", 0, conf_text[0]);
+	/* DEL by this release leaves nothing of an old pod. */
+	plugin_ok(f, bin.plugin, "DEL", DELETED_POD, conf_text[DELETED_POD]);
+	cni_assert_pod_clean(f, DELETED_POD);
+	{
+		char dir[PATH_MAX];
+
+		cni_state_dir(f, CNI_NETWORK, cid_of(DELETED_POD), CNI_POD_IFNAME, dir,
+			      sizeof(dir));
+		assert_int_not_equal(access(dir, F_OK), 0);
+	}
 }
 
 static void upgrade_all_under_traffic(void **state)
@@ -664,7 +688,7 @@ static void upgrade_all_under_traffic(void **state)
 	/* Registered through this release's library, into the old pod. */
 	listener = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
 	udp = cni_pod_server(f, 0, dir, "dns", SOCK_DGRAM, "::1");
-	new_verbs_on_old_pods(f);
+	new_verbs_on_old_pods(f, listener, udp);
 	agent_on_old_pods(f);
 	/* This release has the previous one's layout: an upgrade in place. */
 	CTL_OK(f, bin.ctl, &r, "upgrade", "--all");
@@ -688,7 +712,7 @@ static void upgrade_all_under_traffic(void **state)
 	s->phase = 0;
 	flowing = wait_for_traffic(s, s->all.tcp_ok + 20);
 	stream_stop(s, pid);
-	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS - 1,
+	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS - 2,
 	       (unsigned long long)took);
 	print_counts("during the upgrade", &s->during);
 	print_counts("the whole stream", &s->all);
@@ -753,7 +777,7 @@ static void upgrade_all_under_traffic(void **state)
 	close(listener);
 	close(udp);
 	for (size_t i = 0; i <= EXTRA_POD; i++)
-		if (i != 1)
+		if (i != 1 && i != DELETED_POD)
 			plugin_ok(f, bin.alt_plugin, "DEL", i, conf_text[i]);
 	agent_stop();
 	assert_int_equal(spares(f, ""), 0);
