@@ -48,26 +48,25 @@ static void old_close(struct old_pod *o)
 		close(o->link_fd);
 }
 
-static int open_pin(const char *dir, const char *name, int *fd, struct skl_err *err)
-{
-	char path[PATH_MAX];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return skl_errf(err, SKL_CNI_INTERNAL, "state path too long: %s/%s", dir, name);
-	*fd = bpf_obj_get(path);
-	if (*fd < 0)
-		return skl_errf(err, SKL_CNI_INTERNAL, "opening %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* dir/name opened, or -1. */
+/* dir/name opened, or -1 (errno set). */
 static int bpf_obj_get_in(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	return bpf_obj_get(path);
+}
+
+static int open_pin(const char *dir, const char *name, int *fd, struct skl_err *err)
+{
+	*fd = bpf_obj_get_in(dir, name);
+	if (*fd < 0)
+		return skl_errf(err, SKL_CNI_INTERNAL, "opening %s/%s: %s", dir, name,
+				strerror(errno));
+	return 0;
 }
 
 static int map_info(int fd, struct bpf_map_info *info)
@@ -355,8 +354,11 @@ int skl_upgrade_new_maps(const char *dir, struct skl_upgrade *out, struct skl_er
 	out->new_maps = true;
 	ret = 0;
 out:
-	/* On failure tmp holds the new objects (the new link, unpinned and
-	 * closed here, detaches); on success the old ones. */
+	/* On failure tmp holds the new objects, and the new link leaves the
+	 * netns now rather than when its last reference goes; on success tmp
+	 * holds the old ones. */
+	if (ret && nd.link_fd >= 0)
+		bpf_link_detach(nd.link_fd);
 	if (tmp[0])
 		skl_state_remove_dir(tmp, NULL);
 	skl_dispatcher_close(&nd);
