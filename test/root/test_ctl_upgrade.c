@@ -7,6 +7,7 @@
  * and netns, also after a failed assertion.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/bpf.h>
 #include <setjmp.h>
@@ -685,6 +686,36 @@ static void upgrade_with_new_maps_fails_leaving_the_old_one(void **state)
 			 0);
 }
 
+/* The netns takes no more sk_lookup programs (the kernel allows 64): the
+ * new dispatcher cannot be attached, and everything built for it goes. */
+static void upgrade_with_new_maps_fails_to_attach(void **state)
+{
+	struct env *e = *state;
+	int extra[63], n = 0, ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	uint32_t old_prog;
+	struct ctl_run r;
+
+	make_pod(e);
+	old_prog = link_prog_id(e);
+	e->pass_prog = load_pass_program();
+	assert_true(ns >= 0);
+	while (n < 63 && (extra[n] = bpf_link_create(e->pass_prog, ns, BPF_SK_LOOKUP, NULL)) >= 0)
+		n++;
+	close(ns);
+	run_ctl(e, &r, "upgrade", "--new-maps");
+	for (int i = 0; i < n; i++)
+		close(extra[i]);
+	assert_int_equal(n, 63);
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "attaching the dispatcher to the netns");
+	assert_int_equal(container_leftovers(e), 0);
+	assert_int_equal(link_prog_id(e), old_prog);
+	assert_int_equal(pinned_prog_info(e, "prog").id, old_prog);
+	assert_connection_works(e);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
+			 0);
+}
+
 /* A pod of a layout with other rule tables (its "search" map another
  * size, here gone) and without one counters map ("totals"): upgrade finds
  * the layout differs, builds new maps, compiles the tables anew, and the
@@ -735,6 +766,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(upgrade_with_new_maps_fails_leaving_the_old_one,
 						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(upgrade_to_new_maps_when_tables_differ, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(upgrade_with_new_maps_fails_to_attach, env_setup,
 						env_teardown),
 	};
 
