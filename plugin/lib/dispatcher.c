@@ -335,9 +335,10 @@ static int other_release(const char *dir, const char *difference, struct skl_err
 
 	skl_record_release_of(dir, made_by, sizeof(made_by));
 	return skl_errf(err, SKL_CNI_INTERNAL,
-			"%s was made by another release (%s): %s; this is sklookup %s (map layout %u): run \"sklookup-ctl upgrade\" "
-			"of this release for the pod (or \"sklookup-ctl upgrade --all\"), or use "
-			"the sklookup-ctl of the release that made it",
+			"%s was made by another release (%s): %s; this is sklookup %s (map "
+			"layout %u): run \"sklookup-ctl upgrade\" of this release for the pod (or "
+			"\"sklookup-ctl upgrade --all\"), or use the sklookup-ctl of the release "
+			"that made it",
 			dir, made_by, difference, skl_version, SKL_ABI_VERSION);
 }
 
@@ -346,8 +347,9 @@ static int layout_differs(const char *dir, int i, const char *what, uint32_t fou
 {
 	char difference[128];
 
-	snprintf(difference, sizeof(difference), "its map \"%s\" has %s %u where this binary expects %u",
-		 skl_map_pin_names[i], what, found, expected);
+	snprintf(difference, sizeof(difference),
+		 "its map \"%s\" has %s %u where this binary expects %u", skl_map_pin_names[i],
+		 what, found, expected);
 	return other_release(dir, difference, err);
 }
 

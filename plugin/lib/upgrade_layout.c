@@ -128,10 +128,10 @@ static int open_old(const char *dir, struct old_pod *o, struct skl_err *err)
 			skl_record_release_of(dir, made_by, sizeof(made_by));
 			return skl_errf(err, SKL_CNI_INTERNAL,
 					"cannot upgrade %s: it was made by %s, whose map "
-					"\"%s\" this release cannot find or read, so its bindings and "
-					"sockets cannot be carried over; nothing was changed: "
-					"upgrade it with a release that reads both layouts, or "
-					"re-create the pod", dir, made_by,
+					"\"%s\" this release cannot find or read, so its "
+					"bindings and sockets cannot be carried over; nothing "
+					"was changed: upgrade it with a release that reads both "
+					"layouts, or re-create the pod", dir, made_by,
 					skl_map_pin_names[carried[k]]);
 		}
 	if (map_info(o->map_fd[SKL_MAP_BINDINGS], &info))

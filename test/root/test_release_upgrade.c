@@ -227,7 +227,8 @@ static void ctl_run(const struct cni_fixture *f, const char *ctl, const char *ne
 	close(err);
 }
 
-#define CTL(f, ctl, netns, r, ...) ctl_run(f, ctl, netns, r, (const char *const[]){ __VA_ARGS__, NULL })
+#define CTL(f, ctl, netns, r, ...) \
+	ctl_run(f, ctl, netns, r, (const char *const[]){ __VA_ARGS__, NULL })
 
 static void ctl_ok(const struct cni_fixture *f, const char *ctl, struct run *r,
 		   const char *const *args)
@@ -352,7 +353,8 @@ static void one_connection(struct stream *s, int listener)
 	}
 	if (connect(c, (struct sockaddr *)&ss, len)) {
 		count(s, errno == ECONNREFUSED ? TCP_REFUSED : TCP_OTHER);
-	} else if (poll(&p, 1, 1000) == 1 && (a = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+	} else if (poll(&p, 1, 1000) == 1 &&
+		   (a = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		count(s, TCP_OK);
 		close(a);
 	} else {
