@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <setjmp.h>
@@ -24,20 +23,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cni_fixture.h"
 #include "dispatch_fixture.h"
+#include "release_build.h"
 #include "testbin.h"
 #include "testnet.h"
+#include "traffic_stream.h"
 
 /* The previous release: main before upgrades across layouts. */
 #define PREV_COMMIT "27f8906"
@@ -60,118 +59,28 @@ struct binaries {
 
 static struct binaries bin;
 
-/* ---- building the releases ---- */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4 * PATH_MAX];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static bool executable(const char *path)
-{
-	return access(path, X_OK) == 0;
-}
-
-/* The source tree: the git checkout the build directory is in. */
-static int source_tree(char *out, size_t len)
-{
-	char cmd[PATH_MAX + 64];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse --show-toplevel 2>/dev/null",
-		 testbin_dir());
-	p = popen(cmd, "r");
-	if (!p || !fgets(out, (int)len, p)) {
-		if (p)
-			pclose(p);
-		return -1;
-	}
-	pclose(p);
-	out[strcspn(out, "\n")] = 0;
-	return 0;
-}
-
-/* The previous release's sklookup and sklookup-ctl, built from a git
- * worktree of PREV_COMMIT in a temporary directory (only those two
- * targets), kept in the tree's build/ for the next run (of any build). */
-static int build_previous_release(const char *tree)
-{
-	char dir[PATH_MAX - 64], tmp[] = "/tmp/sklt-prev-XXXXXX";
-	int ret;
-
-	snprintf(dir, sizeof(dir), "%.*s/build/release-" PREV_COMMIT, PATH_MAX - 128, tree);
-	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s/sklookup", dir);
-	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s/sklookup-ctl", dir);
-	if (executable(bin.prev_plugin) && executable(bin.prev_ctl))
-		return 0;
-	if (sh("git -C '%s' cat-file -e " PREV_COMMIT "^{commit} 2>/dev/null", tree)) {
-		fprintf(stderr, "the previous release (commit " PREV_COMMIT ") is not in the "
-			"history of %s%s: this test builds it from git; clone with full history "
-			"(git fetch --unshallow)\n", tree,
-			sh("test \"$(git -C '%s' rev-parse --is-shallow-repository)\" = true",
-			   tree) ? "" : " (a shallow clone)");
-		return -1;
-	}
-	if (!mkdtemp(tmp))
-		return -1;
-	rmdir(tmp); /* git worktree add makes it */
-	ret = sh("git -C '%s' worktree add --quiet --detach '%s' " PREV_COMMIT, tree, tmp) ||
-	      sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' -j2 build/sklookup "
-		 "build/sklookup-ctl >/dev/null", tmp) ||
-	      sh("mkdir -p '%s' && cp '%s/build/sklookup' '%s/build/sklookup-ctl' '%s/'", dir, tmp,
-		 tmp, dir);
-	sh("git -C '%s' worktree remove --force '%s' 2>/dev/null; rm -rf '%s'; "
-	   "git -C '%s' worktree prune", tree, tmp, tmp, tree);
-	if (ret)
-		fprintf(stderr, "building the previous release (" PREV_COMMIT ") failed\n");
-	return ret ? -1 : 0;
-}
-
-/* This release with another map layout, built beside the build directory. */
-static int build_alt_layout(const char *tree)
-{
-	char dir[PATH_MAX - 64];
-
-	snprintf(dir, sizeof(dir), "%s/layout-alt", testbin_dir());
-	snprintf(bin.alt_plugin, sizeof(bin.alt_plugin), "%s/sklookup", dir);
-	snprintf(bin.alt_ctl, sizeof(bin.alt_ctl), "%s/sklookup-ctl", dir);
-	/* Sanitized like the suite's own build, when that one is. */
-	if (sh("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C '%s' -j2 LAYOUT_ALT=1 %s "
-	       "BUILD='%s' '%s' '%s' >/dev/null", tree,
-	       strstr(testbin_dir(), "build-san") ? "SANITIZE=1" : "", dir, bin.alt_plugin,
-	       bin.alt_ctl)) {
-		fprintf(stderr, "building the LAYOUT_ALT=1 variant failed\n");
-		return -1;
-	}
-	return 0;
-}
+/* ---- the releases ---- */
 
 static int group_setup(void **state)
 {
+	struct release_bins prev, alt;
 	char tree[PATH_MAX];
 
 	(void)state;
 	testbin_path(bin.plugin, sizeof(bin.plugin), "sklookup");
 	testbin_path(bin.ctl, sizeof(bin.ctl), "sklookup-ctl");
-	if (!executable(bin.plugin) || !executable(bin.ctl)) {
+	if (access(bin.plugin, X_OK) || access(bin.ctl, X_OK)) {
 		fprintf(stderr, "%s or %s is missing: run make first\n", bin.plugin, bin.ctl);
 		return -1;
 	}
-	if (source_tree(tree, sizeof(tree))) {
-		fprintf(stderr, "%s is in no git checkout: this test builds the previous release "
-			"from git history\n", testbin_dir());
+	if (release_source_tree(tree, sizeof(tree)) ||
+	    release_build_commit(tree, PREV_COMMIT, &prev) || release_build_alt_layout(tree, &alt))
 		return -1;
-	}
-	return build_previous_release(tree) || build_alt_layout(tree) ? -1 : 0;
+	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s", prev.plugin);
+	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s", prev.ctl);
+	snprintf(bin.alt_plugin, sizeof(bin.alt_plugin), "%s", alt.plugin);
+	snprintf(bin.alt_ctl, sizeof(bin.alt_ctl), "%s", alt.ctl);
+	return 0;
 }
 
 /* ---- running things ---- */
@@ -313,154 +222,21 @@ static void free_confs(void)
 
 /* ---- the stream ---- */
 
-/* Shared with the stream's process. */
-struct stream {
-	volatile int stop;
-	volatile int phase; /* 1 while the upgrade runs */
-	struct counts {
-		long tcp_ok, tcp_refused, tcp_other, udp_sent, udp_received;
-	} all, during;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-static void count(struct stream *s, size_t field)
-{
-	((long *)&s->all)[field]++;
-	if (s->phase)
-		((long *)&s->during)[field]++;
-}
-
-enum { TCP_OK, TCP_REFUSED, TCP_OTHER, UDP_SENT, UDP_RECEIVED };
-
-/* One connection: accepted by the registered listener, or refused. */
-static void one_connection(struct stream *s, int listener)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = fixture_addr(STREAM_TCP_ADDR, STREAM_TCP_PORT, &ss);
-	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), a;
-	struct pollfd p = { .fd = listener, .events = POLLIN };
-
-	if (c < 0) {
-		count(s, TCP_OTHER);
-		return;
-	}
-	if (connect(c, (struct sockaddr *)&ss, len)) {
-		count(s, errno == ECONNREFUSED ? TCP_REFUSED : TCP_OTHER);
-	} else if (poll(&p, 1, 1000) == 1 &&
-		   (a = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		count(s, TCP_OK);
-		close(a);
-	} else {
-		count(s, TCP_OTHER); /* connected, but not to the registered listener */
-	}
-	close(c);
-}
-
-/* One datagram, received by the registered socket (or not, within 500 ms). */
-static void one_datagram(struct stream *s, int client, int server, uint32_t seq)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = fixture_addr(STREAM_UDP_ADDR, STREAM_UDP_PORT, &ss);
-	struct pollfd p = { .fd = server, .events = POLLIN };
-	uint32_t got;
-
-	if (sendto(client, &seq, sizeof(seq), 0, (struct sockaddr *)&ss, len) != sizeof(seq)) {
-		count(s, TCP_OTHER);
-		return;
-	}
-	count(s, UDP_SENT);
-	while (poll(&p, 1, 500) == 1 && recv(server, &got, sizeof(got), 0) == sizeof(got))
-		if (got == seq) {
-			count(s, UDP_RECEIVED);
-			return;
-		}
-}
-
-static void stream_main(struct stream *s, const char *netns, int listener, int udp_server)
-{
-	int ns = open(netns, O_RDONLY | O_CLOEXEC), client;
-	uint32_t seq = 0;
-
-	if (ns < 0 || setns(ns, CLONE_NEWNET))
-		_exit(1);
-	client = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (client < 0)
-		_exit(1);
-	while (!s->stop) {
-		one_connection(s, listener);
-		one_datagram(s, client, udp_server, seq++);
-	}
-	_exit(0);
-}
-
 static void agent_stop(void);
 
-/* The stream's process until it is stopped; teardown kills it after a
- * failed assertion. */
-static pid_t stream_pid = -1;
-
-static pid_t stream_start(struct stream *s, const char *netns, int listener, int udp_server)
-{
-	pid_t parent = getpid();
-
-	fflush(NULL);
-	stream_pid = fork();
-	assert_true(stream_pid >= 0);
-	if (stream_pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(1);
-		stream_main(s, netns, listener, udp_server);
-	}
-	return stream_pid;
-}
-
-static void stream_stop(struct stream *s, pid_t pid)
-{
-	int status;
-
-	s->stop = 1;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	stream_pid = -1;
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
+/* The stream of the running test; teardown stops it after a failed assertion. */
+static struct stream *stream;
 
 static int teardown(void **state)
 {
-	if (stream_pid > 0) {
-		kill(stream_pid, SIGKILL);
-		waitpid(stream_pid, NULL, 0);
-		stream_pid = -1;
-	}
+	stream_free(stream);
+	stream = NULL;
 	agent_stop();
 	free_confs();
 	return cni_fixture_teardown(state);
 }
 
-/* Whether n connections went through within 5 s. */
-static bool wait_for_traffic(const struct stream *s, long n)
-{
-	uint64_t until = now_ms() + 5000;
-
-	while (s->all.tcp_ok < n && now_ms() < until)
-		usleep(10000);
-	return s->all.tcp_ok >= n;
-}
-
-static void print_counts(const char *what, const struct counts *c)
-{
-	printf("# %s: %ld connections (%ld refused, %ld other failures), %ld datagrams "
-	       "(%ld lost)\n", what, c->tcp_ok, c->tcp_refused, c->tcp_other, c->udp_sent,
-	       c->udp_sent - c->udp_received);
-}
-
-static void assert_clean_counts(const struct counts *c)
+static void assert_clean_counts(const struct stream_counts *c)
 {
 	assert_int_equal(c->tcp_refused, 0);
 	assert_int_equal(c->tcp_other, 0);
@@ -475,7 +251,7 @@ static char agent_dir[64], agent_sock[96];
 static void agent_start(const struct cni_fixture *f)
 {
 	char log[128];
-	uint64_t until = now_ms() + 5000;
+	uint64_t until = stream_now_ms() + 5000;
 
 	snprintf(agent_dir, sizeof(agent_dir), "/tmp/sklt-rel-agent-%d", (int)getpid());
 	snprintf(agent_sock, sizeof(agent_sock), "%s/agent.sock", agent_dir);
@@ -495,7 +271,7 @@ static void agent_start(const struct cni_fixture *f)
 		      "--interval", "1", "--grace", "0", "--spares", "1", (char *)NULL);
 		_exit(127);
 	}
-	while (access(agent_sock, F_OK) && now_ms() < until)
+	while (access(agent_sock, F_OK) && stream_now_ms() < until)
 		usleep(10000);
 	assert_int_equal(access(agent_sock, F_OK), 0);
 }
@@ -508,7 +284,7 @@ static void agent_stop(void)
 		agent_pid = -1;
 	}
 	if (agent_dir[0]) {
-		sh("rm -rf '%s'", agent_dir);
+		release_sh("rm -rf '%s'", agent_dir);
 		agent_dir[0] = 0;
 	}
 }
@@ -547,12 +323,12 @@ static void agent_on_old_pods(struct cni_fixture *f)
 	/* Pod N_PODS - 1 goes away without a DEL: the agent removes its state. */
 	cni_state_dir(f, CNI_NETWORK, cid_of(N_PODS - 1), CNI_POD_IFNAME, dir, sizeof(dir));
 	assert_int_equal(testnet_run("ip netns del %s", f->pods[N_PODS - 1].name), 0);
-	until = now_ms() + 10000;
-	while (access(dir, F_OK) == 0 && now_ms() < until)
+	until = stream_now_ms() + 10000;
+	while (access(dir, F_OK) == 0 && stream_now_ms() < until)
 		usleep(50000);
 	assert_int_not_equal(access(dir, F_OK), 0);
-	until = now_ms() + 5000;
-	while (spares(f, "v2-") < 1 && now_ms() < until)
+	until = stream_now_ms() + 5000;
+	while (spares(f, "v2-") < 1 && stream_now_ms() < until)
 		usleep(50000);
 	assert_int_equal(spares(f, "v2-"), 1);
 }
@@ -673,18 +449,17 @@ static void new_verbs_on_old_pods(struct cni_fixture *f, int listener, int udp)
 static void upgrade_all_under_traffic(void **state)
 {
 	struct cni_fixture *f = *state;
-	struct stream *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct stream_target target = { .tcp_addr = STREAM_TCP_ADDR, .tcp_port = STREAM_TCP_PORT,
+					.udp_addr = STREAM_UDP_ADDR, .udp_port = STREAM_UDP_PORT };
+	struct stream *s = stream = stream_new();
 	char dir[PATH_MAX];
 	long assigned_before;
 	uint64_t start, took;
 	bool flowing;
 	int listener, udp;
 	struct run r;
-	pid_t pid;
 
-	assert_true(s != MAP_FAILED);
-	memset(s, 0, sizeof(*s));
+	assert_non_null(s);
 	make_old_pods(f);
 	cni_state_dir(f, CNI_NETWORK, cid_of(0), CNI_POD_IFNAME, dir, sizeof(dir));
 	/* Registered through this release's library, into the old pod. */
@@ -704,20 +479,23 @@ static void upgrade_all_under_traffic(void **state)
 	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "upgrade");
 	run_free(&r);
 
-	pid = stream_start(s, f->pods[0].path, listener, udp);
-	assert_true(wait_for_traffic(s, 20));
+	target.netns = f->pods[0].path;
+	target.listener = listener;
+	target.udp_server = udp;
+	assert_int_equal(stream_start(s, &target), 0);
+	assert_true(stream_wait(s, 20, 5000));
 	assigned_before = web_assigned(f, bin.ctl);
 	s->phase = 1;
-	start = now_ms();
+	start = stream_now_ms();
 	ctl_run(f, bin.alt_ctl, NULL, &r, (const char *const[]){ "upgrade", "--all", NULL });
-	took = now_ms() - start;
+	took = stream_now_ms() - start;
 	s->phase = 0;
-	flowing = wait_for_traffic(s, s->all.tcp_ok + 20);
-	stream_stop(s, pid);
+	flowing = stream_wait(s, s->all.tcp_ok + 20, 5000);
+	assert_int_equal(stream_stop(s), 0);
 	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS - 2,
 	       (unsigned long long)took);
-	print_counts("during the upgrade", &s->during);
-	print_counts("the whole stream", &s->all);
+	stream_print("during the upgrade", &s->during);
+	stream_print("the whole stream", &s->all);
 	if (r.status != 0)
 		fail_msg("upgrade --all: exit %d: %s%s", r.status, r.out, r.err);
 	assert_contains(r.out, "32 upgraded, 0 already up to date, 0 skipped, 0 failed");
@@ -787,7 +565,8 @@ static void upgrade_all_under_traffic(void **state)
 	for (size_t i = 1; i <= EXTRA_POD; i++)
 		cni_assert_pod_clean(f, i);
 	free_confs();
-	munmap(s, sizeof(*s));
+	stream_free(s);
+	stream = NULL;
 }
 
 int main(void)
