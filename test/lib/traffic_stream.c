@@ -26,10 +26,12 @@ uint64_t stream_now_ms(void)
 
 enum { TCP_OK, TCP_REFUSED, TCP_OTHER, UDP_SENT, UDP_RECEIVED };
 
-static void count(struct stream *s, size_t field)
+/* during: whether the round began in the marked phase (a datagram sent
+ * then and received after it still counts as received there). */
+static void count(struct stream *s, size_t field, bool during)
 {
 	((long *)&s->all)[field]++;
-	if (s->phase)
+	if (during)
 		((long *)&s->during)[field]++;
 }
 
@@ -40,19 +42,20 @@ static void one_connection(struct stream *s, const struct stream_target *t)
 	socklen_t len = fixture_addr(t->tcp_addr, t->tcp_port, &ss);
 	int c = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), a;
 	struct pollfd p = { .fd = t->listener, .events = POLLIN };
+	bool during = s->phase;
 
 	if (c < 0) {
-		count(s, TCP_OTHER);
+		count(s, TCP_OTHER, during);
 		return;
 	}
 	if (connect(c, (struct sockaddr *)&ss, len)) {
-		count(s, errno == ECONNREFUSED ? TCP_REFUSED : TCP_OTHER);
+		count(s, errno == ECONNREFUSED ? TCP_REFUSED : TCP_OTHER, during);
 	} else if (poll(&p, 1, 1000) == 1 &&
 		   (a = accept4(t->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		count(s, TCP_OK);
+		count(s, TCP_OK, during);
 		close(a);
 	} else {
-		count(s, TCP_OTHER); /* connected, but not to the registered listener */
+		count(s, TCP_OTHER, during); /* connected, but not to the registered listener */
 	}
 	close(c);
 }
@@ -64,14 +67,15 @@ static void one_datagram(struct stream *s, const struct stream_target *t, int cl
 	struct sockaddr_storage ss;
 	socklen_t len = fixture_addr(t->udp_addr, t->udp_port, &ss);
 	struct pollfd p = { .fd = t->udp_server, .events = POLLIN };
+	bool during = s->phase;
 	uint32_t got;
 
 	if (sendto(client, &seq, sizeof(seq), 0, (struct sockaddr *)&ss, len) != sizeof(seq))
 		return;
-	count(s, UDP_SENT);
+	count(s, UDP_SENT, during);
 	while (poll(&p, 1, 500) == 1 && recv(t->udp_server, &got, sizeof(got), 0) == sizeof(got))
 		if (got == seq) {
-			count(s, UDP_RECEIVED);
+			count(s, UDP_RECEIVED, during);
 			return;
 		}
 }

@@ -479,6 +479,17 @@ static void upgrade_all_under_traffic(void **state)
 	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "upgrade");
 	run_free(&r);
 
+	/* The next release before its upgrade: it names the release that made
+	 * the pod and what to run, for sklookup-ctl and for CHECK alike. */
+	CTL(f, bin.alt_ctl, NULL, &r, "--container", cid_of(0), "status");
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "was made by another release (sklookup ");
+	assert_contains(r.err, "map layout 2)");
+	assert_contains(r.err, "run \"sklookup-ctl upgrade\" of this release");
+	run_free(&r);
+	assert_int_not_equal(plugin_run(f, bin.alt_plugin, "CHECK", 0, conf_text[0]), 0);
+	assert_contains(f->out, "run \\\"sklookup-ctl upgrade\\\" of this release");
+
 	target.netns = f->pods[0].path;
 	target.listener = listener;
 	target.udp_server = udp;
@@ -501,6 +512,7 @@ static void upgrade_all_under_traffic(void **state)
 	assert_contains(r.out, "32 upgraded, 0 already up to date, 0 skipped, 0 failed");
 	assert_contains(r.out, "to new maps (layout 2 -> 1002)");
 	run_free(&r);
+	assert_clean_counts(&s->during);
 	assert_clean_counts(&s->all);
 	assert_true(flowing && s->during.tcp_ok > 0 && s->during.udp_sent > 0);
 
