@@ -9,7 +9,9 @@
  * keys [first, first + count): not an iterator (SEC("iter/sockmap")), since
  * a kernel locked down for confidentiality refuses tracing programs, and
  * iterators are those; this program type may update a SOCKMAP wherever
- * sk_lookup exists.
+ * sk_lookup exists. bpf_loop (5.17) keeps the verifier's work to one step
+ * of the loop: an unrolled or bounded loop of 256 keys made upgrading 32
+ * pods three times slower.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>

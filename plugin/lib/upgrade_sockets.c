@@ -56,8 +56,9 @@ int skl_upgrade_copy_sockets(int from_fd, int to_fd, uint32_t *copied, struct sk
 				strerror(errno));
 	if (bpf_map__reuse_fd(skel->maps.from, from_fd) ||
 	    bpf_map__reuse_fd(skel->maps.to, to_fd) || sockmap_copy_bpf__load(skel)) {
-		skl_errf(err, SKL_CNI_INTERNAL, "loading the socket-copying program: %s",
-			 strerror(errno));
+		skl_errf(err, SKL_CNI_INTERNAL,
+			 "loading the socket-copying program (needs bpf_loop: a kernel 5.17 or "
+			 "later): %s; nothing was changed", strerror(errno));
 		goto out;
 	}
 	for (uint32_t first = 0; first < n; first += CHUNK)
