@@ -10,8 +10,10 @@
  * binary's dispatcher is loaded beside the old one at the same limits; the
  * old labels, bindings and port ranges are copied as they are (their
  * layout must be this binary's: the maps user space reads keep theirs
- * across releases), the registered sockets by a BPF iterator over the old
- * SOCKMAP (user space cannot read sockets out of one), the rule tables are
+ * across releases), the registered sockets by a BPF program that looks
+ * each one up in the old SOCKMAP and inserts it into the new one
+ * (bpf/sockmap_copy.bpf.c: user space cannot read sockets out of a
+ * SOCKMAP), the rule tables are
  * compiled anew, the counters copied field by field where they map. The
  * new program is attached next to the old one (both give every packet the
  * same verdict), the state directory is swapped for the new one in one

@@ -610,7 +610,7 @@ static uint64_t our_netns_ino(void)
 }
 
 /* upgrade --new-maps (what a change of map layout takes): new maps and a
- * new link, the listener carried over by the sockmap iterator, the
+ * new link, the listener carried over by the socket-copying program, the
  * bindings and counters too; the established connection lives, the old link
  * is detached, nothing temporary is left. */
 static void upgrade_with_new_maps_carries_everything_over(void **state)
