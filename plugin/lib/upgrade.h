@@ -13,8 +13,8 @@
  * across releases), the registered sockets by a BPF program that looks
  * each one up in the old SOCKMAP and inserts it into the new one
  * (bpf/sockmap_copy.bpf.c: user space cannot read sockets out of a
- * SOCKMAP), the rule tables are
- * compiled anew, the counters copied field by field where they map. The
+ * SOCKMAP), the rule tables are compiled anew, the counters copied field
+ * by field where they map. The
  * new program is attached next to the old one (both give every packet the
  * same verdict), the state directory is swapped for the new one in one
  * rename (RENAME_EXCHANGE), then the old link is detached. Until that
