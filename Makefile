@@ -123,6 +123,13 @@ BPF_CFLAGS ?= -O2 -Wall
 BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf $(CLANG_BPF_SYS_INCLUDES) \
 	$(REPRO_FLAGS) $(BPF_CFLAGS) $(WERROR_FLAGS)
 
+# make LAYOUT_ALT=1 (with its own BUILD): a build whose map layout differs
+# (dispatch_abi.h), for the upgrade tests.
+ifeq ($(LAYOUT_ALT),1)
+override CPPFLAGS += -DSKL_TEST_LAYOUT_ALT
+BPF_FLAGS += -DSKL_TEST_LAYOUT_ALT
+endif
+
 # The library never prints and includes nothing from the programs; each
 # program's main() is main.c in its folder. sklookup-ctl carries the agent.
 LIB_OBJS := $(patsubst plugin/%.c,$(BUILD)/obj/%.o,$(sort $(wildcard plugin/lib/*.c)))
@@ -443,10 +450,10 @@ FUZZ_PORTRESERVE := $(addprefix lib/,portreserve portreserve_ranges portreserve_
 FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree)
 FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
 	$(addprefix cni/,netconf netconf_annotation netconf_pod) \
-	$(addprefix lib/,state_paths dispatcher state_link)
+	$(addprefix lib/,state_paths dispatcher state_link record version)
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE)
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
-FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record lib/pod_identity
+FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record lib/pod_identity lib/version
 FUZZ_PLUGIN_agent := $(FUZZ_MODEL) $(addprefix lib/,agent_proto agent_answer pod_result_json \
 	pod_status_json result_json_util pod_identity)
 FUZZ_PLUGIN_cniargs := $(addprefix lib/,cni_args pod_identity skl_error)
@@ -465,7 +472,7 @@ fuzz-ci: $(FUZZ_BINS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
 
 # Plugin code is compiled as it is (its -Werror is the normal build's job).
-$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*/*.h bpf/*.h) $(SKELS)
+$(FUZZ_BUILD)/plugin/%.o: plugin/%.c $(wildcard plugin/*/*.h bpf/*.h) $(SKELS) $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 

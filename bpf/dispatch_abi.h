@@ -10,7 +10,13 @@
 
 #include <linux/types.h>
 
+#ifdef SKL_TEST_LAYOUT_ALT
+/* A test build whose map layout differs (make LAYOUT_ALT=1): it plays a
+ * next release for the upgrade tests until a real layout change exists. */
+#define SKL_ABI_VERSION 1002
+#else
 #define SKL_ABI_VERSION 3
+#endif
 
 #define SKL_NONE 0xffffffffu /* "no binding" / "no table" */
 
@@ -56,6 +62,9 @@ struct skl_prefix_val {
 struct skl_segment {
 	__u32 start;
 	__u32 binding; /* index into "bindings", or SKL_NONE: no match */
+#ifdef SKL_TEST_LAYOUT_ALT
+	__u32 alt_unused[2]; /* another value size for "segments" */
+#endif
 };
 
 /* The prefix lengths in use, ascending, for one (family, protocol): the

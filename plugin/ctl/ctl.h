@@ -81,6 +81,8 @@ struct skl_ctl_command {
  * record keeps), by --netns, or the netns this process runs in (the pod's
  * link reports that netns's inode). */
 int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err);
+/* Only finds it: ctl->state_dir, whatever the layout of its maps. */
+int skl_ctl_find(struct skl_ctl *ctl, struct skl_err *err);
 void skl_ctl_close(struct skl_ctl *ctl);
 
 /* The opened pod as the library (plugin/lib) takes it. */

@@ -187,7 +187,7 @@ static int ambiguous_pod(struct skl_ctl *ctl, const struct found *out, const cha
 			     out->count, ctl->pod, root, list, out->more_containers ? ", ..." : "");
 }
 
-int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
+int skl_ctl_find(struct skl_ctl *ctl, struct skl_err *err)
 {
 	const char *root = ctl->bpffs_root ? ctl->bpffs_root : SKL_DEFAULT_BPFFS_ROOT;
 	struct filter f;
@@ -229,7 +229,12 @@ int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
 				     "and --ifname",
 				     out.count, describe(ctl), root);
 	snprintf(ctl->state_dir, sizeof(ctl->state_dir), "%s", out.dir);
-	if (skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
+	return 0;
+}
+
+int skl_ctl_open(struct skl_ctl *ctl, struct skl_err *err)
+{
+	if (skl_ctl_find(ctl, err) || skl_dispatcher_open(&ctl->d, ctl->state_dir, err) ||
 	    skl_dispatcher_link_netns(&ctl->d, &ctl->netns_ino, err))
 		return -1;
 	return 0;

@@ -78,6 +78,8 @@ static cJSON *status_json(const struct skl_pod_status *st)
 	cJSON_AddStringToObject(doc, "stateDir", st->state_dir);
 	cJSON_AddNumberToObject(doc, "netnsIno", (double)st->netns_ino);
 	cJSON_AddNumberToObject(doc, "programId", st->prog_id);
+	if (st->release[0])
+		cJSON_AddStringToObject(doc, "release", st->release);
 	totals = cJSON_AddObjectToObject(doc, "totals");
 	cJSON_AddNumberToObject(totals, "lookups", (double)st->totals[SKL_T_LOOKUPS]);
 	cJSON_AddNumberToObject(totals, "noMatch", (double)st->totals[SKL_T_NO_MATCH]);
@@ -154,6 +156,8 @@ static void print_status(const struct skl_pod_status *st)
 	skl_ctl_print_pod_identity(&st->pod);
 	printf("pod state %s (netns inode %llu, program id %u)\n", st->state_dir,
 	       (unsigned long long)st->netns_ino, st->prog_id);
+	if (st->release[0])
+		printf("made by %s\n", st->release);
 	printf("lookups %llu, no binding matched %llu\n\n",
 	       (unsigned long long)st->totals[SKL_T_LOOKUPS],
 	       (unsigned long long)st->totals[SKL_T_NO_MATCH]);

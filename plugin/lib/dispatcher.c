@@ -11,7 +11,9 @@
 
 #include "dispatch_abi.h"
 #include "dispatcher.skel.h"
+#include "record.h"
 #include "state.h"
+#include "version.h"
 
 const char *const skl_map_pin_names[SKL_MAP_COUNT] = {
 	[SKL_MAP_CONFIG] = "config",
@@ -328,13 +330,42 @@ static const struct map_layout {
 	[SKL_MAP_MONITOR] = { BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 1 },
 };
 
+/* What to say of a pod whose maps this binary cannot read: which release
+ * made it, and what to run (upgrade moves it to this release's dispatcher;
+ * the making release's own binaries still serve it). */
+static int other_release(const char *dir, const char *difference, struct skl_err *err)
+{
+	char made_by[160];
+
+	skl_record_release_of(dir, made_by, sizeof(made_by));
+	return skl_errf(err, SKL_CNI_INTERNAL,
+			"%s was made by another release (%s): %s; this is sklookup %s (map "
+			"layout %u): run \"sklookup-ctl upgrade\" of this release for the pod (or "
+			"\"sklookup-ctl upgrade --all\"), or use the sklookup-ctl of the release "
+			"that made it",
+			dir, made_by, difference, skl_version, SKL_ABI_VERSION);
+}
+
 static int layout_differs(const char *dir, int i, const char *what, uint32_t found,
 			  uint32_t expected, struct skl_err *err)
 {
-	return skl_errf(err, SKL_CNI_INTERNAL,
-			"%s was made by another release of sklookup: its map \"%s\" has %s %u "
-			"where this binary expects %u; re-create the pod (or use the sklookup-ctl "
-			"that matches it)", dir, skl_map_pin_names[i], what, found, expected);
+	char difference[128];
+
+	snprintf(difference, sizeof(difference),
+		 "its map \"%s\" has %s %u where this binary expects %u", skl_map_pin_names[i],
+		 what, found, expected);
+	return other_release(dir, difference, err);
+}
+
+bool skl_dispatcher_map_fits(enum skl_map which, int fd)
+{
+	const struct map_layout *want = &layouts[which];
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == want->type &&
+	       info.key_size == want->key_size && info.value_size == want->value_size &&
+	       (!want->max_entries || info.max_entries == want->max_entries);
 }
 
 /* Every pinned map must have this binary's type, key and value size before
@@ -379,11 +410,12 @@ static int check_abi(const struct skl_dispatcher *d, const char *dir, struct skl
 {
 	if (skl_dispatcher_config(d, cfg, err))
 		return -1;
-	if (cfg->abi_version != SKL_ABI_VERSION)
-		return skl_errf(err, SKL_CNI_INTERNAL,
-				"%s was made by a dispatcher with map layout %u, this binary uses "
-				"%u; re-create the pod (or use the sklookup-ctl that matches it)",
-				dir, cfg->abi_version, SKL_ABI_VERSION);
+	if (cfg->abi_version != SKL_ABI_VERSION) {
+		char difference[64];
+
+		snprintf(difference, sizeof(difference), "map layout %u", cfg->abi_version);
+		return other_release(dir, difference, err);
+	}
 	return 0;
 }
 

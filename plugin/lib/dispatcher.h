@@ -107,6 +107,11 @@ int skl_dispatcher_open(struct skl_dispatcher *d, const char *dir, struct skl_er
 int skl_dispatcher_open_maps(struct skl_dispatcher *d, const char *dir, unsigned mask,
 			     struct skl_err *err);
 
+/* True when the map behind fd has the type, key size, value size (and
+ * fixed size) this binary's dispatcher gives map `which`: what
+ * skl_dispatcher_open requires of every pinned map. */
+bool skl_dispatcher_map_fits(enum skl_map which, int fd);
+
 /* The netns inode the link is attached to (0 when that netns is gone). */
 int skl_dispatcher_link_netns(const struct skl_dispatcher *d, uint64_t *netns_ino,
 			      struct skl_err *err);

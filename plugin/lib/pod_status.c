@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pod_view.h"
+#include "record.h"
 
 static bool is_registered(const struct skl_view *v, uint64_t cookie)
 {
@@ -95,6 +96,7 @@ int skl_pod_status(const struct skl_pod *pod, struct skl_pod_status *st, struct 
 	skl_pod_identity_read(pod->state_dir, &st->pod, NULL);
 	st->netns_ino = pod->netns_ino;
 	st->prog_id = v.prog_id;
+	skl_record_release_of(pod->state_dir, st->release, sizeof(st->release));
 	memcpy(st->totals, v.totals, sizeof(st->totals));
 	st->labels = calloc(v.n_labels + 1, sizeof(*st->labels));
 	st->shadowed = calloc(v.n_socks + 1, sizeof(*st->shadowed));

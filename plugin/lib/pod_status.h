@@ -41,6 +41,10 @@ struct skl_pod_status {
 	struct skl_pod_identity pod; /* from the pod's record; "" parts: unknown */
 	uint64_t netns_ino;
 	uint32_t prog_id;
+	/* The release that made the dispatcher (skl_record_release_text); ""
+	 * through the agent, whose answer (protocol version 2) has no field
+	 * for it. */
+	char release[128];
 	uint64_t totals[SKL_T_COUNT];
 	size_t n_labels;
 	struct skl_status_label *labels;

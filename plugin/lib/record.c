@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "bindings.h"
+#include "version.h"
 
 #define CHUNK 4096 /* value size of the record array; the text is split over entries */
 
@@ -109,7 +110,9 @@ char *skl_record_text(const struct skl_record *r)
 	    add_item(o, "hostRoutes", routes_json(r->host_routes, r->n_host_routes)) &&
 	    add_item(o, "reservedPorts", reserved_json(r)) &&
 	    cJSON_AddNumberToObject(o, "unreservedRanges", (double)r->n_unreserved) &&
-	    add_pod(o, r))
+	    add_pod(o, r) &&
+	    cJSON_AddStringToObject(o, "release", skl_version) &&
+	    cJSON_AddNumberToObject(o, "abi", SKL_ABI_VERSION))
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
@@ -308,6 +311,45 @@ static int optional_pod(const cJSON *o, struct skl_record *r)
 	return pod ? skl_pod_identity_from_json(pod, SKL_PIN_RECORD, &r->pod, NULL) : 0;
 }
 
+/* The release identity, absent in records of earlier releases. */
+static int release_fields(const cJSON *o, struct skl_record *r)
+{
+	const cJSON *release = cJSON_GetObjectItemCaseSensitive(o, "release");
+	uint64_t abi = 0;
+
+	if (release && (!cJSON_IsString(release) ||
+			strlen(release->valuestring) >= sizeof(r->release)))
+		return -1;
+	if (release)
+		snprintf(r->release, sizeof(r->release), "%s", release->valuestring);
+	if (cJSON_GetObjectItemCaseSensitive(o, "abi") &&
+	    (whole_number(o, "abi", &abi) || abi > UINT32_MAX))
+		return -1;
+	r->abi = (uint32_t)abi;
+	return 0;
+}
+
+void skl_record_release_text(const struct skl_record *r, char *buf, size_t len)
+{
+	if (r->release[0])
+		snprintf(buf, len, "sklookup %s, map layout %u", r->release, r->abi);
+	else
+		snprintf(buf, len, "a release of sklookup from before release identities were "
+			 "recorded");
+}
+
+void skl_record_release_of(const char *dir, char *buf, size_t len)
+{
+	struct skl_record r;
+
+	if (skl_record_load(dir, &r, NULL)) {
+		snprintf(buf, len, "an unknown release (the pod has no readable record)");
+		return;
+	}
+	skl_record_release_text(&r, buf, len);
+	skl_record_free(&r);
+}
+
 /* The optional fields of later records: absent is "", 0. */
 static int optional_fields(const cJSON *o, struct skl_record *r)
 {
@@ -322,7 +364,7 @@ static int optional_fields(const cJSON *o, struct skl_record *r)
 	    (whole_number(o, "linkId", &link_id) || link_id > UINT32_MAX))
 		return -1;
 	r->link_id = (uint32_t)link_id;
-	return optional_pod(o, r);
+	return optional_pod(o, r) || release_fields(o, r) ? -1 : 0;
 }
 
 int skl_record_load_fd(int fd, const char *what, struct skl_record *r, struct skl_err *err)

@@ -30,7 +30,22 @@ struct skl_record {
 	size_t n_unreserved;             /* served ranges too wide to reserve */
 	struct skl_pod_identity pod;     /* from CNI_ARGS at ADD; "" parts: unknown, or an
 					    older record ("pod" absent) */
+	/* The release that wrote the record (skl_version) and its map layout
+	 * (SKL_ABI_VERSION); "" and 0 in records of earlier releases. A
+	 * record is written by the binary whose dispatcher the pod runs (ADD,
+	 * upgrade), so skl_record_text always writes this binary's. */
+	char release[96];
+	uint32_t abi;
 };
+
+/* "sklookup RELEASE, map layout N", or for a record without a release what
+ * can be said of it: "a release of sklookup from before release identities
+ * were recorded". */
+void skl_record_release_text(const struct skl_record *r, char *buf, size_t len);
+
+/* The release that made the pod in dir, as skl_record_release_text says it
+ * ("an unknown release (...)" when dir has no readable record). */
+void skl_record_release_of(const char *dir, char *buf, size_t len);
 
 int skl_record_add_route(struct skl_route **v, size_t *n, const struct skl_route *r,
 			 struct skl_err *err);

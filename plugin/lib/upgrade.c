@@ -14,6 +14,7 @@
 #include "dispatch_abi.h"
 #include "dispatcher.skel.h"
 #include "record.h"
+#include "version.h"
 
 static int pinned_index(const char *map_name)
 {
@@ -278,5 +279,43 @@ out:
 	if (linked_fd >= 0)
 		close(linked_fd);
 	dispatcher_bpf__destroy(skel);
+	return ret;
+}
+
+/* The record names the release whose dispatcher the pod runs: after an
+ * upgrade in place, this one (an unchanged program is this release's too).
+ * A record of one chunk is updated in place and stays bound; a new record
+ * map is bound to the linked program. */
+static int stamp_record(const struct skl_dispatcher *d, const char *dir, struct skl_err *err)
+{
+	struct skl_record rec;
+	int ret = 0;
+
+	if (skl_record_load(dir, &rec, NULL))
+		return 0; /* none, or unreadable: DEL goes by the pins */
+	if (strcmp(rec.release, skl_version) || rec.abi != SKL_ABI_VERSION)
+		ret = skl_record_save_bound(&rec, dir, d->prog_fd, err);
+	skl_record_free(&rec);
+	return ret;
+}
+
+int skl_upgrade_pod(const char *dir, bool new_maps, struct skl_upgrade *out,
+		    struct skl_err *err)
+{
+	struct skl_dispatcher d;
+	bool same;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (skl_upgrade_same_layout(dir, &same, err))
+		return -1;
+	if (!same || new_maps)
+		return skl_upgrade_new_maps(dir, out, err);
+	if (skl_dispatcher_open(&d, dir, err))
+		return -1;
+	ret = skl_dispatcher_upgrade(&d, dir, out, err);
+	if (!ret)
+		ret = stamp_record(&d, dir, err);
+	skl_dispatcher_close(&d);
 	return ret;
 }

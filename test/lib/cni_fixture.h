@@ -16,7 +16,7 @@
 
 #define CNI_NETWORK "sklt-net"
 #define CNI_POD_IFNAME "eth0"
-#define CNI_MAX_PODS 20
+#define CNI_MAX_PODS 40
 /* The pods' ephemeral port range: 8000-8999 of the "web" binding falls in
  * it, so ADD has ports to reserve and DEL has ports to give back. */
 #define CNI_POD_EPHEMERAL "8000 9999"

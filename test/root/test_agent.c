@@ -87,6 +87,25 @@ struct run {
 	char err[4096];
 };
 
+/* Removes from a direct status its release line (text) or member (JSON):
+ * the agent's answer (protocol version 2) has no field for the release,
+ * since the previous release's clients refuse unknown fields. */
+static void drop_release(char *out)
+{
+	char *line = strstr(out, "made by ");
+	char *end;
+
+	if (!line)
+		line = strstr(out, "\"release\":");
+	if (!line)
+		return;
+	while (line > out && line[-1] != '\n')
+		line--;
+	end = strchr(line, '\n');
+	end = end ? end + 1 : line + strlen(line);
+	memmove(line, end, strlen(end) + 1);
+}
+
 /* ---- fixtures ---- */
 
 /* The whole suite runs in a netns and a mount namespace of its own, the
@@ -508,6 +527,7 @@ static void test_same_output_as_direct(void **state)
 			register_in(&e->a, "web", fds[1]);
 		run_ctl(in_pod_as_root(&e->a, fds[c->fd3]), &direct, "--bpffs-root %s %s", e->root,
 			c->args);
+		drop_release(direct.out);
 		if (c->reregister)
 			register_in(&e->a, "web", fds[1]);
 		run_ctl(in_pod_unprivileged(&e->a, fds[c->fd3]), &agent, "--agent %s %s", SOCK,

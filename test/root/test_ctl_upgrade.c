@@ -7,6 +7,7 @@
  * and netns, also after a failed assertion.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/bpf.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -28,7 +30,9 @@
 #include "dispatch_fixture.h"
 #include "record.h"
 #include "rules.h"
+#include "skl_asserts.h"
 #include "sockets.h"
+#include "state.h"
 #include "testbin.h"
 #include "testnet.h"
 #include "upgrade.h"
@@ -415,7 +419,7 @@ static void upgrade_replaces_the_program_and_keeps_maps_and_sockets(void **state
 	uint32_t pass_id, new_id;
 	uint64_t assigned;
 	struct ctl_run r;
-	char expect[PATH_MAX + 128];
+	char expect[PATH_MAX + 256];
 
 	make_pod(e);
 	save_record(e);
@@ -465,7 +469,7 @@ static void upgrade_when_current_changes_nothing(void **state)
 	struct env *e = *state;
 	uint32_t before;
 	struct ctl_run r;
-	char expect[PATH_MAX + 128];
+	char expect[PATH_MAX + 256];
 
 	make_pod(e);
 	before = link_prog_id(e);
@@ -484,13 +488,14 @@ static void upgrade_when_current_changes_nothing(void **state)
 	assert_int_equal(r.status, 0);
 	snprintf(expect, sizeof(expect),
 		 "{\n\t\"stateDir\":\t\"%s\",\n\t\"oldProgramId\":\t%u,\n\t\"newProgramId\":\t%u,"
-		 "\n\t\"changed\":\tfalse\n}\n", e->state_dir, before, before);
+		 "\n\t\"changed\":\tfalse,\n\t\"newMaps\":\tfalse,\n\t\"sockets\":\t0,"
+		 "\n\t\"bindings\":\t0\n}\n", e->state_dir, before, before);
 	assert_string_equal(r.out, expect);
 	assert_int_equal(link_prog_id(e), before);
 
 	run_ctl(e, &r, "upgrade", "now");
 	assert_int_equal(r.status, 2);
-	assert_contains(r.err, "upgrade takes no arguments");
+	assert_contains(r.err, "upgrade: unknown argument \"now\"");
 	assert_connection_works(e);
 }
 
@@ -523,7 +528,8 @@ static void upgrade_repairs_a_stale_program_pin(void **state)
 	assert_connection_works(e);
 }
 
-/* A pod whose "bindings" map has another value size is refused, untouched. */
+/* A pod whose "bindings" map has another value size cannot have its
+ * bindings carried to new maps: refused, untouched, naming the map. */
 static void upgrade_refuses_an_incompatible_layout(void **state)
 {
 	struct env *e = *state;
@@ -545,14 +551,202 @@ static void upgrade_refuses_an_incompatible_layout(void **state)
 	run_ctl(e, &r, "upgrade", NULL);
 	assert_int_equal(r.status, 1);
 	assert_string_equal(r.out, "");
-	/* Opening the state refuses it before upgrade looks at it. */
-	assert_contains(r.err, "made by another release");
-	assert_contains(r.err, "map \"bindings\" has value size 8 where");
+	assert_contains(r.err, "whose map \"bindings\" this release cannot find or read");
+	assert_contains(r.err, "nothing was changed");
 	assert_contains(r.err, "re-create the pod");
 	assert_int_equal(link_prog_id(e), link_before);
 	assert_int_equal(pinned_prog_info(e, "prog").id, pinned_before);
 	assert_false(pinned(e, SKL_PIN_PROG_NEW));
 	assert_connection_works(e);
+}
+
+/* The sk_lookup links attached to the netns with inode ino. */
+static int links_in_netns(uint64_t ino)
+{
+	uint32_t id = 0;
+	int n = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_LINK_TYPE_NETNS && info.netns.netns_ino == ino &&
+		    info.netns.attach_type == BPF_SK_LOOKUP)
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+/* Entries of the pod's container directory besides its state directory
+ * (an upgrade's temporary directory left behind). */
+static int container_leftovers(const struct env *e)
+{
+	char container[PATH_MAX + 16];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(container, sizeof(container), "%s/net/cid", e->root);
+	dir = opendir(container);
+	assert_non_null(dir);
+	while ((d = readdir(dir)))
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..") && strcmp(d->d_name, "eth0"))
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static uint64_t our_netns_ino(void)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/proc/thread-self/ns/net", &st), 0);
+	return st.st_ino;
+}
+
+/* upgrade --new-maps (what a change of map layout takes): new maps and a
+ * new link, the listener carried over by the socket-copying program, the
+ * bindings and counters too; the established connection lives, the old link
+ * is detached, nothing temporary is left. */
+static void upgrade_with_new_maps_carries_everything_over(void **state)
+{
+	struct env *e = *state;
+	uint32_t old_prog, old_bindings_id;
+	uint64_t assigned, ino = 0;
+	struct skl_err err = { 0 };
+	struct ctl_run r;
+
+	make_pod(e);
+	save_record(e);
+	old_prog = link_prog_id(e);
+	old_bindings_id = map_id_of(e->d.map_fd[SKL_MAP_BINDINGS]);
+	assigned = assigned_count(e);
+	assert_int_equal(assigned, 1);
+
+	run_ctl(e, &r, "upgrade", "--new-maps");
+	if (r.status != 0)
+		fail_msg("upgrade exited %d: %s", r.status, r.err);
+	assert_contains(r.out, "to new maps");
+	assert_contains(r.out, "1 bindings and 1 sockets carried over");
+	/* The old link is detached: its netns reads as gone. */
+	assert_ok(skl_link_netns(e->d.link_fd, &ino, &err), err);
+	assert_int_equal(ino, 0);
+	assert_int_equal(links_in_netns(our_netns_ino()), 1);
+	assert_int_equal(container_leftovers(e), 0);
+
+	skl_dispatcher_close(&e->d);
+	assert_ok(skl_dispatcher_open(&e->d, e->state_dir, &err), err);
+	assert_int_not_equal(link_prog_id(e), old_prog);
+	assert_int_not_equal(map_id_of(e->d.map_fd[SKL_MAP_BINDINGS]), old_bindings_id);
+	assert_true(record_vouched(e));
+	assert_uses_pod_maps(e, link_prog_id(e));
+	/* Counters carried over, and counting on. */
+	assert_int_equal(assigned_count(e), assigned);
+	assert_connection_works(e);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
+			 0);
+	assert_int_equal(assigned_count(e), assigned + 1);
+}
+
+/* A failure while the new maps are filled (a damaged port chain in the
+ * old bindings map) leaves the old dispatcher serving and nothing new. */
+static void upgrade_with_new_maps_fails_leaving_the_old_one(void **state)
+{
+	struct env *e = *state;
+	struct skl_binding_value v;
+	uint32_t old_prog, id = 0;
+	uint64_t ino = 0;
+	struct skl_err err = { 0 };
+	struct ctl_run r;
+
+	make_pod(e);
+	old_prog = link_prog_id(e);
+	assert_int_equal(bpf_map_lookup_elem(e->d.map_fd[SKL_MAP_BINDINGS], &id, &v), 0);
+	assert_true(v.flags & SKL_BINDING_F_IN_USE);
+	v.port_first = 1u << 30;
+	assert_int_equal(bpf_map_update_elem(e->d.map_fd[SKL_MAP_BINDINGS], &id, &v, BPF_ANY), 0);
+
+	run_ctl(e, &r, "upgrade", "--new-maps");
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "damaged");
+	assert_int_equal(link_prog_id(e), old_prog);
+	assert_ok(skl_link_netns(e->d.link_fd, &ino, &err), err);
+	assert_int_equal(ino, our_netns_ino());
+	assert_int_equal(links_in_netns(ino), 1);
+	assert_int_equal(container_leftovers(e), 0);
+	assert_int_equal(pinned_prog_info(e, "prog").id, old_prog);
+	/* The rule tables were not touched: delivery goes on. */
+	assert_connection_works(e);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
+			 0);
+}
+
+/* The netns takes no more sk_lookup programs (the kernel allows 64): the
+ * new dispatcher cannot be attached, and everything built for it goes. */
+static void upgrade_with_new_maps_fails_to_attach(void **state)
+{
+	struct env *e = *state;
+	int extra[63], n = 0, ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	uint32_t old_prog;
+	struct ctl_run r;
+
+	make_pod(e);
+	old_prog = link_prog_id(e);
+	e->pass_prog = load_pass_program();
+	assert_true(ns >= 0);
+	while (n < 63 && (extra[n] = bpf_link_create(e->pass_prog, ns, BPF_SK_LOOKUP, NULL)) >= 0)
+		n++;
+	close(ns);
+	run_ctl(e, &r, "upgrade", "--new-maps");
+	for (int i = 0; i < n; i++)
+		close(extra[i]);
+	assert_int_equal(n, 63);
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "attaching the dispatcher to the netns");
+	assert_int_equal(container_leftovers(e), 0);
+	assert_int_equal(link_prog_id(e), old_prog);
+	assert_int_equal(pinned_prog_info(e, "prog").id, old_prog);
+	assert_connection_works(e);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
+			 0);
+}
+
+/* A pod of a layout with other rule tables (its "search" map another
+ * size, here gone) and without one counters map ("totals"): upgrade finds
+ * the layout differs, builds new maps, compiles the tables anew, and the
+ * missing counters start from zero. */
+static void upgrade_to_new_maps_when_tables_differ(void **state)
+{
+	struct env *e = *state;
+	struct skl_err err = { 0 };
+	char path[PATH_MAX];
+	struct ctl_run r;
+
+	make_pod(e);
+	save_record(e);
+	join(path, e->state_dir, "search");
+	assert_int_equal(unlink(path), 0);
+	join(path, e->state_dir, "totals");
+	assert_int_equal(unlink(path), 0);
+
+	run_ctl(e, &r, "upgrade", NULL);
+	if (r.status != 0)
+		fail_msg("upgrade exited %d: %s", r.status, r.err);
+	assert_contains(r.out, "to new maps (layout 2 -> 2)");
+	assert_contains(r.out, "1 bindings and 1 sockets carried over");
+	assert_int_equal(container_leftovers(e), 0);
+	skl_dispatcher_close(&e->d);
+	assert_ok(skl_dispatcher_open(&e->d, e->state_dir, &err), err);
+	assert_int_equal(links_in_netns(our_netns_ino()), 1);
+	assert_connection_works(e);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, SERVED_ADDR, SERVED_PORT, &e->listener, 1),
+			 0);
+	assert_int_equal(assigned_count(e), 2);
 }
 
 int main(void)
@@ -566,6 +760,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(upgrade_repairs_a_stale_program_pin, env_setup,
 						env_teardown),
 		cmocka_unit_test_setup_teardown(upgrade_refuses_an_incompatible_layout, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(upgrade_with_new_maps_carries_everything_over,
+						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(upgrade_with_new_maps_fails_leaving_the_old_one,
+						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(upgrade_to_new_maps_when_tables_differ, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(upgrade_with_new_maps_fails_to_attach, env_setup,
 						env_teardown),
 	};
 

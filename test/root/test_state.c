@@ -33,6 +33,7 @@
 #include "dispatcher.h"
 #include "netns.h"
 #include "record.h"
+#include "version.h"
 #include "state.h"
 #include "testnet.h"
 
@@ -1102,6 +1103,60 @@ static void test_record_saves_in_place_until_it_grows(void **state)
 	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
 }
 
+/* Writes text as the record pinned in dir (one 4 KiB chunk, as record.c). */
+static void pin_record_text(const char *dir, const char *text)
+{
+	char chunk[4096] = { 0 }, path[PATH_MAX];
+	uint32_t zero = 0;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "record", 4, sizeof(chunk), 1, NULL);
+
+	assert_true(fd >= 0 && strlen(text) < sizeof(chunk));
+	memcpy(chunk, text, strlen(text));
+	assert_int_equal(bpf_map_update_elem(fd, &zero, chunk, BPF_ANY), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, SKL_PIN_RECORD);
+	unlink(path);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+}
+
+/* A record names the release that wrote it (the release and its map
+ * layout); one of an earlier release, without them, still loads and says
+ * so; a release of the wrong type is a bad record. */
+static void test_record_names_its_release(void **state)
+{
+	struct fixture *fx = *state;
+	struct skl_record rec = { .netns_ino = 4026531840u }, back;
+	struct skl_err err = { 0 };
+	char text[256], expect[256];
+
+	assert_int_equal(mkdir(fx->root, 0700), 0);
+	assert_ok(skl_record_save(&rec, fx->root, &err), err);
+	assert_ok(skl_record_load(fx->root, &back, &err), err);
+	assert_string_equal(back.release, skl_version);
+	assert_int_equal(back.abi, SKL_ABI_VERSION);
+	skl_record_release_text(&back, text, sizeof(text));
+	snprintf(expect, sizeof(expect), "sklookup %s, map layout %u", skl_version,
+		 SKL_ABI_VERSION);
+	assert_string_equal(text, expect);
+	skl_record_free(&back);
+
+	pin_record_text(fx->root, "{\"version\":1,\"netnsIno\":1,\"podRoutes\":[],"
+				  "\"hostRoutes\":[],\"reservedPorts\":[],\"unreservedRanges\":0}");
+	assert_ok(skl_record_load(fx->root, &back, &err), err);
+	assert_string_equal(back.release, "");
+	skl_record_release_of(fx->root, text, sizeof(text));
+	assert_string_equal(text, "a release of sklookup from before release identities were "
+				  "recorded");
+	skl_record_free(&back);
+
+	pin_record_text(fx->root, "{\"version\":1,\"netnsIno\":1,\"podRoutes\":[],"
+				  "\"hostRoutes\":[],\"reservedPorts\":[],\"unreservedRanges\":0,"
+				  "\"release\":5,\"abi\":2}");
+	assert_int_equal(skl_record_load(fx->root, &back, &err), -1);
+	assert_non_null(strstr(err.msg, "has a bad field"));
+	assert_int_equal(testnet_rm_rf_bpffs(fx->root), 0);
+}
+
 /* A state directory of another release: its "config" holds 4 KiB values,
  * far more than this binary's struct skl_config. Opening it must say so
  * without reading a value into that struct (ASan sees any overflow). */
@@ -1256,6 +1311,7 @@ int main(void)
 		T(test_state_lock_is_exclusive),
 		T(test_state_lock_follows_a_removed_container),
 		T(test_record_saves_in_place_until_it_grows),
+		T(test_record_names_its_release),
 		T(test_dispatcher_open_refuses_another_layout),
 		T(test_record_find_trusts_only_a_bound_record),
 		T(test_netns_open_accepts_a_netns),

@@ -119,7 +119,8 @@ def check_daemonset(path, entry_out):
 
     steps_known, options_known = installer_knows()
     inits, mains = containers(spec, "initContainers"), containers(spec)
-    need(set(inits) == {"install"}, "init containers %r, want install" % sorted(inits))
+    need(list(inits) == ["install", "upgrade"],
+         "init containers %r, want install then upgrade" % list(inits))
     need(set(mains) == {"agent", "config"}, "containers %r, want agent and config" % sorted(mains))
     used = set()
     for c in list(inits.values()) + list(mains.values()):
@@ -147,6 +148,16 @@ def check_daemonset(path, entry_out):
          "install: --entry-file is not in the mounted ConfigMap")
     need(os.path.basename(entry_file) in cm["data"],
          "the ConfigMap has no %s" % os.path.basename(entry_file))
+
+    upgrade = inits["upgrade"]
+    need("sklookup-ctl upgrade --all" in " ".join(upgrade.get("command", [])),
+         "upgrade: does not run sklookup-ctl upgrade --all")
+    um = mounts(upgrade)
+    need(um.get("/sys/fs/bpf", {}).get("mountPropagation") in ("HostToContainer", "Bidirectional"),
+         "upgrade: does not see the host's bpffs mounts")
+    need(volumes[um.get("/run/netns", {}).get("name", "")].get("hostPath", {}).get("path")
+         == "/run/netns" if "/run/netns" in um else False,
+         "upgrade: the host's /run/netns (the pods' network namespaces) is not mounted")
 
     agent = mains["agent"]
     need(agent.get("command", [])[-2:] and agent["command"][0] == "/sklookup-ctl"
