@@ -1,5 +1,6 @@
 /* sklookup-ctl pods: every pod state on the node, one line (or object) each. */
 #include "ctl.h"
+#include "record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -50,14 +51,18 @@ static void decode(const char *stored, char *out, size_t len)
 			*c = '.';
 }
 
-/* The release that made the pod, when its record says; records of this
- * branch keep none yet (the record's release field comes with the
- * upgrade work: then skl_record_release_of). */
+/* The release that made the pod, as its record says ("0.4.0"): "" when the
+ * record is from before release identities were recorded, or unreadable. */
 static void pod_release(const char *dir, char *out, size_t len)
 {
-	(void)dir;
+	struct skl_record rec;
+
 	if (len)
 		out[0] = 0;
+	if (skl_record_load(dir, &rec, NULL))
+		return;
+	snprintf(out, len, "%s", rec.release);
+	skl_record_free(&rec);
 }
 
 static long count_sockets(const struct skl_dispatcher *d)

@@ -425,14 +425,18 @@ static int open_pins(struct skl_dispatcher *d, const char *dir, bool attached,
 		     struct skl_config *cfg, struct skl_err *err)
 {
 	skl_dispatcher_init(d);
+	/* The config first: its layout version says whether this binary can
+	 * read the rest (another release's maps differ, or are not there). */
+	if (open_one(dir, skl_map_pin_names[SKL_MAP_CONFIG], &d->map_fd[SKL_MAP_CONFIG], err) ||
+	    check_layouts(d, dir, 1u << SKL_MAP_CONFIG, err) || check_abi(d, dir, cfg, err))
+		goto fail;
 	for (int i = 0; i < SKL_MAP_COUNT; i++)
-		if (open_one(dir, skl_map_pin_names[i], &d->map_fd[i], err))
+		if (i != SKL_MAP_CONFIG && open_one(dir, skl_map_pin_names[i], &d->map_fd[i], err))
 			goto fail;
 	if (open_one(dir, SKL_PIN_PROG, &d->prog_fd, err) ||
 	    (attached && open_one(dir, SKL_PIN_LINK, &d->link_fd, err)))
 		goto fail;
-	if (check_layouts(d, dir, ~0u, err) || read_limits(d, err) ||
-	    check_abi(d, dir, cfg, err))
+	if (check_layouts(d, dir, ~0u, err) || read_limits(d, err))
 		goto fail;
 	return 0;
 fail:

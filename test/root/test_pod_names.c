@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "build_version.h"
 #include "cni_fixture.h"
 #include "record.h"
 #include "testbin.h"
@@ -219,6 +220,10 @@ static void names_shown_everywhere(void **state)
 	assert_true(number(o, "netnsIno") == (double)cni_netns_ino(f->pods[0].path));
 	assert_true(number(o, "bindings") == bindings_in_force(f, out, CID));
 	assert_true(number(o, "sockets") == 1);
+	/* The release that made it, as its record says. */
+	assert_int_equal(strncmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "release")) ?: "",
+				 SKL_RELEASE " (git ", strlen(SKL_RELEASE " (git ")),
+			 0);
 	cJSON_Delete(doc);
 
 	close(fd);

@@ -1,14 +1,17 @@
 /*
  * From the previous release to this one, with running pods: the previous
  * release (commit PREV_COMMIT, built here from git history into the build
- * directory, once) creates pods; this release's binaries run every verb on
- * them; then a build of this release with another map layout (make
- * LAYOUT_ALT=1: it plays the next release until a real layout change
- * exists) upgrades them all with `sklookup-ctl upgrade --all` while a
- * steady stream of TCP connections and UDP datagrams runs through pod 0's
- * dispatcher: none may be refused or lost. Then rollback (the previous
- * release's binaries on upgraded pods) and DEL, which must leave nothing.
- * The pods and the stream live in the fixture's throwaway netns (cni_fixture.h).
+ * directory, once) creates pods and registers their sockets; this release,
+ * whose map layout differs (3: the monitor slot, a lost-events counter),
+ * runs every verb on them: DEL and GC work, what needs this layout's maps
+ * refuses naming the release that made the pod and what to run. Then this
+ * release's `sklookup-ctl upgrade --all` moves them all to its dispatcher
+ * while a steady stream of TCP connections and UDP datagrams runs through
+ * pod 0's: none may be refused or lost. After it every verb works; the
+ * previous release refuses clearly, its DEL still removes a pod. Then a
+ * build with yet another layout (make LAYOUT_ALT=1, the next release) does
+ * the same under a second stream, and DEL leaves nothing. The pods and the
+ * streams live in the fixture's throwaway netns (cni_fixture.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,8 @@
 
 #include "cni_fixture.h"
 #include "dispatch_fixture.h"
+#include "netns.h"
+#include "dispatch_abi.h"
 #include "release_build.h"
 #include "testbin.h"
 #include "testnet.h"
@@ -243,6 +248,16 @@ static void assert_clean_counts(const struct stream_counts *c)
 	assert_int_equal(c->udp_sent - c->udp_received, 0);
 }
 
+/* Refused by this release, naming the release that made the pod and
+ * what to run. */
+static void expect_other_release(const struct run *r, const char *what)
+{
+	if (r->status == 0)
+		fail_msg("%s on a pod of the previous release: accepted", what);
+	assert_contains(r->err, "made by another release");
+	assert_contains(r->err, "sklookup-ctl upgrade");
+}
+
 /* ---- the node agent of this release ---- */
 
 static pid_t agent_pid = -1;
@@ -303,22 +318,21 @@ static int spares(const struct cni_fixture *f, const char *prefix)
  * netns is gone; its spares (this layout) wait for ADDs. */
 static void agent_on_old_pods(struct cni_fixture *f)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], prefix[16];
 	uint64_t until;
 	struct run r;
 
 	agent_start(f);
+	/* A pod's requests, from this release's client and from the previous
+	 * release's (the agent speaks both protocol versions): the pod's
+	 * layout is not this release's, and the answer says so. */
 	ctl_run(f, bin.ctl, f->pods[0].path, &r,
 		(const char *const[]){ "--agent", agent_sock, "status", NULL });
-	if (r.status != 0)
-		fail_msg("status through the agent: exit %d: %s", r.status, r.err);
-	assert_contains(r.out, "203.0.113.0/24");
+	expect_other_release(&r, "status through the agent");
 	run_free(&r);
 	ctl_run(f, bin.prev_ctl, f->pods[0].path, &r,
 		(const char *const[]){ "--agent", agent_sock, "status", NULL });
-	if (r.status != 0)
-		fail_msg("the previous release's status through this agent: exit %d: %s",
-			 r.status, r.err);
+	expect_other_release(&r, "the previous release's status through this agent");
 	run_free(&r);
 	/* Pod N_PODS - 1 goes away without a DEL: the agent removes its state. */
 	cni_state_dir(f, CNI_NETWORK, cid_of(N_PODS - 1), CNI_POD_IFNAME, dir, sizeof(dir));
@@ -327,10 +341,12 @@ static void agent_on_old_pods(struct cni_fixture *f)
 	while (access(dir, F_OK) == 0 && stream_now_ms() < until)
 		usleep(50000);
 	assert_int_not_equal(access(dir, F_OK), 0);
+	/* Its spares are of this release's layout. */
+	snprintf(prefix, sizeof(prefix), "v%d-", SKL_ABI_VERSION);
 	until = stream_now_ms() + 5000;
-	while (spares(f, "v2-") < 1 && stream_now_ms() < until)
+	while (spares(f, prefix) < 1 && stream_now_ms() < until)
 		usleep(50000);
-	assert_int_equal(spares(f, "v2-"), 1);
+	assert_int_equal(spares(f, prefix), 1);
 }
 
 /* ---- the test ---- */
@@ -398,37 +414,35 @@ static void gc_keeping_all(struct cni_fixture *f)
 	}
 }
 
-/* This release's verbs on pods of the previous one. */
-static void new_verbs_on_old_pods(struct cni_fixture *f, int listener, int udp)
+/* This release's verbs on pods of the previous one (another map layout). */
+static void new_verbs_on_old_pods(struct cni_fixture *f, int listener)
 {
-	char pid[16], tcp_fd[16], udp_fd[16];
+	char pid[16], tcp_fd[16];
 	struct run r;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(tcp_fd, sizeof(tcp_fd), "%d", listener);
-	snprintf(udp_fd, sizeof(udp_fd), "%d", udp);
-	/* register again, through sklookup-ctl of both releases */
-	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "register", "web", "--pid", pid, "--fd",
-	       tcp_fd);
+	/* What needs this layout's maps: refused, saying what to run. */
+	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(0), "register", "web", "--pid", pid,
+	    "--fd", tcp_fd);
+	expect_other_release(&r, "register");
 	run_free(&r);
-	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "register", "dns", "--pid", pid,
-	       "--fd", udp_fd);
+	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(0), "status");
+	expect_other_release(&r, "status");
+	assert_contains(r.err, "a release of sklookup from before release identities");
 	run_free(&r);
-
-	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
-	assert_contains(r.out, "made by a release of sklookup from before release identities");
+	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(1), "bindings");
+	expect_other_release(&r, "bindings");
 	run_free(&r);
-	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status", "--json");
-	assert_contains(r.out, "\"release\":\t\"a release of sklookup from before");
+	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(1), "unregister", "web");
+	expect_other_release(&r, "unregister");
 	run_free(&r);
-	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "bindings");
-	assert_contains(r.out, "203.0.113.0/24");
+	assert_int_not_equal(plugin_run(f, bin.plugin, "CHECK", 0, conf_text[0]), 0);
+	assert_contains(f->out, "sklookup-ctl upgrade");
+	/* What needs only the state: the node's listing, GC, DEL. */
+	CTL_OK(f, bin.ctl, &r, "pods");
+	assert_contains(r.out, cid_of(0));
 	run_free(&r);
-	/* unregister and register again, through this release */
-	CTL_OK(f, bin.ctl, &r, "--container", cid_of(1), "unregister", "web");
-	run_free(&r);
-	plugin_ok(f, bin.plugin, "CHECK", 0, conf_text[0]);
-	plugin_ok(f, bin.plugin, "CHECK", 1, conf_text[1]);
 	gc_keeping_all(f);
 	/* The previous release still serves them, after all that. */
 	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "status");
@@ -446,78 +460,146 @@ static void new_verbs_on_old_pods(struct cni_fixture *f, int listener, int udp)
 	}
 }
 
-static void upgrade_all_under_traffic(void **state)
+/* A socket of type made inside pod i, not registered. */
+static int pod_socket(const struct cni_fixture *f, size_t i, int type, const char *addr)
 {
-	struct cni_fixture *f = *state;
-	struct stream_target target = { .tcp_addr = STREAM_TCP_ADDR, .tcp_port = STREAM_TCP_PORT,
-					.udp_addr = STREAM_UDP_ADDR, .udp_port = STREAM_UDP_PORT };
+	struct skl_err err = { 0 };
+	int ns = open(f->pods[i].path, O_RDONLY | O_CLOEXEC), saved, fd;
+
+	assert_true(ns >= 0);
+	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
+	close(ns);
+	fd = fixture_server(type, addr, 0, true);
+	assert_int_equal(skl_netns_leave(saved, &err), 0);
+	return fd;
+}
+
+/* "web" of pod 0: "assigned" in a release's status --json. */
+static long assigned_of(const struct cni_fixture *f, const char *ctl)
+{
+	return web_assigned(f, ctl);
+}
+
+/* `upgrade --all` by ctl while a stream runs through pod 0; the stream's
+ * counts must be clean, the upgrade must say want. */
+static void upgrade_under_stream_n(struct cni_fixture *f, const char *ctl, int listener, int udp,
+				   const char *before_ctl, const char *want, const char *title,
+				   int n_pods)
+{
+	char upgraded[96];
+	struct stream_target target = { .netns = f->pods[0].path, .tcp_addr = STREAM_TCP_ADDR,
+					.tcp_port = STREAM_TCP_PORT, .udp_addr = STREAM_UDP_ADDR,
+					.udp_port = STREAM_UDP_PORT, .listener = listener,
+					.udp_server = udp };
 	struct stream *s = stream = stream_new();
-	char dir[PATH_MAX];
 	long assigned_before;
 	uint64_t start, took;
 	bool flowing;
-	int listener, udp;
 	struct run r;
 
 	assert_non_null(s);
-	make_old_pods(f);
-	cni_state_dir(f, CNI_NETWORK, cid_of(0), CNI_POD_IFNAME, dir, sizeof(dir));
-	/* Registered through this release's library, into the old pod. */
-	listener = cni_pod_server(f, 0, dir, "web", SOCK_STREAM, "127.0.0.1");
-	udp = cni_pod_server(f, 0, dir, "dns", SOCK_DGRAM, "::1");
-	new_verbs_on_old_pods(f, listener, udp);
-	agent_on_old_pods(f);
-	/* This release has the previous one's layout: an upgrade in place. */
-	CTL_OK(f, bin.ctl, &r, "upgrade", "--all");
-	assert_contains(r.out, "0 skipped, 0 failed");
-	run_free(&r);
-	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
-	assert_contains(r.out, "made by sklookup ");
-	assert_contains(r.out, ", map layout 2\n");
-	run_free(&r);
-	/* Rollback: the previous release's upgrade on a pod this release upgraded. */
-	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "upgrade");
-	run_free(&r);
-
-	/* The next release before its upgrade: it names the release that made
-	 * the pod and what to run, for sklookup-ctl and for CHECK alike. */
-	CTL(f, bin.alt_ctl, NULL, &r, "--container", cid_of(0), "status");
-	assert_int_equal(r.status, 1);
-	assert_contains(r.err, "was made by another release (sklookup ");
-	assert_contains(r.err, "map layout 2)");
-	assert_contains(r.err, "run \"sklookup-ctl upgrade\" of this release");
-	run_free(&r);
-	assert_int_not_equal(plugin_run(f, bin.alt_plugin, "CHECK", 0, conf_text[0]), 0);
-	assert_contains(f->out, "run \\\"sklookup-ctl upgrade\\\" of this release");
-
-	target.netns = f->pods[0].path;
-	target.listener = listener;
-	target.udp_server = udp;
 	assert_int_equal(stream_start(s, &target), 0);
 	assert_true(stream_wait(s, 20, 5000));
-	assigned_before = web_assigned(f, bin.ctl);
+	assigned_before = assigned_of(f, before_ctl);
 	s->phase = 1;
 	start = stream_now_ms();
-	ctl_run(f, bin.alt_ctl, NULL, &r, (const char *const[]){ "upgrade", "--all", NULL });
+	ctl_run(f, ctl, NULL, &r, (const char *const[]){ "upgrade", "--all", NULL });
 	took = stream_now_ms() - start;
 	s->phase = 0;
 	flowing = stream_wait(s, s->all.tcp_ok + 20, 5000);
 	assert_int_equal(stream_stop(s), 0);
-	printf("# upgrade --all of %d pods to another map layout: %llu ms\n", N_PODS - 2,
+	printf("# %s: upgrade --all of %d pods: %llu ms\n", title, n_pods,
 	       (unsigned long long)took);
 	stream_print("during the upgrade", &s->during);
 	stream_print("the whole stream", &s->all);
 	if (r.status != 0)
 		fail_msg("upgrade --all: exit %d: %s%s", r.status, r.out, r.err);
-	assert_contains(r.out, "32 upgraded, 0 already up to date, 0 skipped, 0 failed");
-	assert_contains(r.out, "to new maps (layout 2 -> 1002)");
+	snprintf(upgraded, sizeof(upgraded), "%d upgraded, 0 already up to date, 0 skipped, 0 failed",
+		 n_pods);
+	assert_contains(r.out, upgraded);
+	assert_contains(r.out, want);
 	run_free(&r);
 	assert_clean_counts(&s->during);
 	assert_clean_counts(&s->all);
 	assert_true(flowing && s->during.tcp_ok > 0 && s->during.udp_sent > 0);
+	/* Counters carried over, and counting on. */
+	assert_true(assigned_of(f, ctl) >= assigned_before + 20);
+	stream_free(s);
+	stream = NULL;
+}
 
-	/* Carried over: counters (and counting on), bindings, sockets, release. */
-	assert_true(web_assigned(f, bin.alt_ctl) >= assigned_before + 20);
+static void upgrade_all_under_traffic(void **state)
+{
+	struct cni_fixture *f = *state;
+	char pid[16], tcp_fd[16], udp_fd[16], want[64], spare_prefix[16];
+	int listener, udp;
+	struct run r;
+
+	make_old_pods(f);
+	/* Pod 0's sockets, registered by the previous release's sklookup-ctl. */
+	listener = pod_socket(f, 0, SOCK_STREAM, "127.0.0.1");
+	udp = pod_socket(f, 0, SOCK_DGRAM, "::1");
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(tcp_fd, sizeof(tcp_fd), "%d", listener);
+	snprintf(udp_fd, sizeof(udp_fd), "%d", udp);
+	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "register", "web", "--pid", pid,
+	       "--fd", tcp_fd);
+	run_free(&r);
+	CTL_OK(f, bin.prev_ctl, &r, "--container", cid_of(0), "register", "dns", "--pid", pid,
+	       "--fd", udp_fd);
+	run_free(&r);
+	new_verbs_on_old_pods(f, listener);
+	agent_on_old_pods(f);
+
+	/* This release's upgrade across its layout change, under traffic. */
+	snprintf(want, sizeof(want), "to new maps (layout 2 -> %d)", SKL_ABI_VERSION);
+	upgrade_under_stream_n(f, bin.ctl, listener, udp, bin.prev_ctl, want,
+			       "previous release -> this one", N_PODS - 2);
+	/* Now every verb of this release works on them. */
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "status");
+	assert_contains(r.out, "made by sklookup ");
+	snprintf(want, sizeof(want), ", map layout %d\n", SKL_ABI_VERSION);
+	assert_contains(r.out, want);
+	run_free(&r);
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(0), "register", "web", "--pid", pid, "--fd",
+	       tcp_fd);
+	run_free(&r);
+	CTL_OK(f, bin.ctl, &r, "--container", cid_of(1), "bindings");
+	assert_contains(r.out, "203.0.113.0/24");
+	run_free(&r);
+	plugin_ok(f, bin.plugin, "CHECK", 0, conf_text[0]);
+	CTL_OK(f, bin.ctl, &r, "upgrade", "--all");
+	assert_contains(r.out, "0 upgraded, 32 already up to date");
+	run_free(&r);
+	/* Rollback: the previous release refuses the new layout clearly, and
+	 * its DEL still removes such a pod entirely. */
+	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "status");
+	assert_int_not_equal(r.status, 0);
+	assert_contains(r.err, "made by another release");
+	run_free(&r);
+	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "upgrade");
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "made by another release");
+	run_free(&r);
+	plugin_ok(f, bin.prev_plugin, "DEL", 1, conf_text[1]);
+	cni_assert_pod_clean(f, 1);
+
+	/* The next release (another layout) before its upgrade: it names the
+	 * release that made the pod and what to run, for sklookup-ctl and for
+	 * CHECK alike; then its upgrade, under traffic too. */
+	CTL(f, bin.alt_ctl, NULL, &r, "--container", cid_of(0), "status");
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "was made by another release (sklookup ");
+	snprintf(want, sizeof(want), "map layout %d)", SKL_ABI_VERSION);
+	assert_contains(r.err, want);
+	assert_contains(r.err, "run \"sklookup-ctl upgrade\" of this release");
+	run_free(&r);
+	assert_int_not_equal(plugin_run(f, bin.alt_plugin, "CHECK", 0, conf_text[0]), 0);
+	assert_contains(f->out, "run \\\"sklookup-ctl upgrade\\\" of this release");
+	snprintf(want, sizeof(want), "to new maps (layout %d -> 1002)", SKL_ABI_VERSION);
+	/* 31 pods now: pod 1 went with the previous release's DEL. */
+	upgrade_under_stream_n(f, bin.alt_ctl, listener, udp, bin.ctl, want,
+			       "this release -> the next layout", 31);
 	CTL_OK(f, bin.alt_ctl, &r, "--container", cid_of(0), "status", "--json");
 	assert_contains(r.out, "map layout 1002\"");
 	assert_contains(r.out, "\"slot\":\t\"udp6\"");
@@ -527,27 +609,14 @@ static void upgrade_all_under_traffic(void **state)
 	assert_contains(r.out, "2001:db8:200::/64");
 	run_free(&r);
 	plugin_ok(f, bin.alt_plugin, "CHECK", 0, conf_text[0]);
-	/* Once more: nothing to do. */
-	CTL_OK(f, bin.alt_ctl, &r, "upgrade", "--all");
-	assert_contains(r.out, "0 upgraded, 32 already up to date");
-	run_free(&r);
 	/* The next release's ADD does not take a spare of this layout. */
 	assert_int_equal(cni_fixture_add_pod(f), EXTRA_POD);
 	conf_text[EXTRA_POD] = pod_conf(f, EXTRA_POD);
 	plugin_ok(f, bin.alt_plugin, "ADD", EXTRA_POD, conf_text[EXTRA_POD]);
-	assert_int_equal(spares(f, "v2-"), 1);
+	snprintf(spare_prefix, sizeof(spare_prefix), "v%d-", SKL_ABI_VERSION);
+	assert_int_equal(spares(f, spare_prefix), 1);
 	CTL_OK(f, bin.alt_ctl, &r, "--container", cid_of(EXTRA_POD), "status", "--json");
 	assert_contains(r.out, "map layout 1002\"");
-	run_free(&r);
-
-	/* Rollback: the previous release refuses the new layout clearly... */
-	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "status");
-	assert_int_not_equal(r.status, 0);
-	assert_contains(r.err, "made by another release");
-	run_free(&r);
-	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "upgrade");
-	assert_int_equal(r.status, 1);
-	assert_contains(r.err, "made by another release");
 	run_free(&r);
 	/* This release's binaries (and agent) say which release made the pod
 	 * and what to run. */
@@ -562,9 +631,6 @@ static void upgrade_all_under_traffic(void **state)
 	assert_int_equal(r.status, 1);
 	assert_contains(r.err, "made by another release (sklookup ");
 	run_free(&r);
-	/* ...and the previous release's DEL still removes such a pod entirely. */
-	plugin_ok(f, bin.prev_plugin, "DEL", 1, conf_text[1]);
-	cni_assert_pod_clean(f, 1);
 
 	close(listener);
 	close(udp);
@@ -577,8 +643,6 @@ static void upgrade_all_under_traffic(void **state)
 	for (size_t i = 1; i <= EXTRA_POD; i++)
 		cni_assert_pod_clean(f, i);
 	free_confs();
-	stream_free(s);
-	stream = NULL;
 }
 
 int main(void)
