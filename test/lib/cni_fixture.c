@@ -623,3 +623,17 @@ int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, con
 	skl_dispatcher_close(&d);
 	return fd;
 }
+
+int cni_deliver_in_pod(const struct cni_fixture *f, size_t pod, int type, const char *addr,
+		       uint16_t port, int server)
+{
+	struct skl_err err = { 0 };
+	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, hit;
+
+	assert_true(ns >= 0);
+	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
+	close(ns);
+	hit = fixture_deliver(type, addr, port, &server, 1);
+	assert_int_equal(skl_netns_leave(saved, &err), 0);
+	return hit;
+}

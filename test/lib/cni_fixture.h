@@ -119,6 +119,11 @@ int cni_run(const char *binary, const char *command, const char *container_id,
 int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,
 		   int type, const char *addr);
 
+/* fixture_deliver (dispatch_fixture.h) from inside pod i, where the pod's
+ * local routes serve the binding ranges. */
+int cni_deliver_in_pod(const struct cni_fixture *f, size_t pod, int type, const char *addr,
+		       uint16_t port, int server);
+
 /* ---- looking at what is there ---- */
 
 /* <root>/<network>/<container>/<ifname> as the plugin names it. */

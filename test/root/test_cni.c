@@ -897,21 +897,6 @@ static void killed_add_then_add(void **state)
 
 /* ---- GC after a crash ---- */
 
-/* fixture_deliver from inside pod i. */
-static int deliver_in_pod(const struct cni_fixture *f, size_t pod, int type, const char *addr,
-			  uint16_t port, int server)
-{
-	struct skl_err err = { 0 };
-	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, hit;
-
-	assert_true(ns >= 0);
-	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
-	close(ns);
-	hit = fixture_deliver(type, addr, port, &server, 1);
-	assert_int_equal(skl_netns_leave(saved, &err), 0);
-	return hit;
-}
-
 /* An ADD is killed (SIGKILL) right after step N while other pods are
  * attached: c1 (pods[0], routes in pod and host) and c3 (its own netns,
  * routes in the pod) are in cni.dev/valid-attachments; c2 (committed) and
@@ -972,7 +957,7 @@ static void killed_add_then_gc(void **state)
 	state_dir(f, CNI_NETWORK, "c3", dir);
 	web3 = cni_pod_server(f, p3, dir, "web", SOCK_STREAM, "127.0.0.1");
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web1, 1), 0);
-	assert_int_equal(deliver_in_pod(f, p3, SOCK_STREAM, "203.0.113.9", 8080, web3), 0);
+	assert_int_equal(cni_deliver_in_pod(f, p3, SOCK_STREAM, "203.0.113.9", 8080, web3), 0);
 	close(web1);
 	close(web3);
 	plugin_ok(f, "CHECK", "c1", f->pods[0].path, c1);

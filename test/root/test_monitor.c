@@ -417,21 +417,6 @@ static void one_monitor_per_pod(void **state)
 	cni_assert_nothing_left(f, 0);
 }
 
-/* fixture_deliver from inside pod i (its local routes serve the ranges). */
-static int deliver_in_pod(const struct cni_fixture *f, size_t pod, int type, const char *addr,
-			  uint16_t port, int server)
-{
-	struct skl_err err = { 0 };
-	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, hit;
-
-	assert_true(ns >= 0);
-	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
-	close(ns);
-	hit = fixture_deliver(type, addr, port, &server, 1);
-	assert_int_equal(skl_netns_leave(saved, &err), 0);
-	return hit;
-}
-
 /* --all watches every pod, and one added while it runs; a pod with a
  * Kubernetes name is shown by it. */
 static void all_pods(void **state)
@@ -453,7 +438,7 @@ static void all_pods(void **state)
 	web_b = cni_pod_server(f, pod2, b.dir, "web", SOCK_STREAM, "127.0.0.1");
 	wait_for_slot(b.dir, true);
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "203.0.113.7", 80, &web_a, 1), 0);
-	assert_int_equal(deliver_in_pod(f, pod2, SOCK_STREAM, "203.0.113.8", 80, web_b), 0);
+	assert_int_equal(cni_deliver_in_pod(f, pod2, SOCK_STREAM, "203.0.113.8", 80, web_b), 0);
 	n = read_events(&mon, ev, MAX_EVENTS, 1000);
 	stop_monitor(&mon, 0);
 	for (size_t i = 0; i < n; i++) {
