@@ -12,13 +12,14 @@
 
 #include "dispatch_abi.h"
 
-/* The tree of lengths l: *root (stored by the caller at its root slot) and
- * nodes[0..*n_nodes) to be stored at slots first_slot.., which the root and
- * the nodes refer to. nodes has room for SKL_LENGTHS_MAX entries. An empty
- * l gives a root not in use. */
-void skl_search_tree_build(const struct skl_lengths *l, uint32_t first_slot,
-			   struct skl_search_node *root, struct skl_search_node *nodes,
-			   uint32_t *n_nodes);
+/* The tree of lengths l of (family, proto): *root (stored by the caller at
+ * its root slot) and nodes[0..*n_nodes) to be stored at slots first_slot..,
+ * which the root and the nodes refer to. nodes has room for SKL_LENGTHS_MAX
+ * entries. An empty l gives a root not in use. The prefix-table fields
+ * (seed, buckets) are left to the caller. */
+void skl_search_tree_build(const struct skl_lengths *l, uint8_t family, uint8_t proto,
+			   uint32_t first_slot, struct skl_search_node *root,
+			   struct skl_search_node *nodes, uint32_t *n_nodes);
 
 /* The mask word w (0..3) of a plen-bit prefix, network byte order. */
 uint32_t skl_search_mask_word(unsigned int plen, unsigned int w);

@@ -493,19 +493,21 @@ static void replace_keeps_ids_of_unchanged_bindings(void **state)
 
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "192.0.2.1", 80, &srv, 1), 0);
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "198.51.100.200", 80, NULL, 0), -1);
-	/* Only one generation of prefix entries remains. */
+	/* Only one generation stays reachable: the other's search roots are
+	 * cleared. */
 	{
-		struct skl_prefix_key key, *prev = NULL;
+		struct skl_search_node node;
 		struct skl_config cfg;
 		int n_active = 0, n_other = 0;
 
 		assert_int_equal(skl_dispatcher_config(&e->d, &cfg, &err), 0);
-		while (!bpf_map_get_next_key(e->d.map_fd[SKL_MAP_PREFIXES], prev, &key)) {
-			if (key.gen == cfg.active_gen)
+		for (uint32_t k = 0; k < SKL_SEARCH_ROOTS; k++) {
+			assert_int_equal(bpf_map_lookup_elem(e->d.map_fd[SKL_MAP_SEARCH], &k,
+							     &node), 0);
+			if (node.tag && k / SKL_SEARCH_TREES == cfg.active_gen)
 				n_active++;
-			else
+			else if (node.tag)
 				n_other++;
-			prev = &key;
 		}
 		assert_true(n_active > 0);
 		assert_int_equal(n_other, 0);

@@ -17,6 +17,7 @@
 
 #include "bindings.h"
 #include "compile.h"
+#include "prefix_table.h"
 #include "search_tree.h"
 
 static void parse(const char *json, struct skl_binding_set *set)
@@ -307,13 +308,12 @@ static void search_tree_fits_the_program(void **state)
 
 		for (uint32_t i = 0; i < n; i++)
 			l.len[i] = (uint8_t)i;
-		skl_search_tree_build(&l, 0, &root, nodes, &n_nodes);
+		skl_search_tree_build(&l, SKL_FAMILY_V6, IPPROTO_UDP, 0, &root, nodes, &n_nodes);
 		if (!n) {
-			assert_false(root.in_use);
+			assert_int_equal(root.tag, 0);
 			continue;
 		}
-		assert_true(root.in_use);
-		assert_int_equal(root.plen, n - 1);
+		assert_int_equal(root.tag, skl_prefix_tag(SKL_FAMILY_V6, IPPROTO_UDP, n - 1));
 		assert_int_equal(root.on_hit, SKL_NONE);
 		assert_int_equal(n_nodes, n - 1);
 		assert_true(tree_depth(&root, nodes, n_nodes) <= SKL_SEARCH_STEPS);
@@ -322,11 +322,14 @@ static void search_tree_fits_the_program(void **state)
 		assert_true(tree_depth(&root, nodes, n_nodes) <= (int)skl_search_steps_for(n));
 		for (uint32_t i = 0; i < n_nodes; i++) {
 			uint8_t bytes[16];
+			__u64 mask[2];
 
-			assert_true(nodes[i].in_use);
+			assert_int_equal(nodes[i].tag & ~0xffu,
+					 skl_prefix_tag(SKL_FAMILY_V6, IPPROTO_UDP, 0));
 			memset(bytes, 0xff, sizeof(bytes));
-			skl_prefix_mask(bytes, SKL_FAMILY_V6, nodes[i].plen);
-			assert_memory_equal(nodes[i].mask, bytes, sizeof(bytes));
+			skl_prefix_mask(bytes, SKL_FAMILY_V6, (uint8_t)skl_tag_plen(nodes[i].tag));
+			skl_prefix_table_key(bytes, mask);
+			assert_memory_equal(nodes[i].mask, mask, sizeof(mask));
 		}
 	}
 }
