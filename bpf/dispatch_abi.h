@@ -80,14 +80,18 @@ struct skl_prefix_bucket {
 };
 
 /* The two candidate buckets of a key: hash words 0 and 1, each scaled to
- * [0, n_buckets) by a multiply ("fast range"), so any table size works. */
+ * [0, n_buckets) by a multiply ("fast range"), so any table size works.
+ * The multipliers are sign-extended 32-bit constants: one instruction each
+ * in the program (a 64-bit constant takes two), whose size is memory. */
+#define SKL_HASH_M1 ((__u64)(__s64)(__s32)0x9e3779b1)
+#define SKL_HASH_M2 ((__u64)(__s64)(__s32)0x85ebca77)
+#define SKL_HASH_M3 ((__u64)(__s64)(__s32)0xc2b2ae3d)
 static inline __u64 skl_prefix_hash(__u32 seed, __u32 tag, __u64 a01, __u64 a23)
 {
-	__u64 h = ((a01 ^ ((__u64)tag << 32 | seed)) * 0x9e3779b97f4a7c15ull) ^
-		  (a23 * 0xc2b2ae3d27d4eb4full);
+	__u64 h = ((a01 ^ ((__u64)tag << 32 | seed)) * SKL_HASH_M1) ^ (a23 * SKL_HASH_M2);
 
 	h ^= h >> 32;
-	h *= 0x165667b19e3779f9ull;
+	h *= SKL_HASH_M3;
 	h ^= h >> 29;
 	return h;
 }

@@ -11,10 +11,11 @@
 /* Entries per generation a binding may bring (its own and search markers);
  * a set that needs more is refused with an error naming limits.bindings. */
 #define ENTRIES_PER_BINDING 2
-#define ENTRIES_SLACK 32
-/* Two slots per bucket and two choices fill to ~0.9; 0.8 always fills. */
-#define LOAD_NUM 4
-#define LOAD_DEN 5
+#define ENTRIES_SLACK 24
+/* Two slots per bucket and two choices fill to ~0.9 (0.85 with room for
+ * the moves and seeds below): the table is memory the pod is charged for. */
+#define LOAD_NUM 17
+#define LOAD_DEN 20
 #define MAX_MOVES 500
 #define MAX_SEEDS 32
 
