@@ -265,6 +265,25 @@ struct skl_totals {
 	__u64 t[SKL_T_COUNT];
 };
 
+/* Which addresses can match at all, per (generation, family, protocol), so
+ * a miss costs no probe: the addresses of every prefix in use, masked to
+ * the shortest length in use, each set one bit of a 64-bit filter. An
+ * address whose bit is clear is inside no binding prefix. (It sits in
+ * "config", which the program reads anyway.) */
+struct skl_summary {
+	__u64 mask[2]; /* the shortest length in use, as skl_addr_pair() words */
+	__u64 bits;    /* bit skl_summary_bit() of every prefix in use */
+};
+
+/* The address folded to 32 bits, then Fibonacci hashing: the top 6 bits
+ * of a 32-bit product depend on every bit folded in. */
+static inline __u32 skl_summary_bit(__u64 a01, __u64 a23)
+{
+	__u64 x = a01 ^ a23;
+
+	return ((__u32)(x ^ (x >> 32)) * 0x9e3779b1u) >> 26;
+}
+
 /* The single entry of the "config" array. */
 struct skl_config {
 	__u32 active_gen;
@@ -272,6 +291,7 @@ struct skl_config {
 	__u32 max_segments; /* per generation: gen g owns [g*max, (g+1)*max) */
 	__u32 label_events; /* key of label 0's counters in "events" */
 	__u64 netns_cookie; /* the netns the dispatcher serves (SO_NETNS_COOKIE) */
+	struct skl_summary summary[SKL_SEARCH_ROOTS]; /* by skl_lengths_key() */
 };
 
 #endif

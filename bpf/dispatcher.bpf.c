@@ -185,8 +185,10 @@ static __always_inline void count_event(__u32 binding_key, __u32 label_key, __u3
 	__sync_fetch_and_add(&l->c[i], 1);
 }
 
-/* The slot of bucket idx that holds (tag, k01, k23), or NULL. */
-static __always_inline struct skl_prefix_slot *probe_bucket(__u32 idx, __u32 tag, __u64 k01,
+/* The slot of bucket idx that holds (tag, k01, k23), or NULL. The tag is
+ * compared in 64 bits: both sides are zero-extended loads, so no
+ * instructions go to clearing upper halves. */
+static __always_inline struct skl_prefix_slot *probe_bucket(__u32 idx, __u64 tag, __u64 k01,
 							    __u64 k23)
 {
 	struct skl_prefix_bucket *b = bpf_map_lookup_elem(&prefixes, &idx);
@@ -195,10 +197,10 @@ static __always_inline struct skl_prefix_slot *probe_bucket(__u32 idx, __u32 tag
 	if (!b)
 		return NULL;
 	s = &b->slot[0];
-	if (!((s->addr[0] ^ k01) | (s->addr[1] ^ k23) | (s->tag ^ tag)))
+	if (!((s->addr[0] ^ k01) | (s->addr[1] ^ k23) | ((__u64)s->tag ^ tag)))
 		return s;
 	s = &b->slot[1];
-	if (!((s->addr[0] ^ k01) | (s->addr[1] ^ k23) | (s->tag ^ tag)))
+	if (!((s->addr[0] ^ k01) | (s->addr[1] ^ k23) | ((__u64)s->tag ^ tag)))
 		return s;
 	return NULL;
 }
@@ -215,8 +217,8 @@ static __always_inline void find_prefix(__u64 a01, __u64 a23, __u32 node, __u32 
 	for (int i = 0; i < SKL_SEARCH_STEPS; i++) {
 		struct skl_search_node *n;
 		struct skl_prefix_slot *s;
-		__u32 on_hit, on_miss, tag, nb, base;
-		__u64 h, k01, k23;
+		__u32 on_hit, on_miss, nb, base;
+		__u64 h, k01, k23, tag;
 
 		if (i >= search_steps)
 			return;
@@ -284,7 +286,9 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	struct skl_totals *tot;
 	struct skl_config *cfg;
 	__u32 zero = 0, family, proto, port, binding, label, slot;
-	__u32 seg_first = 0, seg_count, is_v6, gen;
+	__u32 seg_first = 0, seg_count, is_v6, gen, root;
+	struct skl_summary *sum;
+	__u64 a01, a23;
 	__u32 what;
 	int verdict;
 	struct bpf_sock *sk;
@@ -313,8 +317,14 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	 * 1-3. One path for both families is one path for the verifier. */
 	is_v6 = equals(family, AF_INET6);
 	gen = cfg->active_gen & 1;
-	find_prefix(skl_addr_pair(ip4 | ip6_0, ip6_1), skl_addr_pair(ip6_2, ip6_3), gen * 4 + is_v6 * 2 + equals(proto, IPPROTO_UDP), &seg_first,
-		    &seg_count);
+	root = gen * 4 + is_v6 * 2 + equals(proto, IPPROTO_UDP);
+	a01 = skl_addr_pair(ip4 | ip6_0, ip6_1);
+	a23 = skl_addr_pair(ip6_2, ip6_3);
+	/* An address inside no prefix in use is a miss without a probe. */
+	sum = &cfg->summary[root];
+	seg_count = 0;
+	if ((sum->bits >> skl_summary_bit(a01 & sum->mask[0], a23 & sum->mask[1])) & 1)
+		find_prefix(a01, a23, root, &seg_first, &seg_count);
 
 	binding = SKL_NONE;
 	if (seg_count)

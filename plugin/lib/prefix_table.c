@@ -6,6 +6,7 @@
  */
 #include "prefix_table.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 /* Entries per generation a binding may bring (its own and search markers);
@@ -140,4 +141,29 @@ int skl_prefix_table_build(const struct skl_compiled *c, uint32_t seg_base, uint
 			return 0;
 		}
 	return -1;
+}
+
+void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, struct skl_summary *out)
+{
+	const struct skl_lengths *l = &c->lengths[k];
+	uint8_t family = k & 2 ? SKL_FAMILY_V6 : SKL_FAMILY_V4;
+	uint8_t proto = k & 1 ? IPPROTO_UDP : IPPROTO_TCP;
+	uint8_t ones[SKL_ADDR_BYTES];
+
+	memset(out, 0, sizeof(*out));
+	if (!l->n)
+		return;
+	memset(ones, 0xff, sizeof(ones));
+	skl_prefix_mask(ones, family, l->len[0]);
+	skl_prefix_table_key(ones, out->mask);
+	/* Markers lie under their prefixes: they set no other bit. */
+	for (size_t i = 0; i < c->n_prefixes; i++) {
+		const struct skl_compiled_prefix *p = &c->prefixes[i];
+		__u64 key[2];
+
+		if (p->family != family || p->proto != proto)
+			continue;
+		skl_prefix_table_key(p->addr, key);
+		out->bits |= 1ull << skl_summary_bit(key[0] & out->mask[0], key[1] & out->mask[1]);
+	}
 }

@@ -33,4 +33,7 @@ const struct skl_prefix_slot *skl_prefix_table_find(const struct skl_prefix_buck
 						    uint32_t n_buckets, uint32_t seed,
 						    uint32_t tag, const __u64 key[2]);
 
+/* The miss filter of tree k (skl_lengths_key(0, is_v6, is_udp)) of c. */
+void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, struct skl_summary *out);
+
 #endif

@@ -133,6 +133,24 @@ static int write_prefixes(struct skl_apply *a, const struct skl_compiled *c, uin
 	return ret;
 }
 
+/* The generation's miss filters, in the config entry (the program reads
+ * only the active generation's: the target's may change under it). */
+static int write_summaries(struct skl_apply *a, const struct skl_compiled *c,
+			   struct skl_err *err)
+{
+	struct skl_dispatcher *d = a->d;
+	struct skl_config cfg;
+	uint32_t zero = 0;
+
+	if (skl_dispatcher_config(d, &cfg, err))
+		return -1;
+	for (uint32_t k = 0; k < SKL_SEARCH_TREES; k++)
+		skl_prefix_summary(c, k, &cfg.summary[skl_lengths_key(a->target, k & 2, k & 1)]);
+	if (bpf_map_update_elem(d->map_fd[SKL_MAP_CONFIG], &zero, &cfg, BPF_ANY))
+		return skl_rules_kernel_err(err, "writing the miss filters");
+	return 0;
+}
+
 int skl_rules_write_generation(struct skl_apply *a, const struct skl_compiled *c,
 			       struct skl_err *err)
 {
@@ -145,7 +163,7 @@ int skl_rules_write_generation(struct skl_apply *a, const struct skl_compiled *c
 				"dispatcher holds; raise limits.portRanges", c->n_segments,
 				d->max_segments);
 	if (write_segments(a, c, base, err) || write_prefixes(a, c, base, &seed, err) ||
-	    write_search(a, c, seed, err))
+	    write_search(a, c, seed, err) || write_summaries(a, c, err))
 		return -1;
 	return 0;
 }
