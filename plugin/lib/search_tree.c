@@ -34,7 +34,7 @@ struct builder {
 /* The subtree over l->len[lo..hi]: its slot, or SKL_NONE when empty. */
 static uint32_t subtree(struct builder *b, int lo, int hi)
 {
-	int mid = (lo + hi) / 2;
+	int mid = skl_search_mid(lo, hi);
 	uint32_t at;
 
 	if (lo > hi)
