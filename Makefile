@@ -373,7 +373,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_MODEL := $(addprefix lib/,bindings_syntax bindings_set bindings_parse bindings_pod \
 	bindings_json conflicts precedence skl_error)
 FUZZ_PORTRESERVE := $(addprefix lib/,portreserve portreserve_ranges portreserve_syntax)
-FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree)
+FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree prefix_table)
 FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
 	$(addprefix cni/,netconf netconf_annotation netconf_pod) \
 	$(addprefix lib/,state_paths dispatcher state_link)
