@@ -120,7 +120,10 @@ endif
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS ?= -O2 -Wall
-BPF_FLAGS = -g -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf $(CLANG_BPF_SYS_INCLUDES) \
+# -mcpu=v3: 32-bit ALU ops and jumps (any kernel with sk_lookup has them),
+# so 32-bit values need no shifts to clear upper halves: a smaller program,
+# whose size is memory charged to every pod.
+BPF_FLAGS = -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ibpf $(CLANG_BPF_SYS_INCLUDES) \
 	$(REPRO_FLAGS) $(BPF_CFLAGS) $(WERROR_FLAGS)
 
 # make LAYOUT_ALT=1 (with its own BUILD): a build whose map layout differs
@@ -447,7 +450,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_MODEL := $(addprefix lib/,bindings_syntax bindings_set bindings_parse bindings_pod \
 	bindings_json conflicts precedence skl_error)
 FUZZ_PORTRESERVE := $(addprefix lib/,portreserve portreserve_ranges portreserve_syntax)
-FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree)
+FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree prefix_table)
 FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
 	$(addprefix cni/,netconf netconf_annotation netconf_pod) \
 	$(addprefix lib/,state_paths dispatcher state_link record version)

@@ -40,22 +40,74 @@ enum skl_family { SKL_FAMILY_V4 = 0, SKL_FAMILY_V6 = 1 };
 #define SKL_PLEN_MAX_V4 32
 #define SKL_PLEN_MAX_V6 128
 
-/* Key of the "prefixes" hash: a real binding prefix or a search marker. */
-struct skl_prefix_key {
-	__u8 gen;
-	__u8 family; /* enum skl_family */
-	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 plen;   /* 0..32 or 0..128 */
-	__u32 addr[4]; /* masked to plen, network byte order; v4 in addr[0] */
-};
+/* The "prefixes" table: a two-choice cuckoo hash table that user space
+ * builds in an ARRAY map and the program probes with inline code (an array
+ * lookup is a few instructions the kernel inlines; a BPF hash probe is a call
+ * to the kernel's hash code, ~20 ns on a CPU with return-thunk mitigations).
+ * Each generation owns n_buckets buckets from bucket_first (in every search
+ * node); an entry sits in one of the two buckets skl_prefix_hash() names.
+ * A slot holds a binding prefix or a search marker. */
+#define SKL_PREFIX_SLOTS 2 /* slots per bucket */
 
-/* Value: the port table of the longest binding prefix that contains the
- * key's address bits and is no longer than plen ("best matching prefix").
- * seg_count == 0 means no binding prefix does. */
-struct skl_prefix_val {
+/* What a slot of a given (family, protocol, prefix length) is tagged with;
+ * 0 is an empty slot. */
+#define SKL_TAG_IN_USE 0x1000000u
+static inline __u32 skl_prefix_tag(__u32 family, __u32 proto, __u32 plen)
+{
+	return SKL_TAG_IN_USE | family << 16 | (proto & 0xff) << 8 | (plen & 0xff);
+}
+
+static inline __u32 skl_tag_plen(__u32 tag)
+{
+	return tag & 0xff;
+}
+
+/* An address as two 64-bit words, each built from two of its 32-bit words
+ * (network byte order, as the program reads them), the same way in the
+ * program and in user space. */
+static inline __u64 skl_addr_pair(__u32 first, __u32 second)
+{
+	return (__u64)second << 32 | first;
+}
+
+struct skl_prefix_slot {
+	__u64 addr[2];   /* masked: skl_addr_pair(words 0, 1), (words 2, 3); v4 in word 0 */
+	__u32 tag;       /* skl_prefix_tag(), 0: empty */
+	/* The port table of the longest binding prefix that contains the
+	 * address bits and is no longer than the slot's ("best matching
+	 * prefix"); seg_count == 0: no binding prefix does. */
 	__u32 seg_first; /* index into "segments" (generation offset included) */
 	__u32 seg_count;
+	__u32 pad;
 };
+
+struct skl_prefix_bucket {
+	struct skl_prefix_slot slot[SKL_PREFIX_SLOTS];
+};
+
+/* The two candidate buckets of a key: hash words 0 and 1, each scaled to
+ * [0, n_buckets) by a multiply ("fast range"), so any table size works.
+ * The multipliers are sign-extended 32-bit constants: one instruction each
+ * in the program (a 64-bit constant takes two), whose size is memory. */
+#define SKL_HASH_M1 ((__u64)(__s64)(__s32)0x9e3779b1)
+#define SKL_HASH_M2 ((__u64)(__s64)(__s32)0x85ebca77)
+#define SKL_HASH_M3 ((__u64)(__s64)(__s32)0xc2b2ae3d)
+static inline __u64 skl_prefix_hash(__u32 seed, __u32 tag, __u64 a01, __u64 a23)
+{
+	__u64 h = ((a01 ^ ((__u64)tag << 32 | seed)) * SKL_HASH_M1) ^ (a23 * SKL_HASH_M2);
+
+	h ^= h >> 32;
+	h *= SKL_HASH_M3;
+	h ^= h >> 29;
+	return h;
+}
+
+static inline __u32 skl_prefix_bucket_of(__u64 hash, int second, __u32 n_buckets)
+{
+	__u32 word = second ? (__u32)(hash >> 32) : (__u32)hash;
+
+	return (__u32)(((__u64)word * n_buckets) >> 32);
+}
 
 /* One entry of a port table: ports [start, next entry's start) go to
  * binding. Tables cover 0..65535 and are sorted by start. */
@@ -86,14 +138,17 @@ static inline __u32 skl_lengths_key(__u32 gen, int is_v6, int is_udp)
  * every pod start). The root of (generation, family, protocol) is node
  * skl_lengths_key(); it probes the longest length in use (a hit there is the
  * answer: no marker is that long), its on_miss leads to a balanced tree over
- * the other lengths. A node not in use ends the search. */
+ * the other lengths. A node not in use (tag 0) ends the search. Every node
+ * also names its generation's prefix table (seed, buckets), so a step reads
+ * one node and one or two buckets. */
 struct skl_search_node {
-	__u32 mask[4];  /* the first plen bits set, network byte order */
+	__u64 mask[2];  /* the first plen bits set, as skl_addr_pair() words */
+	__u32 tag;      /* skl_prefix_tag() of the length probed; 0: not in use */
 	__u32 on_hit;   /* next node after a hit, or SKL_NONE: done */
 	__u32 on_miss;  /* next node after a miss, or SKL_NONE: done */
-	__u8 plen;
-	__u8 in_use;
-	__u8 pad[2];
+	__u32 seed;     /* the generation's prefix table: hash seed, */
+	__u32 bucket_first; /* its first bucket in "prefixes" */
+	__u32 n_buckets;    /* and its number of buckets */
 };
 
 /* Search trees per generation: one per (family, protocol). */
@@ -220,6 +275,25 @@ struct skl_totals {
 	__u64 t[SKL_T_COUNT];
 };
 
+/* Which addresses can match at all, per (generation, family, protocol), so
+ * a miss costs no probe: the addresses of every prefix in use, masked to
+ * the shortest length in use, each set one bit of a 64-bit filter. An
+ * address whose bit is clear is inside no binding prefix. (It sits in
+ * "config", which the program reads anyway.) */
+struct skl_summary {
+	__u64 mask[2]; /* the shortest length in use, as skl_addr_pair() words */
+	__u64 bits;    /* bit skl_summary_bit() of every prefix in use */
+};
+
+/* The address folded to 32 bits, then Fibonacci hashing: the top 6 bits
+ * of a 32-bit product depend on every bit folded in. */
+static inline __u32 skl_summary_bit(__u64 a01, __u64 a23)
+{
+	__u64 x = a01 ^ a23;
+
+	return ((__u32)(x ^ (x >> 32)) * 0x9e3779b1u) >> 26;
+}
+
 /*
  * Live decisions (sklookup-ctl monitor). The "monitor" map holds, in its
  * one slot, a ring buffer while a monitor watches the pod and nothing
@@ -270,6 +344,7 @@ struct skl_config {
 	__u32 max_segments; /* per generation: gen g owns [g*max, (g+1)*max) */
 	__u32 label_events; /* key of label 0's counters in "events" */
 	__u64 netns_cookie; /* the netns the dispatcher serves (SO_NETNS_COOKIE) */
+	struct skl_summary summary[SKL_SEARCH_ROOTS]; /* by skl_lengths_key() */
 };
 
 #endif

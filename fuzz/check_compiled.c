@@ -8,8 +8,10 @@
 #include "check_compiled.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 
 #include "fuzz.h"
+#include "prefix_table.h"
 
 #define MAX_RANGES_PROBED 4
 
@@ -100,6 +102,49 @@ static void check_tables(const struct skl_binding_set *set, const struct skl_com
 	}
 }
 
+/* The miss filter of (family, proto) lets addr through. */
+static bool filter_passes(const struct skl_compiled *c, uint8_t proto, uint8_t family,
+			  const uint8_t addr[16])
+{
+	struct skl_summary sum;
+	__u64 key[2];
+
+	skl_prefix_summary(c, skl_lengths_key(0, family == SKL_FAMILY_V6, proto == IPPROTO_UDP),
+			   &sum);
+	skl_prefix_table_key(addr, key);
+	return (sum.bits >> skl_summary_bit(key[0] & sum.mask[0], key[1] & sum.mask[1])) & 1;
+}
+
+/* The prefix table the program probes, at the size a dispatcher of this
+ * many bindings gets: when the entries are within its capacity, it holds
+ * every one with its port table. */
+static void check_prefix_table(const struct skl_binding_set *set, const struct skl_compiled *c)
+{
+	uint32_t n_buckets = skl_prefix_buckets_for((uint32_t)set->n), seed;
+	struct skl_prefix_bucket *buckets = calloc(n_buckets, sizeof(*buckets));
+
+	FUZZ_CHECK(buckets != NULL, "out of memory");
+	/* More entries than that are refused by the apply, with an error. */
+	if (c->n_prefixes > skl_prefix_capacity(n_buckets)) {
+		free(buckets);
+		return;
+	}
+	FUZZ_CHECK(!skl_prefix_table_build(c, 0, n_buckets, buckets, &seed),
+		   "%zu prefix entries did not fit %u buckets", c->n_prefixes, n_buckets);
+	for (size_t i = 0; i < c->n_prefixes; i++) {
+		const struct skl_compiled_prefix *p = &c->prefixes[i];
+		const struct skl_prefix_slot *s;
+		__u64 key[2];
+
+		skl_prefix_table_key(p->addr, key);
+		s = skl_prefix_table_find(buckets, n_buckets, seed,
+					  skl_prefix_tag(p->family, p->proto, p->plen), key);
+		FUZZ_CHECK(s && s->seg_first == p->seg_first && s->seg_count == p->seg_count,
+			   "prefix %zu not found in the prefix table as compiled", i);
+	}
+	free(buckets);
+}
+
 static void probe(const struct skl_binding_set *set, const struct skl_compiled *c,
 		  uint8_t family, const uint8_t addr[16], uint32_t port)
 {
@@ -112,6 +157,9 @@ static void probe(const struct skl_binding_set *set, const struct skl_compiled *
 		uint32_t got = skl_compiled_lookup(c, protos[i], family, addr, (uint16_t)port);
 		char text[64];
 
+		FUZZ_CHECK(want == SKL_NONE || filter_passes(c, protos[i], family, addr),
+			   "proto %u: the miss filter turns away an address binding %u holds",
+			   protos[i], want);
 		if (want == got)
 			continue;
 		skl_prefix_format(family, (uint8_t)max_plen(family), addr, text, sizeof(text));
@@ -141,6 +189,7 @@ void fuzz_check_compiled(const struct skl_binding_set *set, const struct skl_com
 {
 	check_lengths(c);
 	check_tables(set, c);
+	check_prefix_table(set, c);
 	for (size_t i = 0; i < set->n && i < max_probed; i++) {
 		const struct skl_binding_spec *b = &set->v[i];
 		uint8_t a[16];

@@ -4,6 +4,7 @@
  * the prefix lengths in use.
  */
 #include "compile_internal.h"
+#include "search_tree.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -200,7 +201,7 @@ static int build_prefixes(struct compiler *cc)
 		int lo = 0, hi = (int)l->n - 2;
 
 		while (r->plen != l->len[l->n - 1] && lo <= hi) {
-			int mid = (lo + hi) / 2;
+			int mid = skl_search_mid(lo, hi);
 
 			if (l->len[mid] == r->plen)
 				break;

@@ -32,9 +32,10 @@ uint32_t skl_compiled_lookup(const struct skl_compiled *c, uint8_t proto, uint8_
 	uint32_t first, last, n_nodes;
 
 	/* As the program does: walk the search tree it is given. */
-	skl_search_tree_build(l, 0, &root, nodes, &n_nodes);
-	for (int step = 0; step < SKL_SEARCH_STEPS && n->in_use; step++) {
-		const struct skl_compiled_prefix *hit = probe(c, proto, family, addr, n->plen);
+	skl_search_tree_build(l, family, proto, 0, &root, nodes, &n_nodes);
+	for (int step = 0; step < SKL_SEARCH_STEPS && n->tag; step++) {
+		const struct skl_compiled_prefix *hit =
+			probe(c, proto, family, addr, (uint8_t)skl_tag_plen(n->tag));
 		uint32_t next = hit ? n->on_hit : n->on_miss;
 
 		if (hit)

@@ -12,6 +12,7 @@
 #include "dispatch_abi.h"
 #include "dispatcher.skel.h"
 #include "record.h"
+#include "prefix_table.h"
 #include "state.h"
 #include "version.h"
 
@@ -60,10 +61,9 @@ int skl_limits_check(const struct skl_limits *limits, struct skl_err *err)
  * with one port under a prefix with a range and one with all ports takes ~6);
  * identical tables are stored once. A random set of 100,000 nested
  * bindings needs 5.1 per range (test_scale); 6 leaves room, and deeper
- * nesting fails with an error naming limits.portRanges. A prefix brings one
- * entry plus at most one search marker per probe, in each generation. */
+ * nesting fails with an error naming limits.portRanges. The prefix table's
+ * size is prefix_table.c's. */
 #define SEGMENTS_PER_RANGE 6
-#define PREFIX_ENTRIES_PER_BINDING 4
 /* Room above the per-item sizes for the smallest limits. */
 #define TABLE_SLACK 64
 
@@ -79,14 +79,6 @@ static uint32_t search_nodes_per_gen(const struct skl_limits *l)
 	return l->bindings < SKL_SEARCH_NODES_MAX ? l->bindings : SKL_SEARCH_NODES_MAX;
 }
 
-static uint32_t prefix_entries(const struct skl_limits *l)
-{
-	/* Markers are shared by the prefixes below them, so a binding brings
-	 * well under two entries per generation in practice; a set that needs
-	 * more is refused with an error naming limits.bindings. The hash
-	 * allocates its buckets up front, so this is memory. */
-	return PREFIX_ENTRIES_PER_BINDING * l->bindings + TABLE_SLACK;
-}
 
 struct dispatcher_bpf *skl_dispatcher_skel_open(void)
 {
@@ -155,7 +147,7 @@ static void set_sizes(struct dispatcher_bpf *skel, const struct skl_limits *l)
 {
 	uint32_t sizes[SKL_MAP_COUNT] = {
 		[SKL_MAP_CONFIG] = 1,
-		[SKL_MAP_PREFIXES] = prefix_entries(l),
+		[SKL_MAP_PREFIXES] = SKL_GENERATIONS * skl_prefix_buckets_for(l->bindings),
 		[SKL_MAP_SEARCH] = SKL_SEARCH_ROOTS + SKL_GENERATIONS * search_nodes_per_gen(l),
 		[SKL_MAP_SEGMENTS] = SKL_GENERATIONS * skl_segments_per_gen(l),
 		[SKL_MAP_BINDINGS] = l->bindings,
@@ -188,12 +180,12 @@ static int map_max_entries(int fd, uint32_t *max, struct skl_err *err)
  * knows the limits it was loaded with. */
 static int read_limits(struct skl_dispatcher *d, struct skl_err *err)
 {
-	uint32_t segments, search;
+	uint32_t segments, search, buckets;
 
 	if (map_max_entries(d->map_fd[SKL_MAP_BINDINGS], &d->limits.bindings, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_LABELS], &d->limits.labels, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_PORTS], &d->limits.port_ranges, err) ||
-	    map_max_entries(d->map_fd[SKL_MAP_PREFIXES], &d->max_prefixes, err) ||
+	    map_max_entries(d->map_fd[SKL_MAP_PREFIXES], &buckets, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_SEGMENTS], &segments, err) ||
 	    map_max_entries(d->map_fd[SKL_MAP_SEARCH], &search, err))
 		return -1;
@@ -201,6 +193,7 @@ static int read_limits(struct skl_dispatcher *d, struct skl_err *err)
 		return skl_errf(err, SKL_CNI_INTERNAL, "the search map holds %u nodes, fewer than "
 				"its %u roots", search, SKL_SEARCH_ROOTS);
 	d->max_segments = segments / SKL_GENERATIONS;
+	d->prefix_buckets = buckets / SKL_GENERATIONS;
 	d->search_per_gen = (search - SKL_SEARCH_ROOTS) / SKL_GENERATIONS;
 	return 0;
 }
@@ -313,8 +306,7 @@ static const struct map_layout {
 	uint32_t type, key_size, value_size, max_entries;
 } layouts[SKL_MAP_COUNT] = {
 	[SKL_MAP_CONFIG] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_config), 1 },
-	[SKL_MAP_PREFIXES] = { BPF_MAP_TYPE_HASH, sizeof(struct skl_prefix_key),
-			       sizeof(struct skl_prefix_val), 0 },
+	[SKL_MAP_PREFIXES] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_prefix_bucket), 0 },
 	[SKL_MAP_SEARCH] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_search_node), 0 },
 	[SKL_MAP_SEGMENTS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_segment), 0 },
 	[SKL_MAP_BINDINGS] = { BPF_MAP_TYPE_ARRAY, 4, sizeof(struct skl_binding_value), 0 },

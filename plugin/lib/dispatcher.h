@@ -49,7 +49,7 @@ struct skl_dispatcher {
 	int map_fd[SKL_MAP_COUNT];
 	struct skl_limits limits; /* as read back from the maps */
 	uint32_t max_segments;   /* per generation */
-	uint32_t max_prefixes;   /* entries of the prefixes hash, both generations */
+	uint32_t prefix_buckets; /* buckets of the prefix table, per generation */
 	uint32_t search_per_gen; /* search nodes per generation, besides the roots */
 	struct dispatcher_bpf *skel; /* set when loaded by this process */
 	bool spare; /* opened from a spare: program and maps are pinned already */

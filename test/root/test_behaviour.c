@@ -493,19 +493,21 @@ static void replace_keeps_ids_of_unchanged_bindings(void **state)
 
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "192.0.2.1", 80, &srv, 1), 0);
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "198.51.100.200", 80, NULL, 0), -1);
-	/* Only one generation of prefix entries remains. */
+	/* Only one generation stays reachable: the other's search roots are
+	 * cleared. */
 	{
-		struct skl_prefix_key key, *prev = NULL;
+		struct skl_search_node node;
 		struct skl_config cfg;
 		int n_active = 0, n_other = 0;
 
 		assert_int_equal(skl_dispatcher_config(&e->d, &cfg, &err), 0);
-		while (!bpf_map_get_next_key(e->d.map_fd[SKL_MAP_PREFIXES], prev, &key)) {
-			if (key.gen == cfg.active_gen)
+		for (uint32_t k = 0; k < SKL_SEARCH_ROOTS; k++) {
+			assert_int_equal(bpf_map_lookup_elem(e->d.map_fd[SKL_MAP_SEARCH], &k,
+							     &node), 0);
+			if (node.tag && k / SKL_SEARCH_TREES == cfg.active_gen)
 				n_active++;
-			else
+			else if (node.tag)
 				n_other++;
-			prev = &key;
 		}
 		assert_true(n_active > 0);
 		assert_int_equal(n_other, 0);
@@ -543,6 +545,56 @@ static void failed_apply_changes_nothing(void **state)
 	assert_int_equal(fixture_deliver(SOCK_STREAM, "192.0.2.1", 80, &srv, 1), 0);
 }
 
+/* A set whose prefix table (its prefixes and search markers) does not fit
+ * the dispatcher is refused with an error naming limits.bindings, and the
+ * set in force stays. 40 /96s under seven other v6 lengths each need two
+ * markers (at /64 and /80) besides their own entry: three entries a
+ * binding, where the table has room for about two (48 bindings: the 47
+ * new ones and the one in force, whose id stays until the switch). */
+static void prefix_table_overflow_is_refused(void **state)
+{
+	static const int singles[] = { 40, 48, 56, 64, 72, 80, 128 };
+	struct env *e = *state;
+	struct skl_binding_set set, got;
+	struct skl_err err = { 0 };
+	size_t len = 16384, at = 0;
+	char *json = malloc(len);
+	uint32_t *ids;
+	int srv;
+
+	assert_non_null(json);
+	fixture_dispatcher(&e->d, &(struct skl_limits){ .bindings = 48, .labels = 4,
+							 .port_ranges = 64 });
+	env_bindings(e, "[{\"label\": \"web\", \"protocol\": \"tcp\", \"prefix\": \"192.0.2.0/24\"}]");
+	srv = env_server(e, SOCK_STREAM, "127.0.0.1", 0, true);
+	env_register(e, "web", srv);
+	at += (size_t)snprintf(json + at, len - at, "[");
+	for (size_t i = 0; i < sizeof(singles) / sizeof(singles[0]); i++)
+		at += (size_t)snprintf(json + at, len - at,
+				       "{\"label\": \"a\", \"protocol\": \"tcp\", "
+				       "\"prefix\": \"2001:db8:ff00::/%d\"},", singles[i]);
+	for (int k = 1; k <= 40; k++)
+		at += (size_t)snprintf(json + at, len - at,
+				       "{\"label\": \"a\", \"protocol\": \"tcp\", "
+				       "\"prefix\": \"2001:db8:%x::/96\"}%s", k, k < 40 ? "," : "]");
+	assert_true(at < len);
+	fixture_parse(json, &set);
+	free(json);
+	assert_int_equal(set.n, 47);
+	assert_int_equal(skl_rules_apply(&e->d, &set, &err), -1);
+	if (!strstr(err.msg, "prefix entries"))
+		fail_msg("%s", err.msg);
+	assert_non_null(strstr(err.msg, "limits.bindings"));
+	skl_bindings_free(&set);
+
+	assert_int_equal(skl_rules_read(&e->d, &got, &ids, &err), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.v[0].label, "web");
+	free(ids);
+	skl_bindings_free(&got);
+	assert_int_equal(fixture_deliver(SOCK_STREAM, "192.0.2.1", 80, &srv, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +612,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(replace_keeps_ids_of_unchanged_bindings, env_setup,
 						env_teardown),
 		cmocka_unit_test_setup_teardown(failed_apply_changes_nothing, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(prefix_table_overflow_is_refused, env_setup,
+						env_teardown),
 	};
 
 	return cmocka_run_group_tests_name("dispatcher behaviour", tests, NULL, NULL);

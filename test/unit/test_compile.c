@@ -17,6 +17,7 @@
 
 #include "bindings.h"
 #include "compile.h"
+#include "prefix_table.h"
 #include "search_tree.h"
 
 static void parse(const char *json, struct skl_binding_set *set)
@@ -277,6 +278,105 @@ static void compiled_lookup_matches_reference(void **state)
 	assert_true(hits < probes);
 }
 
+/* The prefix table the program probes holds every compiled entry with its
+ * port table, in one of its two buckets, and nothing else answers; the
+ * miss filter lets every bound address through: checked on random sets,
+ * at the size a dispatcher of that many bindings gets. */
+static void prefix_table_holds_every_entry(void **state)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+
+	(void)state;
+	for (int round = 0; round < 40; round++) {
+		struct skl_binding_set set = { 0 };
+		struct skl_prefix_bucket *buckets;
+		struct skl_compiled c;
+		struct skl_err err;
+		uint32_t n_buckets, table_seed, found = 0;
+
+		for (int tries = 0; tries < 60 + 10 * round; tries++) {
+			struct skl_port_range ports[2];
+			struct skl_binding_spec b;
+
+			random_binding(&seed, &b, ports);
+			assert_int_equal(skl_bindings_append(&set, &b, &err), 0);
+			if (skl_bindings_check_conflicts(&set, &err)) {
+				set.n--;
+				free(set.v[set.n].ports);
+			}
+		}
+		compile(&set, &c);
+		n_buckets = skl_prefix_buckets_for((uint32_t)set.n);
+		assert_true(c.n_prefixes <= skl_prefix_capacity(n_buckets));
+		buckets = calloc(n_buckets, sizeof(*buckets));
+		assert_non_null(buckets);
+		assert_int_equal(skl_prefix_table_build(&c, 1000, n_buckets, buckets, &table_seed), 0);
+		for (size_t i = 0; i < c.n_prefixes; i++) {
+			const struct skl_compiled_prefix *p = &c.prefixes[i];
+			uint32_t tag = skl_prefix_tag(p->family, p->proto, p->plen);
+			const struct skl_prefix_slot *s;
+			__u64 key[2];
+
+			skl_prefix_table_key(p->addr, key);
+			s = skl_prefix_table_find(buckets, n_buckets, table_seed, tag, key);
+			assert_non_null(s);
+			assert_int_equal(s->seg_first, 1000 + p->seg_first);
+			assert_int_equal(s->seg_count, p->seg_count);
+			/* v4 entries: no other length (+128) or address (word 1
+			 * is 0 in every v4 key) answers for them. */
+			if (p->family != SKL_FAMILY_V4)
+				continue;
+			assert_null(skl_prefix_table_find(buckets, n_buckets, table_seed, tag ^ 0x80,
+							  key));
+			key[1] ^= 1ull << 63;
+			assert_null(skl_prefix_table_find(buckets, n_buckets, table_seed, tag, key));
+		}
+		/* The miss filter never turns away an address inside a binding:
+		 * each binding's prefix, host bits set at random. */
+		for (size_t i = 0; i < set.n; i++) {
+			const struct skl_binding_spec *b = &set.v[i];
+			uint32_t k = skl_lengths_key(0, b->family == SKL_FAMILY_V6,
+						     b->proto == IPPROTO_UDP);
+			uint8_t addr[SKL_ADDR_BYTES], host[SKL_ADDR_BYTES];
+			struct skl_summary sum;
+			__u64 key[2];
+
+			skl_prefix_summary(&c, k, &sum);
+			for (int j = 0; j < SKL_ADDR_BYTES; j++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				host[j] = (uint8_t)(seed >> 56);
+			}
+			/* The binding's prefix bits, then random host bits. */
+			memcpy(addr, b->addr, sizeof(addr));
+			for (int j = 0; j < (b->family == SKL_FAMILY_V6 ? 16 : 4); j++) {
+				int bits = (int)b->plen - 8 * j;
+				uint8_t keep = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+
+				addr[j] = (uint8_t)((b->addr[j] & keep) | (host[j] & ~keep));
+			}
+			skl_prefix_table_key(addr, key);
+			assert_true((sum.bits >> skl_summary_bit(key[0] & sum.mask[0],
+								 key[1] & sum.mask[1])) & 1);
+		}
+		for (uint32_t b = 0; b < n_buckets; b++)
+			for (int k = 0; k < SKL_PREFIX_SLOTS; k++)
+				found += buckets[b].slot[k].tag != 0;
+		assert_int_equal(found, c.n_prefixes);
+		/* More entries than the capacity are refused, not squeezed in. */
+		if (c.n_prefixes > 1) {
+			uint32_t small = 1;
+
+			while (skl_prefix_capacity(small + 1) < c.n_prefixes)
+				small++;
+			assert_int_equal(skl_prefix_table_build(&c, 0, small, buckets, &table_seed),
+					 -1);
+		}
+		free(buckets);
+		skl_compiled_free(&c);
+		skl_bindings_free(&set);
+	}
+}
+
 /* Steps of the walk from the root to a node, the longest path of all. */
 static int tree_depth(const struct skl_search_node *n, const struct skl_search_node *nodes,
 		      uint32_t n_nodes)
@@ -307,13 +407,12 @@ static void search_tree_fits_the_program(void **state)
 
 		for (uint32_t i = 0; i < n; i++)
 			l.len[i] = (uint8_t)i;
-		skl_search_tree_build(&l, 0, &root, nodes, &n_nodes);
+		skl_search_tree_build(&l, SKL_FAMILY_V6, IPPROTO_UDP, 0, &root, nodes, &n_nodes);
 		if (!n) {
-			assert_false(root.in_use);
+			assert_int_equal(root.tag, 0);
 			continue;
 		}
-		assert_true(root.in_use);
-		assert_int_equal(root.plen, n - 1);
+		assert_int_equal(root.tag, skl_prefix_tag(SKL_FAMILY_V6, IPPROTO_UDP, n - 1));
 		assert_int_equal(root.on_hit, SKL_NONE);
 		assert_int_equal(n_nodes, n - 1);
 		assert_true(tree_depth(&root, nodes, n_nodes) <= SKL_SEARCH_STEPS);
@@ -322,11 +421,14 @@ static void search_tree_fits_the_program(void **state)
 		assert_true(tree_depth(&root, nodes, n_nodes) <= (int)skl_search_steps_for(n));
 		for (uint32_t i = 0; i < n_nodes; i++) {
 			uint8_t bytes[16];
+			__u64 mask[2];
 
-			assert_true(nodes[i].in_use);
+			assert_int_equal(nodes[i].tag & ~0xffu,
+					 skl_prefix_tag(SKL_FAMILY_V6, IPPROTO_UDP, 0));
 			memset(bytes, 0xff, sizeof(bytes));
-			skl_prefix_mask(bytes, SKL_FAMILY_V6, nodes[i].plen);
-			assert_memory_equal(nodes[i].mask, bytes, sizeof(bytes));
+			skl_prefix_mask(bytes, SKL_FAMILY_V6, (uint8_t)skl_tag_plen(nodes[i].tag));
+			skl_prefix_table_key(bytes, mask);
+			assert_memory_equal(nodes[i].mask, mask, sizeof(mask));
 		}
 	}
 }
@@ -399,6 +501,7 @@ int main(void)
 		cmocka_unit_test(precedence_examples),
 		cmocka_unit_test(identical_tables_are_shared),
 		cmocka_unit_test(compiled_lookup_matches_reference),
+		cmocka_unit_test(prefix_table_holds_every_entry),
 		cmocka_unit_test(search_tree_fits_the_program),
 		cmocka_unit_test(segment_probe_bound_suffices),
 		cmocka_unit_test(pod_prefix_must_be_resolved),
