@@ -2,6 +2,7 @@
 #include "agent_state.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,20 +44,26 @@ static int open_pin(const char *dir, const char *name)
 	return bpf_obj_get(path);
 }
 
+/* Every layout keeps the netns cookie where the first one had it: the
+ * agent finds a pod of another release too, and tells its client what to
+ * run rather than "no dispatcher". */
+#define CONFIG_MAX 4096
+
 int skl_agent_state_cookie(const char *dir, uint64_t *cookie)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info), zero = 0;
-	struct skl_config cfg;
+	uint64_t value[CONFIG_MAX / sizeof(uint64_t)];
+	size_t at = offsetof(struct skl_config, netns_cookie);
 	int fd = open_pin(dir, skl_map_pin_names[SKL_MAP_CONFIG]), ret = -1;
 
 	if (fd < 0)
 		return -1;
-	/* A map of another layout (or per-CPU) would be read past cfg. */
+	/* A value larger than the buffer (or per-CPU) would be read past it. */
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_MAP_TYPE_ARRAY &&
-	    info.value_size == sizeof(cfg) &&
-	    !bpf_map_lookup_elem(fd, &zero, &cfg)) {
-		*cookie = cfg.netns_cookie;
+	    info.value_size >= at + sizeof(*cookie) && info.value_size <= sizeof(value) &&
+	    !bpf_map_lookup_elem(fd, &zero, value)) {
+		memcpy(cookie, (const char *)value + at, sizeof(*cookie));
 		ret = 0;
 	}
 	close(fd);
