@@ -453,7 +453,7 @@ FUZZ_PORTRESERVE := $(addprefix lib/,portreserve portreserve_ranges portreserve_
 FUZZ_COMPILE := $(addprefix lib/,compile compile_tables compile_lookup search_tree prefix_table)
 FUZZ_PLUGIN_netconf := $(FUZZ_MODEL) $(FUZZ_COMPILE) $(FUZZ_PORTRESERVE) \
 	$(addprefix cni/,netconf netconf_annotation netconf_pod) \
-	$(addprefix lib/,state_paths dispatcher state_link record version)
+	$(addprefix lib/,state_paths dispatcher state_link record pod_identity version)
 FUZZ_PLUGIN_bindings := $(FUZZ_MODEL) $(FUZZ_COMPILE)
 FUZZ_PLUGIN_strings := $(FUZZ_MODEL) lib/state_paths $(FUZZ_PORTRESERVE)
 FUZZ_PLUGIN_record := $(FUZZ_MODEL) lib/record lib/pod_identity lib/version
