@@ -1,5 +1,5 @@
 /*
- * Figure 6, what sklookup-ctl monitor costs a lookup: BPF_PROG_TEST_RUN on
+ * Figure 7, what sklookup-ctl monitor costs a lookup: BPF_PROG_TEST_RUN on
  * one dispatcher (the default limits, four bindings, a registered listener)
  * with its monitor slot empty (nobody watching: the hot path's one extra
  * branch), with a monitor's ring in the slot and a thread draining it (a
@@ -180,7 +180,7 @@ static void report(const char *name, double ns[N_MODES][N_PROBES][BENCH_MAX_ROUN
 		above[r] = ns[m][p][r] - ns[FLOOR][p][r];
 		ratio[r] = above[r] / (ns[OFF][p][r] - ns[FLOOR][p][r]);
 	}
-	snprintf(title, sizeof(title), "6 %s, %s, vs monitor off (above the empty program)", name,
+	snprintf(title, sizeof(title), "7 %s, %s, vs monitor off (above the empty program)", name,
 		 probe_name[p]);
 	snprintf(value, sizeof(value), "%.1f ns", bench_median(ns[m][p], rounds));
 	snprintf(baseline, sizeof(baseline), "%.1f ns off",
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 		bench_fail("%s", err.msg);
 	for (int i = 0; i < 1024; i++)
 		lost_total += lost[i];
-	printf("figure 6: ns per lookup, median (min) of %d rounds of %d runs\n", rounds, REPEAT);
+	printf("figure 7: ns per lookup, median (min) of %d rounds of %d runs\n", rounds, REPEAT);
 	for (int p = 0; p < N_PROBES; p++)
 		printf("  %-24s off %6.1f (%6.1f)  drained %6.1f (%6.1f)  full %6.1f (%6.1f)  "
 		       "empty program %6.1f\n",

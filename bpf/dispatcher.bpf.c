@@ -233,20 +233,30 @@ static __always_inline __u8 monitor_reason(int what)
 	}
 }
 
-/* One decision (d: what the program decided) into the monitor's ring; when it is full, counted as lost
+/* One decision into the monitor's ring; when it is full, counted as lost
  * (per CPU, and carried by the next event so a reader sees the gap). Only
- * reached while a monitor watches. */
-static __attribute__((noinline)) void report(struct bpf_sk_lookup *ctx, void *ring,
-					     struct skl_totals *tot, struct skl_monitor_event *d)
+ * called while a monitor watches. A global function: the verifier checks it
+ * once on its own, not again at each call (the program's instruction
+ * budget), so it takes scalars and finds the ring, totals and config
+ * itself. how: reason | verdict << 8 | errno << 16. */
+__attribute__((noinline)) int skl_monitor_report(struct bpf_sk_lookup *ctx, __u32 binding,
+						 __u32 label, __u32 slot, __u32 how)
 {
 	struct skl_monitor_event e = {};
+	struct skl_totals *tot;
+	struct skl_config *cfg;
+	__u32 zero = 0;
 	__u64 wakeup;
+	void *ring;
 
-	if (!ctx || !ring || !d)
-		return;
+	ring = bpf_map_lookup_elem(&monitor, &zero);
+	tot = bpf_map_lookup_elem(&totals, &zero);
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!ctx || !ring || !tot || !cfg)
+		return 0;
 	e.time_ns = bpf_ktime_get_ns();
-	e.netns_cookie = d->netns_cookie;
-	e.lost = tot ? tot->t[SKL_T_MONITOR_LOST] : 0;
+	e.netns_cookie = cfg->netns_cookie;
+	e.lost = tot->t[SKL_T_MONITOR_LOST];
 	/* Every field read, whatever the family: the other family's read as
 	 * zero, and no branch picks a ctx offset. */
 	e.src[0] = ctx->remote_ip4 | ctx->remote_ip6[0];
@@ -261,20 +271,21 @@ static __attribute__((noinline)) void report(struct bpf_sk_lookup *ctx, void *ri
 	e.dst_port = ctx->local_port;
 	e.family = equals(ctx->family, AF_INET6) ? SKL_FAMILY_V6 : SKL_FAMILY_V4;
 	e.proto = ctx->protocol;
-	e.verdict = d->verdict;
-	e.reason = d->reason;
-	e.binding = d->binding;
-	e.label = d->label;
-	e.slot = d->slot;
-	e.err = d->err;
+	e.reason = how & 0xff;
+	e.verdict = (how >> 8) & 0xff;
+	e.err = how >> 16;
+	e.binding = binding;
+	e.label = label;
+	e.slot = slot;
 	e.cpu = bpf_get_smp_processor_id();
 	/* Waking the reader is the costly part of an event: it is woken once
 	 * a batch is waiting, and otherwise reads on its own timer. */
 	wakeup = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= SKL_MONITOR_WAKEUP_BYTES
 			 ? BPF_RB_FORCE_WAKEUP
 			 : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(ring, &e, sizeof(e), wakeup) && tot)
+	if (bpf_ringbuf_output(ring, &e, sizeof(e), wakeup))
 		tot->t[SKL_T_MONITOR_LOST]++;
+	return 0;
 }
 
 /* The port table of the longest binding prefix containing the address:
@@ -364,7 +375,6 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	__u32 what;
 	int verdict;
 	struct bpf_sock *sk;
-	void *ring;
 	long err;
 
 	/* Read every ctx field up front, unconditionally: a load picked by a
@@ -406,17 +416,9 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	if (!b) {
 		if (tot)
 			tot->t[SKL_T_NO_MATCH]++;
-		ring = bpf_map_lookup_elem(&monitor, &zero);
-		if (ring) {
-			struct skl_monitor_event d = { .netns_cookie = cfg->netns_cookie,
-						       .binding = SKL_NONE,
-						       .label = SKL_NONE,
-						       .slot = SKL_NONE,
-						       .reason = SKL_M_NO_BINDING,
-						       .verdict = SK_PASS };
-
-			report(ctx, ring, tot, &d);
-		}
+		if (bpf_map_lookup_elem(&monitor, &zero))
+			skl_monitor_report(ctx, SKL_NONE, SKL_NONE, SKL_NONE,
+					   SKL_M_NO_BINDING | SK_PASS << 8);
 		return SK_PASS;
 	}
 
@@ -453,18 +455,9 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	} else {
 		count_event(binding, cfg->label_events + label, what);
 	}
-	ring = bpf_map_lookup_elem(&monitor, &zero);
-	if (ring) {
-		struct skl_monitor_event d = { .netns_cookie = cfg->netns_cookie,
-					       .binding = binding,
-					       .label = label,
-					       .slot = slot,
-					       .reason = monitor_reason(what),
-					       .verdict = verdict,
-					       .err = -err };
-
-		report(ctx, ring, tot, &d);
-	}
+	if (bpf_map_lookup_elem(&monitor, &zero))
+		skl_monitor_report(ctx, binding, label, slot,
+				   monitor_reason(what) | verdict << 8 | (__u32)(-err) << 16);
 	return verdict;
 }
 
