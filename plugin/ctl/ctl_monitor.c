@@ -13,7 +13,7 @@
 
 #include "monitor.h"
 
-#define RESCAN_MS 1000 /* --all: how soon a new pod is watched */
+#define RESCAN_MS 1000 /* how soon a new pod (--all) is watched and a deleted one dropped */
 
 static const char help[] =
 	"usage: sklookup-ctl [OPTIONS] monitor [--all] [FILTERS] [--sample N]\n"
@@ -91,8 +91,13 @@ static int watch_loop(struct monitor *m, struct skl_err *err)
 
 		if (m->duration_s && now - start >= (uint64_t)m->duration_s * 1000000000u)
 			break;
-		if (m->all && now >= next_scan) {
-			skl_monitor_watch_new_pods(m, NULL);
+		if (now >= next_scan) {
+			/* A pod deleted meanwhile is no more watched; a monitor
+			 * of one pod ends with it. */
+			if (!skl_monitor_forget_gone_pods(m) && !m->all)
+				break;
+			if (m->all)
+				skl_monitor_watch_new_pods(m, NULL);
 			next_scan = now + RESCAN_MS * 1000000ull;
 		}
 		/* Woken for a batch, else on the timer: the program wakes

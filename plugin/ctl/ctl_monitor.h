@@ -63,6 +63,8 @@ int skl_monitor_watch_located(struct monitor *m, struct skl_err *err);
 int skl_monitor_watch_via_agent(struct monitor *m, struct skl_err *err);
 int skl_monitor_watch_new_pods(struct monitor *m, struct skl_err *err);
 void skl_monitor_unwatch_all(struct monitor *m);
+/* Stops watching the pods whose state was deleted (DEL); how many are left. */
+int skl_monitor_forget_gone_pods(struct monitor *m);
 struct monitor_pod *skl_monitor_pod_by_cookie(struct monitor *m, uint64_t netns_cookie);
 /* Lost decisions of pod p so far (per-CPU totals now, less those at start). */
 uint64_t skl_monitor_pod_lost(const struct monitor_pod *p, size_t n_cpus);

@@ -109,6 +109,11 @@ static int watch(struct monitor *m, const char *dir, struct skl_dispatcher *d, u
 	}
 	memcpy(p->lost_seen, p->lost_base, m->n_cpus * sizeof(uint64_t));
 	p->netns_cookie = cfg.netns_cookie;
+	/* Holding the pod's link would keep its program attached after a DEL
+	 * for as long as this runs: only the maps stay open. */
+	if (p->d.link_fd >= 0)
+		close(p->d.link_fd);
+	p->d.link_fd = -1;
 	m->pods[m->n_pods++] = p;
 	return 0;
 }
@@ -171,7 +176,8 @@ void skl_monitor_unwatch_all(struct monitor *m)
 		/* Through the agent, the slot empties when the agent sees the
 		 * ring unread (its reconcile rounds). */
 		if (!m->pods[i]->via_agent &&
-		    skl_monitor_detach(&m->pods[i]->pod, m->ring_fd, &err))
+		    skl_monitor_detach_dir(m->pods[i]->dir, m->ring_fd, m->ctl->lock_wait_ms ?
+				m->ctl->lock_wait_ms : SKL_STATE_LOCK_WAIT_MS, &err))
 			fprintf(stderr, "sklookup-ctl: monitor: %s: %s\n", m->pods[i]->dir,
 				err.msg);
 		free_pod(m->pods[i]);
@@ -179,6 +185,22 @@ void skl_monitor_unwatch_all(struct monitor *m)
 	free(m->pods);
 	m->pods = NULL;
 	m->n_pods = m->cap_pods = 0;
+}
+
+int skl_monitor_forget_gone_pods(struct monitor *m)
+{
+	for (size_t i = 0; i < m->n_pods;) {
+		struct monitor_pod *p = m->pods[i];
+
+		if (p->via_agent || skl_state_exists(p->dir)) {
+			i++;
+			continue;
+		}
+		fprintf(stderr, "sklookup-ctl: monitor: %s was deleted\n", p->name);
+		free_pod(p);
+		m->pods[i] = m->pods[--m->n_pods];
+	}
+	return (int)m->n_pods;
 }
 
 struct monitor_pod *skl_monitor_pod_by_cookie(struct monitor *m, uint64_t netns_cookie)

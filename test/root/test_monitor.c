@@ -108,6 +108,24 @@ static void wait_for_slot(const char *dir, bool full)
 	fail_msg("the monitor slot of %s is still %s after 5 s", dir, full ? "empty" : "full");
 }
 
+/* The monitors a test started, killed by the teardown if the test failed
+ * before it ended them. */
+#define MAX_MONITORS 16
+static pid_t monitors[MAX_MONITORS];
+static size_t n_monitors;
+
+static int teardown(void **state)
+{
+	for (size_t i = 0; i < n_monitors; i++)
+		/* Still our child: running, or ended and not yet waited for. */
+		if (waitpid(monitors[i], NULL, WNOHANG) == 0) {
+			kill(monitors[i], SIGKILL);
+			waitpid(monitors[i], NULL, 0);
+		}
+	n_monitors = 0;
+	return cni_fixture_teardown(state);
+}
+
 /* `sklookup-ctl --bpffs-root ROOT [--container CID] monitor --json ARGS...`,
  * started in the test's host netns. */
 static void start_monitor(const struct cni_fixture *f, struct child *c, const char *cid, ...)
@@ -134,6 +152,8 @@ static void start_monitor(const struct cni_fixture *f, struct child *c, const ch
 	va_end(ap);
 	argv[n] = NULL;
 	child_spawn(c, &(struct child_opts){ .fd3 = -1 }, argv);
+	if (n_monitors < MAX_MONITORS)
+		monitors[n_monitors++] = c->pid;
 }
 
 /* Reads up to max JSON lines (each event or lost report) within timeout_ms
@@ -485,13 +505,34 @@ static void bad_arguments_refused(void **state)
 	cni_assert_nothing_left(f, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, cni_fixture_setup, cni_fixture_teardown)
+/* A monitor holds no link of its pod: DEL detaches the pod's program while
+ * the monitor runs, and the monitor of that pod then ends by itself. */
+static void del_while_watched(void **state)
+{
+	struct cni_fixture *f = *state;
+	struct pod_env p;
+	struct child mon;
+	char err[2048];
+
+	add_pod(f, CID, 0, &p);
+	start_monitor(f, &mon, CID, (const char *)NULL);
+	wait_for_slot(p.dir, true);
+	run_plugin(f, "DEL", CID, 0, p.conf);
+	assert_int_equal(cni_prog_count_settled(f->pods[0].path, 0), 0);
+	assert_int_equal(child_finish(&mon, NULL, 0, err, sizeof(err), 5000), 0);
+	if (!strstr(err, "was deleted"))
+		fail_msg("the monitor did not say its pod went: %s", err);
+	cni_assert_nothing_left(f, 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, cni_fixture_setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(every_decision_is_seen), T(filters_and_sample), T(full_ring_reports_lost),
 		T(one_monitor_per_pod),    T(all_pods),           T(bad_arguments_refused),
+		T(del_while_watched),
 	};
 
 	return cmocka_run_group_tests_name("sklookup-ctl monitor", tests, NULL, NULL);
