@@ -13,7 +13,7 @@ writes, bpffs mounted with Bidirectional propagation, the agent container
 (install --watch ... config), and hostPath volumes for /opt/cni/bin,
 /etc/cni/net.d, /sys/fs/bpf and /run/sklookup. Every mount names a declared
 volume; every step and option passed to install is one its --help names
-(plugin/ctl/ctl_install.c). --entry-out writes the ConfigMap's plugin entry (with
+(plugin/ctl/ctl_install*.c). --entry-out writes the ConfigMap's plugin entry (with
 cniVersion and name, as libcni injects them) for the schema and the plugin.
 
 pod: the pod asks for bindings with the annotation sklookup.dev/bindings,
@@ -32,7 +32,9 @@ import sys
 
 import yaml
 
-INSTALLER = os.path.join(os.path.dirname(__file__), "..", "..", "plugin", "ctl", "ctl_install.c")
+CTL = os.path.join(os.path.dirname(__file__), "..", "..", "plugin", "ctl")
+INSTALLER = os.path.join(CTL, "ctl_install.c")  # install's help
+INSTALLER_OPTIONS = os.path.join(CTL, "ctl_install_options.c")  # its steps
 ANNOTATION = "sklookup.dev/bindings"
 
 
@@ -61,8 +63,9 @@ def mounts(c):
 def installer_knows():
     """The steps and options of sklookup-ctl install, from its source."""
     text = open(INSTALLER, encoding="utf-8").read()
-    steps = re.search(r"step_names\[\] = \{([^}]*)\}", text)
-    need(steps, "cannot find the step list in plugin/ctl/ctl_install.c")
+    steps = re.search(r"step_names\[\] = \{([^}]*)\}",
+                      open(INSTALLER_OPTIONS, encoding="utf-8").read())
+    need(steps, "cannot find the step list in plugin/ctl/ctl_install_options.c")
     helptext = re.search(r"install_help\[\] =(.*?);\n", text, re.S)
     need(helptext, "cannot find install's help in plugin/ctl/ctl_install.c")
     return set(re.findall(r'"([a-z]+)"', steps.group(1))), \
