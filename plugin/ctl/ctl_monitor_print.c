@@ -11,6 +11,7 @@
 
 #include "bindings.h"
 #include "monitor.h"
+#include "rules.h"
 
 static int parse_choice(const char *value, const char *const *names, size_t n)
 {
@@ -118,18 +119,14 @@ static bool in_dst(const struct monitor_filter *f, const struct skl_monitor_even
 
 static void label_name(const struct monitor_pod *p, uint32_t id, char *out, size_t len)
 {
-	struct skl_label l;
+	char name[SKL_LABEL_MAX + 1];
 
 	out[0] = 0;
 	for (size_t i = 0; p && p->via_agent && i < p->start.n_labels; i++)
 		if (p->start.labels[i].id == id)
 			snprintf(out, len, "%s", p->start.labels[i].name);
-	if (p && !p->via_agent && id != SKL_NONE &&
-	    !bpf_map_lookup_elem(p->d.map_fd[SKL_MAP_LABELS], &id, &l) &&
-	    (l.flags & SKL_LABEL_F_IN_USE)) {
-		l.name[SKL_LABEL_MAX] = 0;
-		snprintf(out, len, "%.*s", SKL_LABEL_MAX, l.name);
-	}
+	if (p && !p->via_agent && id != SKL_NONE && skl_label_read(&p->d, id, name, NULL, NULL) > 0)
+		snprintf(out, len, "%s", name);
 }
 
 /* The cookie of the socket in the slot the program looked up: the one it

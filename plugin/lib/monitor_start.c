@@ -8,6 +8,7 @@
 
 #include "monitor.h"
 #include "result_json_util.h"
+#include "rules.h"
 
 #define MAX_CPUS 8192
 
@@ -19,40 +20,30 @@ void skl_monitor_start_free(struct skl_monitor_start *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int read_labels(const struct skl_dispatcher *d, struct skl_monitor_start *s)
+/* The labels in use and the sockets in their slots. */
+static int read_labels(const struct skl_dispatcher *d, struct skl_monitor_start *s,
+		       struct skl_err *err)
 {
-	s->labels = calloc(d->limits.labels ? d->limits.labels : 1, sizeof(*s->labels));
-	if (!s->labels)
-		return -1;
+	uint32_t labels = d->limits.labels ? d->limits.labels : 1;
+
+	s->labels = calloc(labels, sizeof(*s->labels));
+	s->sockets = calloc((size_t)labels * SKL_SOCKETS_PER_LABEL, sizeof(*s->sockets));
+	if (!s->labels || !s->sockets)
+		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	for (uint32_t id = 0; id < d->limits.labels; id++) {
-		struct skl_label l;
+		uint64_t cookie[SKL_SOCKETS_PER_LABEL];
+		int in_use = skl_label_read(d, id, s->labels[s->n_labels].name, cookie, err);
 
-		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_LABELS], &id, &l) ||
-		    !(l.flags & SKL_LABEL_F_IN_USE))
+		if (in_use < 0)
+			return -1;
+		if (!in_use)
 			continue;
-		s->labels[s->n_labels].id = id;
-		memcpy(s->labels[s->n_labels].name, l.name, SKL_LABEL_MAX);
-		s->labels[s->n_labels].name[SKL_LABEL_MAX] = 0;
-		s->n_labels++;
-	}
-	return 0;
-}
-
-static int read_sockets(const struct skl_dispatcher *d, struct skl_monitor_start *s)
-{
-	uint32_t slots = SKL_SOCKETS_PER_LABEL * d->limits.labels;
-
-	s->sockets = calloc(slots ? slots : 1, sizeof(*s->sockets));
-	if (!s->sockets)
-		return -1;
-	for (uint32_t slot = 0; slot < slots; slot++) {
-		uint64_t cookie;
-
-		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_SOCKETS], &slot, &cookie))
-			continue;
-		s->sockets[s->n_sockets].slot = slot;
-		s->sockets[s->n_sockets].cookie = cookie;
-		s->n_sockets++;
+		s->labels[s->n_labels++].id = id;
+		for (uint32_t k = 0; k < SKL_SOCKETS_PER_LABEL; k++)
+			if (cookie[k]) {
+				s->sockets[s->n_sockets].slot = id * SKL_SOCKETS_PER_LABEL + k;
+				s->sockets[s->n_sockets++].cookie = cookie[k];
+			}
 	}
 	return 0;
 }
@@ -68,9 +59,13 @@ int skl_monitor_start_read(const struct skl_dispatcher *d, struct skl_monitor_st
 		return skl_errf(err, SKL_CNI_INTERNAL, "cannot count the CPUs");
 	s->n_cpus = (size_t)ncpus;
 	s->lost = calloc(s->n_cpus, sizeof(*s->lost));
-	if (!s->lost || read_labels(d, s) || read_sockets(d, s)) {
+	if (!s->lost) {
 		skl_monitor_start_free(s);
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
+	}
+	if (read_labels(d, s, err)) {
+		skl_monitor_start_free(s);
+		return -1;
 	}
 	if (skl_dispatcher_config(d, &cfg, err) || skl_monitor_lost(d, s->lost, s->n_cpus, err)) {
 		skl_monitor_start_free(s);

@@ -35,21 +35,13 @@ static int load_labels(const struct skl_pod *pod, struct skl_view *v, struct skl
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
 	for (uint32_t id = 0; id < d->limits.labels; id++) {
 		struct skl_view_label *l = &v->labels[v->n_labels];
-		struct skl_label raw;
+		int in_use = skl_label_read(d, id, l->name, l->cookie, err);
 
-		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_LABELS], &id, &raw))
-			return skl_errf(err, SKL_CNI_INTERNAL,
-					"reading labels: %s", strerror(errno));
-		if (!(raw.flags & SKL_LABEL_F_IN_USE))
+		if (in_use < 0)
+			return -1;
+		if (!in_use)
 			continue;
 		l->id = id;
-		memcpy(l->name, raw.name, SKL_LABEL_MAX);
-		for (int s = 0; s < 4; s++) {
-			uint32_t slot = id * 4 + (uint32_t)s;
-
-			if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_SOCKETS], &slot, &l->cookie[s]))
-				l->cookie[s] = 0;
-		}
 		if (skl_counters_read(d, SKL_COUNTERS_LABEL, id, l->counters, err))
 			return -1;
 		v->n_labels++;

@@ -28,6 +28,12 @@ int skl_rules_read(const struct skl_dispatcher *d, struct skl_binding_set *out, 
 		   struct skl_err *err);
 
 /* The id of a label in use, or an error naming it. */
+/* Label id's name (NUL-terminated) and, when cookie is not NULL, the
+ * cookie of the socket in each of its slots (skl_socket_slot order; 0:
+ * none): 1 when the label is in use, 0 when not, -1 on error. */
+int skl_label_read(const struct skl_dispatcher *d, uint32_t id, char name[SKL_LABEL_MAX + 1],
+		   uint64_t cookie[SKL_SOCKETS_PER_LABEL], struct skl_err *err);
+
 int skl_label_lookup(const struct skl_dispatcher *d, const char *name, uint32_t *id,
 		     struct skl_err *err);
 

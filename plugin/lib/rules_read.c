@@ -27,6 +27,25 @@ int skl_label_lookup(const struct skl_dispatcher *d, const char *name, uint32_t 
 			"label \"%s\" is not used by any binding of this pod", name);
 }
 
+int skl_label_read(const struct skl_dispatcher *d, uint32_t id, char name[SKL_LABEL_MAX + 1],
+		   uint64_t cookie[SKL_SOCKETS_PER_LABEL], struct skl_err *err)
+{
+	struct skl_label l;
+
+	if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_LABELS], &id, &l))
+		return skl_rules_kernel_err(err, "reading labels");
+	if (!(l.flags & SKL_LABEL_F_IN_USE))
+		return 0;
+	snprintf(name, SKL_LABEL_MAX + 1, "%.*s", SKL_LABEL_MAX, l.name);
+	for (uint32_t s = 0; cookie && s < SKL_SOCKETS_PER_LABEL; s++) {
+		uint32_t slot = id * SKL_SOCKETS_PER_LABEL + s;
+
+		if (bpf_map_lookup_elem(d->map_fd[SKL_MAP_SOCKETS], &slot, &cookie[s]))
+			cookie[s] = 0;
+	}
+	return 1;
+}
+
 static int read_binding(const struct skl_dispatcher *d, uint32_t id,
 			const struct skl_binding_value *v, struct skl_binding_spec *b,
 			struct skl_err *err)
