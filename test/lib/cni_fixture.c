@@ -599,13 +599,10 @@ void cni_assert_nothing_left(const struct cni_fixture *f, size_t pod)
 	cni_assert_pod_clean(f, pod);
 }
 
-int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,
-		   int type, const char *addr)
+int cni_pod_socket(const struct cni_fixture *f, size_t pod, int type, const char *addr)
 {
-	struct skl_dispatcher d;
 	struct skl_err err = { 0 };
 	int ns = open(f->pods[pod].path, O_RDONLY | O_CLOEXEC), saved, fd;
-	uint32_t id;
 
 	assert_true(ns >= 0);
 	/* Teardown brings the thread back if the server cannot be made. */
@@ -613,6 +610,17 @@ int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, con
 	close(ns);
 	fd = fixture_server(type, addr, 0, true);
 	assert_int_equal(skl_netns_leave(saved, &err), 0);
+	return fd;
+}
+
+int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,
+		   int type, const char *addr)
+{
+	struct skl_dispatcher d;
+	struct skl_err err = { 0 };
+	int fd = cni_pod_socket(f, pod, type, addr);
+	uint32_t id;
+
 	skl_dispatcher_init(&d);
 	if (skl_dispatcher_open(&d, dir, &err) || skl_label_lookup(&d, label, &id, &err) ||
 	    skl_socket_register(&d, id, fd, &err)) {

@@ -114,6 +114,10 @@ int cni_run(const char *binary, const char *command, const char *container_id,
 	    char **out_stderr);
 
 /* A server of type (SOCK_STREAM, SOCK_DGRAM) on addr, port 0, inside pod
+ * i, not registered. */
+int cni_pod_socket(const struct cni_fixture *f, size_t pod, int type, const char *addr);
+
+/* A server of type (SOCK_STREAM, SOCK_DGRAM) on addr, port 0, inside pod
  * i, registered for label through the pins in dir; fails the test when it
  * cannot be. */
 int cni_pod_server(const struct cni_fixture *f, size_t pod, const char *dir, const char *label,

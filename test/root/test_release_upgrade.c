@@ -36,7 +36,6 @@
 
 #include "cni_fixture.h"
 #include "dispatch_fixture.h"
-#include "netns.h"
 #include "dispatch_abi.h"
 #include "release_build.h"
 #include "testbin.h"
@@ -460,26 +459,6 @@ static void new_verbs_on_old_pods(struct cni_fixture *f, int listener)
 	}
 }
 
-/* A socket of type made inside pod i, not registered. */
-static int pod_socket(const struct cni_fixture *f, size_t i, int type, const char *addr)
-{
-	struct skl_err err = { 0 };
-	int ns = open(f->pods[i].path, O_RDONLY | O_CLOEXEC), saved, fd;
-
-	assert_true(ns >= 0);
-	assert_int_equal(skl_netns_enter(ns, &saved, &err), 0);
-	close(ns);
-	fd = fixture_server(type, addr, 0, true);
-	assert_int_equal(skl_netns_leave(saved, &err), 0);
-	return fd;
-}
-
-/* "web" of pod 0: "assigned" in a release's status --json. */
-static long assigned_of(const struct cni_fixture *f, const char *ctl)
-{
-	return web_assigned(f, ctl);
-}
-
 /* `upgrade --all` by ctl while a stream runs through pod 0; the stream's
  * counts must be clean, the upgrade must say want. */
 static void upgrade_under_stream_n(struct cni_fixture *f, const char *ctl, int listener, int udp,
@@ -500,7 +479,7 @@ static void upgrade_under_stream_n(struct cni_fixture *f, const char *ctl, int l
 	assert_non_null(s);
 	assert_int_equal(stream_start(s, &target), 0);
 	assert_true(stream_wait(s, 20, 5000));
-	assigned_before = assigned_of(f, before_ctl);
+	assigned_before = web_assigned(f, before_ctl);
 	s->phase = 1;
 	start = stream_now_ms();
 	ctl_run(f, ctl, NULL, &r, (const char *const[]){ "upgrade", "--all", NULL });
@@ -523,7 +502,7 @@ static void upgrade_under_stream_n(struct cni_fixture *f, const char *ctl, int l
 	assert_clean_counts(&s->all);
 	assert_true(flowing && s->during.tcp_ok > 0 && s->during.udp_sent > 0);
 	/* Counters carried over, and counting on. */
-	assert_true(assigned_of(f, ctl) >= assigned_before + 20);
+	assert_true(web_assigned(f, ctl) >= assigned_before + 20);
 	stream_free(s);
 	stream = NULL;
 }
@@ -537,8 +516,8 @@ static void upgrade_all_under_traffic(void **state)
 
 	make_old_pods(f);
 	/* Pod 0's sockets, registered by the previous release's sklookup-ctl. */
-	listener = pod_socket(f, 0, SOCK_STREAM, "127.0.0.1");
-	udp = pod_socket(f, 0, SOCK_DGRAM, "::1");
+	listener = cni_pod_socket(f, 0, SOCK_STREAM, "127.0.0.1");
+	udp = cni_pod_socket(f, 0, SOCK_DGRAM, "::1");
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(tcp_fd, sizeof(tcp_fd), "%d", listener);
 	snprintf(udp_fd, sizeof(udp_fd), "%d", udp);
