@@ -51,6 +51,8 @@ endif
 ifneq ($(words $(BUILD)),1)
 $(error BUILD must be one directory name, not "$(BUILD)")
 endif
+# The compilers and flags of the last build (see "write_if_changed").
+FLAGS_STAMP := $(BUILD)/build_flags
 # make clean removes $(BUILD): never the tree, a directory above it, or a
 # source directory in it.
 BUILD_ABS := $(patsubst %/,%,$(abspath $(BUILD)))
@@ -206,8 +208,8 @@ $(VERSION_H): FORCE | $(BUILD)
 	$(call write_if_changed,#define SKL_RELEASE "$(SKL_RELEASE)"\n#define SKL_COMMIT "$(SKL_COMMIT)")
 
 # The compilers and flags: another CC, CFLAGS, WERROR=... (or a build
-# directory from before this file) rebuilds everything.
-FLAGS_STAMP := $(BUILD)/build_flags
+# directory from before this file) rebuilds everything (FLAGS_STAMP is set
+# near the top: a rule's prerequisites are expanded where the rule is read).
 $(FLAGS_STAMP): FORCE | $(BUILD)
 	$(call write_if_changed,$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS) / $(CLANG) $(BPF_FLAGS))
 
