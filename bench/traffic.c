@@ -25,7 +25,14 @@
  * rate is the cost of the traffic itself, whatever else the shared machine
  * runs. It is the one checked against the target; the wall-clock one is
  * shown beside it. "received" is datagrams received / sent (the rest were
- * dropped at a full receive queue, after the lookup).
+ * dropped at a full receive queue, after the lookup); at the end of a phase
+ * the server takes what is still queued, so every datagram delivered to the
+ * socket counts, as its cost is in the client's CPU time.
+ *
+ * Then, for UDP, the program's own time per run in the same traffic (the
+ * kernel's run-time statistics), in rounds of its own: the cost of a lookup
+ * with the caches as the rest of the network stack leaves them, beside the
+ * empty program, assign only and the LPM baseline.
  *
  *   build/bench/traffic [rounds [ms per case]]
  */
@@ -289,6 +296,10 @@ struct phase {
 	struct netcase *c;
 	bool udp;
 	atomic_bool stop;
+	/* Set once the client has returned: the server then takes what is
+	 * still queued and ends, so "served" counts everything delivered to
+	 * the socket, whose cost is in the client's CPU time. */
+	atomic_bool client_gone;
 	uint64_t served; /* connections accepted / datagrams received */
 	uint64_t sent;
 	uint64_t client_cpu_ns; /* the client thread's CPU time */
@@ -346,9 +357,11 @@ static void *tcp_server(void *arg)
 	struct phase *ph = arg;
 
 	bench_pin_cpu(SERVER_CPU);
-	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+	for (;;) {
 		int fd = accept4(ph->c->tcp_server, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (fd < 0 && atomic_load_explicit(&ph->client_gone, memory_order_acquire))
+			break;
 		if (fd >= 0) {
 			ph->served++;
 			close(fd);
@@ -405,11 +418,13 @@ static void *udp_server(void *arg)
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+	for (;;) {
 		int n = recvmmsg(ph->c->udp_server, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
 
 		if (n > 0)
 			ph->served += (uint64_t)n;
+		else if (atomic_load_explicit(&ph->client_gone, memory_order_acquire))
+			break;
 	}
 	return NULL;
 }
@@ -448,6 +463,7 @@ static struct rate run_phase_once(struct netcase *c, bool udp, int ms, bool *ser
 	atomic_store(&ph.stop, true);
 	t1 = bench_now_ns();
 	pthread_join(client, NULL);
+	atomic_store_explicit(&ph.client_gone, true, memory_order_release);
 	pthread_join(server, NULL);
 	if (ph.error)
 		bench_fail("%s, %s: %s failed: %s", case_defs[c - cases].name, udp ? "UDP" : "TCP",
@@ -516,6 +532,108 @@ static void run_rounds(bool udp, int rounds, int ms, rates rate, rates paired)
 		rate[C_DIRECT][r] = (struct rate){ sum.wall / N_CASES, sum.cpu / N_CASES,
 						   sum.received / N_CASES };
 		paired[C_DIRECT][r] = rate[C_DIRECT][r];
+	}
+}
+
+/* The program's own time per run in this traffic, from the kernel's run-time
+ * statistics (BPF_ENABLE_STATS), per case with a program: what a lookup
+ * costs once the rest of the network stack has run between two of them
+ * (BPF_PROG_TEST_RUN repeats one lookup in a warm cache). Measured in rounds
+ * of their own after the rates: the statistics add a clock read to every run
+ * of every program, which would lower the rates. ns[case][round]. */
+typedef double run_costs[N_CASES][BENCH_MAX_ROUNDS];
+
+static int case_prog_fd(const struct netcase *c, enum case_kind kind)
+{
+	switch (kind) {
+	case K_FLOOR:
+		return c->prog_fd;
+	case K_ASSIGN:
+		return bpf_program__fd(c->assign->progs.assign_only);
+	case K_SKLOOKUP:
+		return c->d.prog_fd;
+	case K_LPM:
+		return c->lpm.prog_fd;
+	default:
+		return -1;
+	}
+}
+
+/* *runs and *ns so far of a program. */
+static void prog_run_totals(int prog_fd, uint64_t *runs, uint64_t *ns)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		bench_fail("reading a program's statistics: %s", strerror(errno));
+	*runs = info.run_cnt;
+	*ns = info.run_time_ns;
+}
+
+static void run_cost_rounds(bool udp, int rounds, int ms, run_costs cost)
+{
+	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+	if (stats < 0)
+		bench_fail("BPF_ENABLE_STATS: %s", strerror(errno));
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < N_CASES - 1; k++) {
+			int c = 1 + (r + k) % (N_CASES - 1);
+			int fd = case_prog_fd(&cases[c], case_defs[c].kind);
+			uint64_t runs0, ns0, runs1, ns1;
+
+			prog_run_totals(fd, &runs0, &ns0);
+			run_phase(&cases[c], udp, ms, false);
+			prog_run_totals(fd, &runs1, &ns1);
+			if (runs1 == runs0)
+				bench_fail("%s: the program did not run", case_defs[c].name);
+			cost[c][r] = (double)(ns1 - ns0) / (double)(runs1 - runs0);
+		}
+	}
+	close(stats);
+}
+
+/* Median over rounds of cost[c] - cost[base] (same round). */
+static double median_cost_above(run_costs cost, int c, int base, int rounds)
+{
+	double x[BENCH_MAX_ROUNDS] = { 0 };
+
+	for (int r = 0; r < rounds; r++)
+		x[r] = cost[c][r] - cost[base][r];
+	return bench_median(x, rounds);
+}
+
+static void report_cost(const char *figure, const char *what, run_costs cost, int rounds)
+{
+	char name[200], value[64], baseline[64];
+
+	printf("\n%s, %d rounds: the program's own time per run in this traffic (kernel "
+	       "run-time statistics, which add a clock read to each run): medians, and medians "
+	       "over rounds of the difference to the empty program and to assign only\n",
+	       what, rounds);
+	printf("  %-34s %10s %14s %14s\n", "case", "ns/run", "- empty", "- assign only");
+	for (int c = C_FLOOR; c < N_CASES; c++) {
+		double x[BENCH_MAX_ROUNDS] = { 0 };
+
+		for (int r = 0; r < rounds; r++)
+			x[r] = cost[c][r];
+		printf("  %-34s %10.1f %+14.1f %+14.1f\n", case_defs[c].name,
+		       bench_median(x, rounds), median_cost_above(cost, c, C_FLOOR, rounds),
+		       median_cost_above(cost, c, C_ASSIGN, rounds));
+		if (c < C_SKL_2)
+			continue;
+		snprintf(name, sizeof(name), "%s %s, the program's time per run in this traffic "
+			 "above assign only, %s", figure, what, case_defs[c].name);
+		snprintf(value, sizeof(value), "%.1f ns",
+			 median_cost_above(cost, c, C_ASSIGN, rounds));
+		snprintf(baseline, sizeof(baseline), "%.1f ns assign only above empty",
+			 median_cost_above(cost, C_ASSIGN, C_FLOOR, rounds));
+		bench_result(name, value, baseline,
+			     median_cost_above(cost, c, C_FLOOR, rounds) /
+				     median_cost_above(cost, C_ASSIGN, C_FLOOR, rounds),
+			     "-", BENCH_INFO);
 	}
 }
 
@@ -610,6 +728,7 @@ static void report(const char *figure, const char *what, rates rate, rates paire
 int main(int argc, char **argv)
 {
 	static rates tcp, udp, tcp_paired, udp_paired;
+	static run_costs udp_cost;
 	int rounds = argc > 1 ? atoi(argv[1]) : DEFAULT_ROUNDS;
 	int ms = argc > 2 ? atoi(argv[2]) : DEFAULT_PHASE_MS;
 	int home;
@@ -628,8 +747,10 @@ int main(int argc, char **argv)
 	       "client on CPU %d, server on CPU %d\n", TARGET_ADDR, ms, CLIENT_CPU, SERVER_CPU);
 	run_rounds(false, rounds, ms, tcp, tcp_paired);
 	run_rounds(true, rounds, ms, udp, udp_paired);
+	run_cost_rounds(true, rounds, ms, udp_cost);
 	report("1", "TCP connect+accept", tcp, tcp_paired, rounds, 0.97, 0.97, false);
 	report("2", "UDP datagrams received", udp, udp_paired, rounds, 0.97, 0.95, true);
+	report_cost("2", "UDP datagrams received", udp_cost, rounds);
 	close(home);
 	return 0;
 }
