@@ -15,7 +15,7 @@
  * next release for the upgrade tests until a real layout change exists. */
 #define SKL_ABI_VERSION 1002
 #else
-#define SKL_ABI_VERSION 4
+#define SKL_ABI_VERSION 3
 #endif
 
 #define SKL_NONE 0xffffffffu /* "no binding" / "no table" */
@@ -75,26 +75,11 @@ struct skl_prefix_slot {
 	__u32 tag;       /* skl_prefix_tag(), 0: empty */
 	/* The port table of the longest binding prefix that contains the
 	 * address bits and is no longer than the slot's ("best matching
-	 * prefix"): seg_count segments from seg_first; or, when it is one port
-	 * range, inline: seg_count 0, ports inline_ports go to binding
-	 * seg_first. Neither (seg_count 0, inline_ports SKL_INLINE_NONE): no
-	 * binding prefix contains the address. */
-	__u32 seg_first; /* index into "segments" (generation offset included),
-			  * or the inline range's binding */
+	 * prefix"); seg_count == 0: no binding prefix does. */
+	__u32 seg_first; /* index into "segments" (generation offset included) */
 	__u32 seg_count;
-	__u32 inline_ports; /* skl_inline_ports(first, last port), or SKL_INLINE_NONE */
+	__u32 pad;
 };
-
-/* The pods most have (a prefix or two, each with one port or range) find
- * their binding in the slot the address search reads anyway: no segment to
- * read. The program takes the inline answer on every hit, without a branch,
- * and the segments' when there are any: one path for the verifier. */
-static inline __u32 skl_inline_ports(__u32 first, __u32 last)
-{
-	return first | last << 16;
-}
-/* First port above the last: no port is inside. */
-#define SKL_INLINE_NONE skl_inline_ports(SKL_PORT_MAX, 0)
 
 struct skl_prefix_bucket {
 	struct skl_prefix_slot slot[SKL_PREFIX_SLOTS];

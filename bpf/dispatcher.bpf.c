@@ -24,8 +24,7 @@
  *    segments covering 0..65535 that already merges the bindings of all
  *    shorter prefixes containing it (longest prefix first, then narrowest
  *    range). A binary search over it takes <= 16 array reads; a range of
- *    any width is one or two segments, never one entry per port. A table
- *    of one range sits in the prefix's slot instead: no segment read.
+ *    any width is one or two segments, never one entry per port.
  * 3. The binding's label picks a SOCKMAP slot (per protocol and family);
  *    bpf_sk_assign selects the socket. Matched and assigned are counted
  *    per CPU; the rare outcomes in a shared array (dispatch_abi.h).
@@ -153,13 +152,6 @@ static __always_inline __u32 equals(__u64 a, __u64 b)
 	return (diff - 1) >> 63;
 }
 
-/* 1 if x != 0, else 0, without a branch. */
-static __always_inline __u32 nonzero(__u64 x)
-{
-	asm volatile("" : "+r"(x));
-	return (x | -x) >> 63;
-}
-
 /* The counter of a bpf_sk_assign error, computed without a branch: a
  * switch would give the verifier one path per errno through the rest of
  * the program. */
@@ -216,30 +208,14 @@ static __always_inline struct skl_prefix_slot *probe_bucket(__u32 idx, __u64 tag
 	return NULL;
 }
 
-/* A slot's seg_count and inline_ports, adjacent in it, as one word. */
-_Static_assert(__builtin_offsetof(struct skl_prefix_slot, inline_ports) ==
-			       __builtin_offsetof(struct skl_prefix_slot, seg_count) + 4 &&
-		       __builtin_offsetof(struct skl_prefix_slot, seg_count) % 8 == 0,
-	       "seg_count and inline_ports are read as one aligned word");
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define slot_table(count, ports) ((__u64)(ports) << 32 | (count))
-#define slot_table_count(t) ((__u32)(t))
-#define slot_table_ports(t) ((__u32)((t) >> 32))
-#else
-#define slot_table(count, ports) ((__u64)(count) << 32 | (ports))
-#define slot_table_count(t) ((__u32)((t) >> 32))
-#define slot_table_ports(t) ((__u32)(t))
-#endif
-
 /* The port table of the longest binding prefix containing the address:
- * *first, and *table its slot's seg_count | inline_ports << 32 (read as one
- * word: one load and one store per step), left as it is when no prefix
- * contains the address (dispatch_abi.h). Each step reads its node by key, so
+ * *first and *count, or *count == 0. Each step reads its node by key, so
  * the verifier sees the same state after a hit as after a miss and checks
  * the step once; the unrolled steps keep a loop counter out of its way. */
 static __always_inline void find_prefix(__u64 a01, __u64 a23, __u32 node, __u32 *first,
-					__u64 *table)
+					__u32 *count)
 {
+	*count = 0;
 #pragma unroll
 	for (int i = 0; i < SKL_SEARCH_STEPS; i++) {
 		struct skl_search_node *n;
@@ -269,7 +245,7 @@ static __always_inline void find_prefix(__u64 a01, __u64 a23, __u32 node, __u32 
 			s = probe_bucket(base + skl_prefix_bucket_of(h, 1, nb), tag, k01, k23);
 		if (s) {
 			*first = s->seg_first;
-			*table = *(__u64 *)&s->seg_count;
+			*count = s->seg_count;
 			node = on_hit;
 		} else {
 			node = on_miss;
@@ -305,18 +281,6 @@ static __always_inline __u32 find_segment(__u32 first, __u32 count, __u32 port)
 	return seg ? seg->binding : SKL_NONE;
 }
 
-/* An inline port table's answer: binding if first <= port <= last, else
- * SKL_NONE, without a branch (one path for the verifier). */
-static __always_inline __u32 inline_binding(__u32 binding, __u32 ports, __u32 port)
-{
-	__u64 lo = ports & 0xffff, hi = ports >> 16;
-	/* Negative when port is outside (port - lo wraps below lo). */
-	__u64 outside = (hi - lo) - (__u64)(__u32)(port - lo);
-
-	asm volatile("" : "+r"(outside)); /* no compare: clang would branch */
-	return (__u32)(SKL_NONE ^ ((binding ^ SKL_NONE) & ((outside >> 63) - 1)));
-}
-
 SEC("sk_lookup")
 int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 {
@@ -325,8 +289,7 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	struct skl_totals *tot;
 	struct skl_config *cfg;
 	__u32 zero = 0, family, proto, port, binding, label, slot;
-	__u32 seg_first = 0, seg_count, ports, is_v6, gen, root;
-	__u64 table = slot_table(0, SKL_INLINE_NONE); /* no segments, no range */
+	__u32 seg_first = 0, seg_count, is_v6, gen, root;
 	struct skl_summary *sum;
 	__u64 a01, a23;
 	__u32 what;
@@ -362,16 +325,13 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	a23 = skl_addr_pair(ip6_2, ip6_3);
 	/* An address inside no prefix in use is a miss without a probe. */
 	sum = &cfg->summary[root];
+	seg_count = 0;
 	if ((sum->bits >> skl_summary_bit(a01 & sum->mask[0], a23 & sum->mask[1])) & 1)
-		find_prefix(a01, a23, root, &seg_first, &table);
-	seg_count = slot_table_count(table);
-	ports = slot_table_ports(table);
+		find_prefix(a01, a23, root, &seg_first, &seg_count);
 
 	binding = SKL_NONE;
 	if (seg_count)
 		binding = find_segment(seg_first, seg_count, port);
-	else if (ports != SKL_INLINE_NONE) /* one range, in the slot (dispatch_abi.h) */
-		binding = inline_binding(seg_first, ports, port);
 	b = binding == SKL_NONE ? NULL : bpf_map_lookup_elem(&bindings, &binding);
 	if (!b) {
 		if (tot)
@@ -401,17 +361,13 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 
 		asm volatile("" : "+r"(pass)); /* one path: no branch on the flag */
 		what = SKL_C_DROP_NO_SOCKET - pass * (SKL_C_DROP_NO_SOCKET - SKL_C_PASSED_NO_SOCKET);
-		verdict = pass; /* SK_PASS is 1, SK_DROP 0 */
+		verdict = pass ? SK_PASS : SK_DROP;
 		err = 0;
 	} else {
-		__u32 failed;
-
 		err = bpf_sk_assign(ctx, sk, 0);
 		bpf_sk_release(sk);
-		/* Without branches, as above: one path on to the counters. */
-		failed = nonzero(err);
-		what = SKL_C_ASSIGNED + failed * (assign_error_counter(err) - SKL_C_ASSIGNED);
-		verdict = 1 - failed;
+		what = err ? assign_error_counter(err) : SKL_C_ASSIGNED;
+		verdict = err ? SK_DROP : SK_PASS;
 	}
 	if (what == SKL_C_ASSIGNED) {
 		bc->c[SKL_C_ASSIGNED]++;

@@ -109,45 +109,20 @@ static int place(struct skl_prefix_bucket *buckets, uint32_t n_buckets, uint32_t
 	return -1;
 }
 
-/* A slot's port table: inline when it is one range (dispatch_abi.h), else
- * its segments from seg_base. A table of one range has at most three
- * segments: none, the range, none. */
-static void slot_port_table(const struct skl_compiled *c, const struct skl_compiled_prefix *p,
-			    uint32_t seg_base, const uint32_t *id_of, struct skl_prefix_slot *s)
-{
-	const struct skl_segment *seg = c->segments + p->seg_first;
-	uint32_t bound = SKL_NONE, n_bound = 0;
-
-	s->seg_first = seg_base + p->seg_first;
-	s->seg_count = p->seg_count;
-	s->inline_ports = SKL_INLINE_NONE;
-	if (!p->seg_count || p->seg_count > 3)
-		return;
-	for (uint32_t k = 0; k < p->seg_count; k++)
-		if (seg[k].binding != SKL_NONE) {
-			bound = k;
-			n_bound++;
-		}
-	if (n_bound != 1)
-		return;
-	s->seg_first = id_of ? id_of[seg[bound].binding] : seg[bound].binding;
-	s->seg_count = 0;
-	s->inline_ports = skl_inline_ports(seg[bound].start, bound + 1 < p->seg_count
-								     ? seg[bound + 1].start - 1
-								     : SKL_PORT_MAX);
-}
-
-static int try_seed(const struct skl_compiled *c, uint32_t seg_base, const uint32_t *id_of,
-		    uint32_t n_buckets, struct skl_prefix_bucket *buckets, uint32_t seed)
+static int try_seed(const struct skl_compiled *c, uint32_t seg_base, uint32_t n_buckets,
+		    struct skl_prefix_bucket *buckets, uint32_t seed)
 {
 	uint64_t rng = 0x2545f4914f6cdd1dull ^ seed;
 
 	memset(buckets, 0, (size_t)n_buckets * sizeof(*buckets));
 	for (size_t i = 0; i < c->n_prefixes; i++) {
 		const struct skl_compiled_prefix *p = &c->prefixes[i];
-		struct skl_prefix_slot s = { .tag = skl_prefix_tag(p->family, p->proto, p->plen) };
+		struct skl_prefix_slot s = {
+			.tag = skl_prefix_tag(p->family, p->proto, p->plen),
+			.seg_first = seg_base + p->seg_first,
+			.seg_count = p->seg_count,
+		};
 
-		slot_port_table(c, p, seg_base, id_of, &s);
 		skl_prefix_table_key(p->addr, s.addr);
 		if (place(buckets, n_buckets, seed, s, &rng))
 			return -1;
@@ -155,13 +130,13 @@ static int try_seed(const struct skl_compiled *c, uint32_t seg_base, const uint3
 	return 0;
 }
 
-int skl_prefix_table_build(const struct skl_compiled *c, uint32_t seg_base, const uint32_t *id_of,
-			   uint32_t n_buckets, struct skl_prefix_bucket *buckets, uint32_t *seed)
+int skl_prefix_table_build(const struct skl_compiled *c, uint32_t seg_base, uint32_t n_buckets,
+			   struct skl_prefix_bucket *buckets, uint32_t *seed)
 {
 	if (!n_buckets || c->n_prefixes > skl_prefix_capacity(n_buckets))
 		return -1;
 	for (uint32_t s = 1; s <= MAX_SEEDS; s++)
-		if (!try_seed(c, seg_base, id_of, n_buckets, buckets, s * 0x9e3779b9u)) {
+		if (!try_seed(c, seg_base, n_buckets, buckets, s * 0x9e3779b9u)) {
 			*seed = s * 0x9e3779b9u;
 			return 0;
 		}

@@ -19,12 +19,11 @@ uint32_t skl_prefix_buckets_for(uint32_t bindings);
 uint32_t skl_prefix_capacity(uint32_t n_buckets);
 
 /* Places c's prefix entries in buckets[0..n_buckets) (zeroed first), their
- * seg_first offset by seg_base, or their port table inline when it is one
- * range (its binding as id_of[the set's index], or the index when id_of is
- * NULL), and sets *seed to the hash seed that worked. -1 when they do not
- * fit (more entries than the capacity, or no seed places them all). */
-int skl_prefix_table_build(const struct skl_compiled *c, uint32_t seg_base, const uint32_t *id_of,
-			   uint32_t n_buckets, struct skl_prefix_bucket *buckets, uint32_t *seed);
+ * seg_first offset by seg_base, and sets *seed to the hash seed that worked.
+ * -1 when they do not fit (more entries than the capacity, or no seed
+ * places them all). */
+int skl_prefix_table_build(const struct skl_compiled *c, uint32_t seg_base, uint32_t n_buckets,
+			   struct skl_prefix_bucket *buckets, uint32_t *seed);
 
 /* A (masked) address as the table's key words. */
 void skl_prefix_table_key(const uint8_t addr[SKL_ADDR_BYTES], __u64 key[2]);

@@ -120,7 +120,7 @@ static int write_prefixes(struct skl_apply *a, const struct skl_compiled *c, uin
 
 	if (!buckets)
 		return skl_errf(err, SKL_CNI_INTERNAL, "out of memory");
-	if (skl_prefix_table_build(c, seg_base, a->id_of, d->prefix_buckets, buckets, seed))
+	if (skl_prefix_table_build(c, seg_base, d->prefix_buckets, buckets, seed))
 		ret = skl_errf(err, SKL_CNI_INVALID_CONFIG,
 			       "bindings: %zu prefix entries do not fit the %u this dispatcher "
 			       "holds; raise limits.bindings", c->n_prefixes,
