@@ -15,7 +15,7 @@
  * next release for the upgrade tests until a real layout change exists. */
 #define SKL_ABI_VERSION 1002
 #else
-#define SKL_ABI_VERSION 3
+#define SKL_ABI_VERSION 4
 #endif
 
 #define SKL_NONE 0xffffffffu /* "no binding" / "no table" */
@@ -279,11 +279,27 @@ struct skl_totals {
  * a miss costs no probe: the addresses of every prefix in use, masked to
  * the shortest length in use, each set one bit of a 64-bit filter. An
  * address whose bit is clear is inside no binding prefix. (It sits in
- * "config", which the program reads anyway.) */
+ * "config", which the program reads anyway.)
+ *
+ * A (generation, family, protocol) whose bindings are one prefix with one
+ * port range, as most pods' are, is answered here outright ("direct"): the
+ * prefix masked by mask[], and the range's binding, with no search and no
+ * port table. */
 struct skl_summary {
 	__u64 mask[2]; /* the shortest length in use, as skl_addr_pair() words */
 	__u64 bits;    /* bit skl_summary_bit() of every prefix in use */
+	__u64 direct_addr[2];  /* direct: the prefix, as skl_addr_pair() words */
+	__u32 direct_binding;  /* direct: the binding of ports direct_ports */
+	__u32 direct_ports;    /* skl_inline_ports(first, last), or SKL_INLINE_NONE */
 };
+
+/* A port range as one word: first | last << 16. */
+static inline __u32 skl_inline_ports(__u32 first, __u32 last)
+{
+	return first | last << 16;
+}
+/* First port above the last: no port is inside; a summary that is not direct. */
+#define SKL_INLINE_NONE skl_inline_ports(SKL_PORT_MAX, 0)
 
 /* The address folded to 32 bits, then Fibonacci hashing: the top 6 bits
  * of a 32-bit product depend on every bit folded in. */

@@ -281,6 +281,28 @@ static __always_inline __u32 find_segment(__u32 first, __u32 count, __u32 port)
 	return seg ? seg->binding : SKL_NONE;
 }
 
+/* binding if first <= port <= last (ports: skl_inline_ports()), else
+ * SKL_NONE; without a branch, so the verifier follows one path. */
+static __always_inline __u32 inline_binding(__u32 binding, __u32 ports, __u32 port)
+{
+	__u64 lo = ports & 0xffff, hi = ports >> 16;
+	/* Negative when port is outside (port - lo wraps below lo). */
+	__u64 outside = (hi - lo) - (__u64)(__u32)(port - lo);
+
+	asm volatile("" : "+r"(outside)); /* no compare: clang would branch */
+	return (__u32)(SKL_NONE ^ ((binding ^ SKL_NONE) & ((outside >> 63) - 1)));
+}
+
+/* All ones if x != 0, else 0, without a branch (the barrier hides from
+ * clang that it is a comparison, which it would turn into one). */
+static __always_inline __u32 ones_if_nonzero(__u64 x)
+{
+	__u64 m = (x | -x) >> 63;
+
+	asm volatile("" : "+r"(m));
+	return (__u32)-m;
+}
+
 SEC("sk_lookup")
 int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 {
@@ -291,7 +313,8 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	__u32 zero = 0, family, proto, port, binding, label, slot;
 	__u32 seg_first = 0, seg_count, is_v6, gen, root;
 	struct skl_summary *sum;
-	__u64 a01, a23;
+	__u64 a01, a23, k01, k23;
+	__u32 direct_ports;
 	__u32 what;
 	int verdict;
 	struct bpf_sock *sk;
@@ -323,13 +346,21 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 	root = gen * 4 + is_v6 * 2 + equals(proto, IPPROTO_UDP);
 	a01 = skl_addr_pair(ip4 | ip6_0, ip6_1);
 	a23 = skl_addr_pair(ip6_2, ip6_3);
-	/* An address inside no prefix in use is a miss without a probe. */
 	sum = &cfg->summary[root];
+	k01 = a01 & sum->mask[0];
+	k23 = a23 & sum->mask[1];
+	direct_ports = sum->direct_ports;
 	seg_count = 0;
-	if ((sum->bits >> skl_summary_bit(a01 & sum->mask[0], a23 & sum->mask[1])) & 1)
-		find_prefix(a01, a23, root, &seg_first, &seg_count);
-
 	binding = SKL_NONE;
+	if (__builtin_expect(direct_ports != SKL_INLINE_NONE, 0)) {
+		/* One prefix, one port range: the answer is in the summary.
+		 * Another prefix sets every bit (SKL_NONE). */
+		binding = inline_binding(sum->direct_binding, direct_ports, port) |
+			  ones_if_nonzero((k01 ^ sum->direct_addr[0]) | (k23 ^ sum->direct_addr[1]));
+	} else if ((sum->bits >> skl_summary_bit(k01, k23)) & 1) {
+		/* An address inside no prefix in use is a miss without a probe. */
+		find_prefix(a01, a23, root, &seg_first, &seg_count);
+	}
 	if (seg_count)
 		binding = find_segment(seg_first, seg_count, port);
 	b = binding == SKL_NONE ? NULL : bpf_map_lookup_elem(&bindings, &binding);
@@ -361,13 +392,18 @@ int sklookup_dispatch(struct bpf_sk_lookup *ctx)
 
 		asm volatile("" : "+r"(pass)); /* one path: no branch on the flag */
 		what = SKL_C_DROP_NO_SOCKET - pass * (SKL_C_DROP_NO_SOCKET - SKL_C_PASSED_NO_SOCKET);
-		verdict = pass ? SK_PASS : SK_DROP;
+		verdict = pass; /* SK_PASS is 1, SK_DROP 0 */
 		err = 0;
 	} else {
+		__u32 failed;
+
 		err = bpf_sk_assign(ctx, sk, 0);
 		bpf_sk_release(sk);
-		what = err ? assign_error_counter(err) : SKL_C_ASSIGNED;
-		verdict = err ? SK_DROP : SK_PASS;
+		/* Without branches, as above: one path on to the counters. */
+		failed = (__u64)err >> 63; /* 0, or a negative errno */
+		asm volatile("" : "+r"(failed));
+		what = SKL_C_ASSIGNED + failed * (assign_error_counter(err) - SKL_C_ASSIGNED);
+		verdict = 1 - failed;
 	}
 	if (what == SKL_C_ASSIGNED) {
 		bc->c[SKL_C_ASSIGNED]++;

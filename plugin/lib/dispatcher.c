@@ -209,6 +209,9 @@ int skl_dispatcher_load(struct skl_dispatcher *d, const struct skl_limits *limit
 	uint32_t zero = 0;
 	int ret;
 
+	/* No summary answers for a generation until its tables are written. */
+	for (uint32_t k = 0; k < SKL_SEARCH_ROOTS; k++)
+		cfg.summary[k].direct_ports = SKL_INLINE_NONE;
 	skl_dispatcher_init(d);
 	if (skl_limits_check(limits, err))
 		return -1;

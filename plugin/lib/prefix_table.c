@@ -7,6 +7,7 @@
 #include "prefix_table.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Entries per generation a binding may bring (its own and search markers);
@@ -143,14 +144,44 @@ int skl_prefix_table_build(const struct skl_compiled *c, uint32_t seg_base, uint
 	return -1;
 }
 
-void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, struct skl_summary *out)
+/* Whether p's port table is one range: ports *first..*last go to binding
+ * *binding (an index into the set), every other port to none. Such a table
+ * has at most three segments: none, the range, none. */
+static bool single_range(const struct skl_compiled *c, const struct skl_compiled_prefix *p,
+			 uint32_t *first, uint32_t *last, uint32_t *binding)
 {
+	const struct skl_segment *seg = c->segments + p->seg_first;
+	uint32_t bound = 0, n_bound = 0;
+
+	if (!p->seg_count || p->seg_count > 3)
+		return false;
+	for (uint32_t k = 0; k < p->seg_count; k++)
+		if (seg[k].binding != SKL_NONE) {
+			bound = k;
+			n_bound++;
+		}
+	if (n_bound != 1)
+		return false;
+	*binding = seg[bound].binding;
+	*first = seg[bound].start;
+	*last = bound + 1 < p->seg_count ? seg[bound + 1].start - 1 : SKL_PORT_MAX;
+	return true;
+}
+
+void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, const uint32_t *id_of,
+			struct skl_summary *out)
+{
+	uint32_t first, last, binding;
 	const struct skl_lengths *l = &c->lengths[k];
 	uint8_t family = k & 2 ? SKL_FAMILY_V6 : SKL_FAMILY_V4;
 	uint8_t proto = k & 1 ? IPPROTO_UDP : IPPROTO_TCP;
 	uint8_t ones[SKL_ADDR_BYTES];
 
+	const struct skl_compiled_prefix *only = NULL;
+	size_t n = 0;
+
 	memset(out, 0, sizeof(*out));
+	out->direct_ports = SKL_INLINE_NONE;
 	if (!l->n)
 		return;
 	memset(ones, 0xff, sizeof(ones));
@@ -165,5 +196,14 @@ void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, struct skl_sum
 			continue;
 		skl_prefix_table_key(p->addr, key);
 		out->bits |= 1ull << skl_summary_bit(key[0] & out->mask[0], key[1] & out->mask[1]);
+		only = p;
+		n++;
+	}
+	/* One prefix (one length, so no markers either) whose port table is
+	 * one range: the summary answers it (dispatch_abi.h). */
+	if (n == 1 && single_range(c, only, &first, &last, &binding)) {
+		skl_prefix_table_key(only->addr, out->direct_addr);
+		out->direct_binding = id_of ? id_of[binding] : binding;
+		out->direct_ports = skl_inline_ports(first, last);
 	}
 }

@@ -33,7 +33,10 @@ const struct skl_prefix_slot *skl_prefix_table_find(const struct skl_prefix_buck
 						    uint32_t n_buckets, uint32_t seed,
 						    uint32_t tag, const __u64 key[2]);
 
-/* The miss filter of tree k (skl_lengths_key(0, is_v6, is_udp)) of c. */
-void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, struct skl_summary *out);
+/* The summary of tree k (skl_lengths_key(0, is_v6, is_udp)) of c: its miss
+ * filter, and its answer when the tree is one prefix with one port range
+ * (the binding as id_of[the set's index], or the index when id_of is NULL). */
+void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, const uint32_t *id_of,
+			struct skl_summary *out);
 
 #endif

@@ -133,8 +133,9 @@ static int write_prefixes(struct skl_apply *a, const struct skl_compiled *c, uin
 	return ret;
 }
 
-/* The generation's miss filters, in the config entry (the program reads
- * only the active generation's: the target's may change under it). */
+/* The generation's summaries (miss filters and direct answers), in the
+ * config entry (the program reads only the active generation's: the
+ * target's may change under it). */
 static int write_summaries(struct skl_apply *a, const struct skl_compiled *c,
 			   struct skl_err *err)
 {
@@ -145,9 +146,10 @@ static int write_summaries(struct skl_apply *a, const struct skl_compiled *c,
 	if (skl_dispatcher_config(d, &cfg, err))
 		return -1;
 	for (uint32_t k = 0; k < SKL_SEARCH_TREES; k++)
-		skl_prefix_summary(c, k, &cfg.summary[skl_lengths_key(a->target, k & 2, k & 1)]);
+		skl_prefix_summary(c, k, a->id_of,
+				   &cfg.summary[skl_lengths_key(a->target, k & 2, k & 1)]);
 	if (bpf_map_update_elem(d->map_fd[SKL_MAP_CONFIG], &zero, &cfg, BPF_ANY))
-		return skl_rules_kernel_err(err, "writing the miss filters");
+		return skl_rules_kernel_err(err, "writing the summaries");
 	return 0;
 }
 

@@ -28,7 +28,7 @@
  * dispatch_abi.h): the layout version and the netns served. */
 #define CONFIG_ABI_OFFSET 4
 #define CONFIG_COOKIE_OFFSET 16
-#define CONFIG_MAX 256
+#define CONFIG_MAX 1024
 
 /* The pod's dispatcher as pinned, whatever its layout. */
 struct old_pod {

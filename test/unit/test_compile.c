@@ -341,7 +341,7 @@ static void prefix_table_holds_every_entry(void **state)
 			struct skl_summary sum;
 			__u64 key[2];
 
-			skl_prefix_summary(&c, k, &sum);
+			skl_prefix_summary(&c, k, NULL, &sum);
 			for (int j = 0; j < SKL_ADDR_BYTES; j++) {
 				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 				host[j] = (uint8_t)(seed >> 56);
@@ -392,6 +392,63 @@ static int tree_depth(const struct skl_search_node *n, const struct skl_search_n
 		miss = tree_depth(&nodes[n->on_miss], nodes, n_nodes);
 	}
 	return 1 + (hit > miss ? hit : miss);
+}
+
+/* The summary of a (family, protocol) answers it outright exactly when its
+ * bindings are one prefix with one port range: that range, that prefix
+ * (masked), that binding; any other set leaves it to the search. */
+static void summary_answers_one_prefix_one_range(void **state)
+{
+	static const struct {
+		const char *json;
+		int v6, udp;
+		int direct; /* 1: direct, with binding 0 on ports lo..hi */
+		uint32_t lo, hi;
+	} cases[] = {
+		{ "[{\"label\": \"a\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\","
+		  " \"ports\": [\"8000-8099\"]}]",
+		  0, 0, 1, 8000, 8099 },
+		{ "[{\"label\": \"a\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\"}]",
+		  0, 0, 1, 1, 65535 }, /* no ports: every port but 0 */
+		{ "[{\"label\": \"a\", \"protocol\": \"udp\", \"prefix\": \"2001:db8::/64\","
+		  " \"ports\": [\"53\"]}]", 1, 1, 1, 53, 53 },
+		{ "[{\"label\": \"a\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\","
+		  " \"ports\": [\"53\"]}]",
+		  0, 1, 0, 0, 0 }, /* no UDP binding: nothing to answer */
+		{ "[{\"label\": \"a\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\","
+		  " \"ports\": [\"53\", \"80\"]}]",
+		  0, 0, 0, 0, 0 }, /* two ranges */
+		{ "[{\"label\": \"a\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.1\", \"ports\": [\"80\"]},"
+		  " {\"label\": \"b\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.2\", \"ports\": [\"80\"]}]",
+		  0, 0, 0, 0, 0 }, /* two prefixes of one length */
+		{ "[{\"label\": \"a\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/24\","
+		  " \"ports\": [\"80\"]},"
+		  " {\"label\": \"b\", \"protocol\": \"tcp\", \"prefix\": \"203.0.113.0/25\", \"ports\": [\"80\"]}]",
+		  0, 0, 0, 0, 0 }, /* nested */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct skl_binding_set set;
+		struct skl_summary sum;
+		struct skl_compiled c;
+		__u64 key[2];
+
+		parse(cases[i].json, &set);
+		compile(&set, &c);
+		skl_prefix_summary(&c, skl_lengths_key(0, cases[i].v6, cases[i].udp), NULL, &sum);
+		if (!cases[i].direct) {
+			assert_int_equal(sum.direct_ports, SKL_INLINE_NONE);
+		} else {
+			assert_int_equal(sum.direct_ports, skl_inline_ports(cases[i].lo, cases[i].hi));
+			assert_int_equal(sum.direct_binding, 0);
+			skl_prefix_table_key(set.v[0].addr, key);
+			assert_true(key[0] == sum.direct_addr[0] && key[1] == sum.direct_addr[1]);
+			assert_true((key[0] & sum.mask[0]) == key[0] && (key[1] & sum.mask[1]) == key[1]);
+		}
+		skl_compiled_free(&c);
+		skl_bindings_free(&set);
+	}
 }
 
 /* The program walks at most SKL_SEARCH_STEPS nodes: the tree must never be
@@ -502,6 +559,7 @@ int main(void)
 		cmocka_unit_test(identical_tables_are_shared),
 		cmocka_unit_test(compiled_lookup_matches_reference),
 		cmocka_unit_test(prefix_table_holds_every_entry),
+		cmocka_unit_test(summary_answers_one_prefix_one_range),
 		cmocka_unit_test(search_tree_fits_the_program),
 		cmocka_unit_test(segment_probe_bound_suffices),
 		cmocka_unit_test(pod_prefix_must_be_resolved),
