@@ -18,8 +18,12 @@
  *    the others. At most 9 probes, whatever the number of bindings; the
  *    walk has no index arithmetic, so the verifier checks it step by step
  *    rather than path by path (~1,750 instructions for the whole program,
- *    not 17,500). Before it, a 64-bit filter of the addresses in use
- *    (config.summary) turns most misses away without a probe.
+ *    not 17,500). Before it, the summary of the (family, protocol) in the
+ *    config line read first (config.summary): when its bindings are one
+ *    prefix with one port range, as most pods' are, the summary holds the
+ *    answer (prefix, range, binding) and there is no search and no port
+ *    table; otherwise a 64-bit filter of the addresses in use turns most
+ *    misses away without a probe.
  * 2. Port: each distinct prefix owns one port table, a sorted list of
  *    segments covering 0..65535 that already merges the bindings of all
  *    shorter prefixes containing it (longest prefix first, then narrowest
