@@ -2,8 +2,9 @@
  * From the previous release to this one, with running pods: the previous
  * release (commit PREV_COMMIT, built here from git history into the build
  * directory, once) creates pods and registers their sockets; this release,
- * whose map layout differs (3: the monitor slot, a lost-events counter),
- * runs every verb on them: DEL and GC work, what needs this layout's maps
+ * whose map layout differs (the previous release's is 2; 3 added the monitor
+ * slot and a lost-events counter, 4 the direct summaries), runs every verb
+ * on them: DEL and GC work, what needs this layout's maps
  * refuses naming the release that made the pod and what to run. Then this
  * release's `sklookup-ctl upgrade --all` moves them all to its dispatcher
  * while a steady stream of TCP connections and UDP datagrams runs through
