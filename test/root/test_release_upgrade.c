@@ -1,7 +1,7 @@
 /*
- * From the previous release to this one, with running pods: the previous
- * release (commit PREV_COMMIT, built here from git history into the build
- * directory, once) creates pods and registers their sockets; this release,
+ * From a previous release to this one, with running pods, for each of
+ * prev_releases[]: the previous release (built here from git history into
+ * the build directory, once) creates pods and registers their sockets; this release,
  * whose map layout differs (the previous release's is 2; 3 added the monitor
  * slot and a lost-events counter, 4 the direct summaries), runs every verb
  * on them: DEL and GC work, what needs this layout's maps
@@ -43,8 +43,25 @@
 #include "testnet.h"
 #include "traffic_stream.h"
 
-/* The previous release: main before upgrades across layouts. */
-#define PREV_COMMIT "27f8906"
+/* The previous releases whose pods this release takes over, and what
+ * differs between them: what this release says made their pods, and what
+ * their own `sklookup-ctl upgrade` says of a pod this release upgraded
+ * (it changes nothing either way). */
+static const struct prev_release {
+	const char *commit;
+	int layout;
+	const char *made_by;
+	const char *own_upgrade_says;
+} prev_releases[] = {
+	/* main before upgrades across layouts */
+	{ "27f8906", 2, "a release of sklookup from before release identities",
+	  "made by another release" },
+	/* release 0.4.0: its upgrade reads configs of at most 256 bytes, and
+	 * layout 4's is 408 */
+	{ "f566e80", 3, "made by another release (sklookup 0.4.0",
+	  "is no dispatcher config this release can read; nothing was changed" },
+};
+#define N_PREV (sizeof(prev_releases) / sizeof(prev_releases[0]))
 /* 32 pods to upgrade, one that goes away before (the agent reaps it) and
  * one that this release's DEL removes. */
 #define N_PODS 34
@@ -57,7 +74,9 @@
 #define OUT_MAX 65536
 
 struct binaries {
-	char prev_plugin[PATH_MAX], prev_ctl[PATH_MAX]; /* the previous release */
+	char prevs_plugin[N_PREV][PATH_MAX], prevs_ctl[N_PREV][PATH_MAX];
+	const struct prev_release *prev; /* the one of this test */
+	char prev_plugin[PATH_MAX], prev_ctl[PATH_MAX]; /* its binaries */
 	char plugin[PATH_MAX], ctl[PATH_MAX];           /* this release */
 	char alt_plugin[PATH_MAX], alt_ctl[PATH_MAX];   /* this release, another layout */
 };
@@ -78,11 +97,14 @@ static int group_setup(void **state)
 		fprintf(stderr, "%s or %s is missing: run make first\n", bin.plugin, bin.ctl);
 		return -1;
 	}
-	if (release_source_tree(tree, sizeof(tree)) ||
-	    release_build_commit(tree, PREV_COMMIT, &prev) || release_build_alt_layout(tree, &alt))
+	if (release_source_tree(tree, sizeof(tree)) || release_build_alt_layout(tree, &alt))
 		return -1;
-	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s", prev.plugin);
-	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s", prev.ctl);
+	for (size_t i = 0; i < N_PREV; i++) {
+		if (release_build_commit(tree, prev_releases[i].commit, &prev))
+			return -1;
+		snprintf(bin.prevs_plugin[i], sizeof(bin.prevs_plugin[i]), "%s", prev.plugin);
+		snprintf(bin.prevs_ctl[i], sizeof(bin.prevs_ctl[i]), "%s", prev.ctl);
+	}
 	snprintf(bin.alt_plugin, sizeof(bin.alt_plugin), "%s", alt.plugin);
 	snprintf(bin.alt_ctl, sizeof(bin.alt_ctl), "%s", alt.ctl);
 	return 0;
@@ -231,6 +253,25 @@ static void agent_stop(void);
 
 /* The stream of the running test; teardown stops it after a failed assertion. */
 static struct stream *stream;
+
+/* Each test's fixture, with the previous release it starts from. */
+static int setup_from(void **state, size_t i)
+{
+	bin.prev = &prev_releases[i];
+	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s", bin.prevs_plugin[i]);
+	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s", bin.prevs_ctl[i]);
+	return cni_fixture_setup(state);
+}
+
+static int setup_from_layout_2(void **state)
+{
+	return setup_from(state, 0);
+}
+
+static int setup_from_0_4_0(void **state)
+{
+	return setup_from(state, 1);
+}
 
 static int teardown(void **state)
 {
@@ -429,7 +470,7 @@ static void new_verbs_on_old_pods(struct cni_fixture *f, int listener)
 	run_free(&r);
 	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(0), "status");
 	expect_other_release(&r, "status");
-	assert_contains(r.err, "a release of sklookup from before release identities");
+	assert_contains(r.err, bin.prev->made_by);
 	run_free(&r);
 	CTL(f, bin.ctl, NULL, &r, "--container", cid_of(1), "bindings");
 	expect_other_release(&r, "bindings");
@@ -532,7 +573,8 @@ static void upgrade_all_under_traffic(void **state)
 	agent_on_old_pods(f);
 
 	/* This release's upgrade across its layout change, under traffic. */
-	snprintf(want, sizeof(want), "to new maps (layout 2 -> %d)", SKL_ABI_VERSION);
+	snprintf(want, sizeof(want), "to new maps (layout %d -> %d)", bin.prev->layout,
+		 SKL_ABI_VERSION);
 	upgrade_under_stream_n(f, bin.ctl, listener, udp, bin.prev_ctl, want,
 			       "previous release -> this one", N_PODS - 2);
 	/* Now every verb of this release works on them. */
@@ -559,7 +601,7 @@ static void upgrade_all_under_traffic(void **state)
 	run_free(&r);
 	CTL(f, bin.prev_ctl, NULL, &r, "--container", cid_of(0), "upgrade");
 	assert_int_equal(r.status, 1);
-	assert_contains(r.err, "made by another release");
+	assert_contains(r.err, bin.prev->own_upgrade_says);
 	run_free(&r);
 	plugin_ok(f, bin.prev_plugin, "DEL", 1, conf_text[1]);
 	cni_assert_pod_clean(f, 1);
@@ -628,8 +670,10 @@ static void upgrade_all_under_traffic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(upgrade_all_under_traffic, cni_fixture_setup,
-						teardown),
+		{ "upgrade_all_under_traffic from layout 2 (27f8906)", upgrade_all_under_traffic,
+		  setup_from_layout_2, teardown, NULL },
+		{ "upgrade_all_under_traffic from release 0.4.0 (layout 3)", upgrade_all_under_traffic,
+		  setup_from_0_4_0, teardown, NULL },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
