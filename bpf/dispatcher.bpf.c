@@ -156,11 +156,11 @@ static __always_inline __u32 equals(__u64 a, __u64 b)
 	return (diff - 1) >> 63;
 }
 
+#include "dispatcher_monitor.bpf.h"
+
 /* The counter of a bpf_sk_assign error, computed without a branch: a
  * switch would give the verifier one path per errno through the rest of
  * the program. */
-#include "dispatcher_monitor.bpf.h"
-
 static __always_inline __u32 assign_error_counter(long err)
 {
 	__u64 e = (__u64)-err;

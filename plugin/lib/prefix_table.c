@@ -171,13 +171,12 @@ static bool single_range(const struct skl_compiled *c, const struct skl_compiled
 void skl_prefix_summary(const struct skl_compiled *c, uint32_t k, const uint32_t *id_of,
 			struct skl_summary *out)
 {
-	uint32_t first, last, binding;
 	const struct skl_lengths *l = &c->lengths[k];
 	uint8_t family = k & 2 ? SKL_FAMILY_V6 : SKL_FAMILY_V4;
 	uint8_t proto = k & 1 ? IPPROTO_UDP : IPPROTO_TCP;
+	const struct skl_compiled_prefix *only = NULL; /* the last prefix of the tree */
+	uint32_t first, last, binding;
 	uint8_t ones[SKL_ADDR_BYTES];
-
-	const struct skl_compiled_prefix *only = NULL;
 	size_t n = 0;
 
 	memset(out, 0, sizeof(*out));
