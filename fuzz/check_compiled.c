@@ -102,38 +102,22 @@ static void check_tables(const struct skl_binding_set *set, const struct skl_com
 	}
 }
 
-/* The miss filter of (family, proto) lets addr through. */
-static bool filter_passes(const struct skl_compiled *c, uint8_t proto, uint8_t family,
-			  const uint8_t addr[16])
+/* The miss filter of a summary lets the address (key) through. */
+static bool filter_passes(const struct skl_summary *sum, const __u64 key[2])
 {
-	struct skl_summary sum;
-	__u64 key[2];
-
-	skl_prefix_summary(c, skl_lengths_key(0, family == SKL_FAMILY_V6, proto == IPPROTO_UDP), NULL,
-			   &sum);
-	skl_prefix_table_key(addr, key);
-	return (sum.bits >> skl_summary_bit(key[0] & sum.mask[0], key[1] & sum.mask[1])) & 1;
+	return (sum->bits >> skl_summary_bit(key[0] & sum->mask[0], key[1] & sum->mask[1])) & 1;
 }
 
-/* What the program answers from a direct summary (dispatch_abi.h) for
- * (proto, family, addr, port); *direct says whether the summary is one. */
-static uint32_t direct_answer(const struct skl_compiled *c, uint8_t proto, uint8_t family,
-			      const uint8_t addr[16], uint32_t port, bool *direct)
+/* What the program answers from a direct summary (dispatch_abi.h) for the
+ * address (key) and port. */
+static uint32_t direct_answer(const struct skl_summary *sum, const __u64 key[2], uint32_t port)
 {
-	struct skl_summary sum;
-	uint32_t lo, hi;
-	__u64 key[2];
+	uint32_t lo = sum->direct_ports & 0xffff, hi = sum->direct_ports >> 16;
 
-	skl_prefix_summary(c, skl_lengths_key(0, family == SKL_FAMILY_V6, proto == IPPROTO_UDP), NULL,
-			   &sum);
-	*direct = sum.direct_ports != SKL_INLINE_NONE;
-	skl_prefix_table_key(addr, key);
-	lo = sum.direct_ports & 0xffff;
-	hi = sum.direct_ports >> 16;
-	if ((key[0] & sum.mask[0]) != sum.direct_addr[0] ||
-	    (key[1] & sum.mask[1]) != sum.direct_addr[1] || port < lo || port > hi)
+	if ((key[0] & sum->mask[0]) != sum->direct_addr[0] ||
+	    (key[1] & sum->mask[1]) != sum->direct_addr[1] || port < lo || port > hi)
 		return SKL_NONE;
-	return sum.direct_binding;
+	return sum->direct_binding;
 }
 
 /* The prefix table the program probes, at the size a dispatcher of this
@@ -171,21 +155,26 @@ static void probe(const struct skl_binding_set *set, const struct skl_compiled *
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 
+	__u64 key[2];
+
 	if (port > 65535)
 		return;
+	skl_prefix_table_key(addr, key);
 	for (size_t i = 0; i < sizeof(protos); i++) {
 		uint32_t want = skl_bindings_resolve(set, protos[i], family, addr, (uint16_t)port);
 		uint32_t got = skl_compiled_lookup(c, protos[i], family, addr, (uint16_t)port);
+		struct skl_summary sum;
 		char text[64];
 
-		bool direct;
-		uint32_t answer = direct_answer(c, protos[i], family, addr, port, &direct);
-
-		FUZZ_CHECK(want == SKL_NONE || filter_passes(c, protos[i], family, addr),
+		skl_prefix_summary(c, skl_lengths_key(0, family == SKL_FAMILY_V6,
+						      protos[i] == IPPROTO_UDP),
+				   NULL, &sum);
+		FUZZ_CHECK(want == SKL_NONE || filter_passes(&sum, key),
 			   "proto %u: the miss filter turns away an address binding %u holds",
 			   protos[i], want);
-		FUZZ_CHECK(!direct || answer == want, "proto %u port %u: the direct summary "
-			   "answers %d, the reference %d", protos[i], port, (int)answer, (int)want);
+		FUZZ_CHECK(sum.direct_ports == SKL_INLINE_NONE || direct_answer(&sum, key, port) == want,
+			   "proto %u port %u: the direct summary answers %d, the reference %d",
+			   protos[i], port, (int)direct_answer(&sum, key, port), (int)want);
 		if (want == got)
 			continue;
 		skl_prefix_format(family, (uint8_t)max_plen(family), addr, text, sizeof(text));
