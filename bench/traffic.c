@@ -506,6 +506,13 @@ static struct rate mean_rate(struct rate a, struct rate b)
 			      (a.received + b.received) / 2 };
 }
 
+/* The k-th case (after direct) of round r: the order rotates from round to
+ * round. */
+static int rotated_case(int r, int k)
+{
+	return 1 + (r + k) % (N_CASES - 1);
+}
+
 /* A round: direct, case, direct, case, ... direct; each case is compared
  * with the mean of the direct phases just before and after it, so load
  * that comes and goes on the machine hits both sides of a ratio alike. The
@@ -518,7 +525,7 @@ static void run_rounds(bool udp, int rounds, int ms, rates rate, rates paired)
 		struct rate before = run_phase(&cases[C_DIRECT], udp, ms, false), sum = before;
 
 		for (int k = 0; k < N_CASES - 1; k++) {
-			int c = 1 + (r + k) % (N_CASES - 1);
+			int c = rotated_case(r, k);
 			struct rate after;
 
 			rate[c][r] = run_phase(&cases[c], udp, ms, false);
@@ -580,7 +587,7 @@ static void run_cost_rounds(bool udp, int rounds, int ms, run_costs cost)
 		bench_fail("BPF_ENABLE_STATS: %s", strerror(errno));
 	for (int r = 0; r < rounds; r++) {
 		for (int k = 0; k < N_CASES - 1; k++) {
-			int c = 1 + (r + k) % (N_CASES - 1);
+			int c = rotated_case(r, k);
 			int fd = case_prog_fd(&cases[c], case_defs[c].kind);
 			uint64_t runs0, ns0, runs1, ns1;
 
@@ -607,6 +614,7 @@ static double median_cost_above(run_costs cost, int c, int base, int rounds)
 
 static void report_cost(const char *figure, const char *what, run_costs cost, int rounds)
 {
+	double assign_above_empty = median_cost_above(cost, C_ASSIGN, C_FLOOR, rounds);
 	char name[200], value[64], baseline[64];
 
 	printf("\n%s, %d rounds: the program's own time per run in this traffic (kernel "
@@ -616,24 +624,22 @@ static void report_cost(const char *figure, const char *what, run_costs cost, in
 	printf("  %-34s %10s %14s %14s\n", "case", "ns/run", "- empty", "- assign only");
 	for (int c = C_FLOOR; c < N_CASES; c++) {
 		double x[BENCH_MAX_ROUNDS] = { 0 };
+		double above_empty = median_cost_above(cost, c, C_FLOOR, rounds);
+		double above_assign = median_cost_above(cost, c, C_ASSIGN, rounds);
 
 		for (int r = 0; r < rounds; r++)
 			x[r] = cost[c][r];
 		printf("  %-34s %10.1f %+14.1f %+14.1f\n", case_defs[c].name,
-		       bench_median(x, rounds), median_cost_above(cost, c, C_FLOOR, rounds),
-		       median_cost_above(cost, c, C_ASSIGN, rounds));
+		       bench_median(x, rounds), above_empty, above_assign);
 		if (c < C_SKL_2)
 			continue;
 		snprintf(name, sizeof(name), "%s %s, the program's time per run in this traffic "
 			 "above assign only, %s", figure, what, case_defs[c].name);
-		snprintf(value, sizeof(value), "%.1f ns",
-			 median_cost_above(cost, c, C_ASSIGN, rounds));
+		snprintf(value, sizeof(value), "%.1f ns", above_assign);
 		snprintf(baseline, sizeof(baseline), "%.1f ns assign only above empty",
-			 median_cost_above(cost, C_ASSIGN, C_FLOOR, rounds));
-		bench_result(name, value, baseline,
-			     median_cost_above(cost, c, C_FLOOR, rounds) /
-				     median_cost_above(cost, C_ASSIGN, C_FLOOR, rounds),
-			     "-", BENCH_INFO);
+			 assign_above_empty);
+		bench_result(name, value, baseline, above_empty / assign_above_empty, "-",
+			     BENCH_INFO);
 	}
 }
 
