@@ -76,7 +76,7 @@ static const struct prev_release {
 struct binaries {
 	char prevs_plugin[N_PREV][PATH_MAX], prevs_ctl[N_PREV][PATH_MAX];
 	const struct prev_release *prev; /* the one of this test */
-	char prev_plugin[PATH_MAX], prev_ctl[PATH_MAX]; /* its binaries */
+	const char *prev_plugin, *prev_ctl; /* its binaries: in prevs_* */
 	char plugin[PATH_MAX], ctl[PATH_MAX];           /* this release */
 	char alt_plugin[PATH_MAX], alt_ctl[PATH_MAX];   /* this release, another layout */
 };
@@ -258,8 +258,8 @@ static struct stream *stream;
 static int setup_from(void **state, size_t i)
 {
 	bin.prev = &prev_releases[i];
-	snprintf(bin.prev_plugin, sizeof(bin.prev_plugin), "%s", bin.prevs_plugin[i]);
-	snprintf(bin.prev_ctl, sizeof(bin.prev_ctl), "%s", bin.prevs_ctl[i]);
+	bin.prev_plugin = bin.prevs_plugin[i];
+	bin.prev_ctl = bin.prevs_ctl[i];
 	return cni_fixture_setup(state);
 }
 
