@@ -13,18 +13,15 @@
  * holding the same bindings. Client and server are threads pinned to
  * different CPUs; the server spins on non-blocking calls.
  *
- * TCP: every round runs every case for the same time, in a rotating order,
- * each between two direct phases; the figure is the median over rounds of
- * case / the mean of the direct phases around it.
- *
- * UDP needs a finer figure (its targets are 1-3 % apart, where TCP's have
- * room), so every case runs in the same phase: the client takes turns of
- * about half a millisecond over all of them, shuffled every cycle, and a
- * round's figure is case / direct in that phase. Every round starts with
- * new UDP sockets for every case. (With one case per phase, load that came
- * and went moved a round's ratio by up to 10 %; with the same sockets all
- * run long, where the kernel happened to put them moved a case's median by
- * 1-2 % from one run to the next.)
+ * Every case runs in the same phase: the client takes turns of about half
+ * a millisecond over all of them, in an order shuffled every cycle, and a
+ * round's figure for a case is its rate / direct's in that phase; the
+ * figure is the median over rounds. Every round starts with new sockets
+ * for every case. (With one case per phase, load that came and went moved
+ * a round's ratio by up to 10 %; with the same sockets all run long, where
+ * the kernel happened to put them moved a case's median by 1-2 % from one
+ * run to the next. The UDP targets are 1-3 % apart.) TCP: connect, then
+ * close with RST. UDP: batches of 16-byte datagrams on a connected socket.
  *
  * Two rates per case: per wall-clock second, and per second of the client
  * thread's CPU time. On loopback the receive path, sk_lookup included, runs
@@ -315,51 +312,41 @@ static void setup_case(int which)
 	enter(home_netns);
 }
 
-/* New UDP sockets for a case, server and client, the server registered
- * where the case's program looks. Where the kernel puts a socket moves
- * every datagram's cost through it by up to 2 %, for as long as the socket
- * lives: with the same sockets for the whole run, that put each case's
- * median 1-2 % off from one run to the next. New ones every round make it
- * round-to-round noise, which the median over rounds takes out. */
-static void renew_udp_sockets(int which)
+/* New sockets of one protocol for a case (a server, and for UDP the
+ * client's), the server registered where the case's program looks. Where
+ * the kernel puts a socket moves the cost of everything through it by up
+ * to 2 %, for as long as the socket lives: with the same sockets for the
+ * whole run, that put a case's median 1-2 % off from one run to the next.
+ * New ones every round make it round-to-round noise, which the median over
+ * rounds takes out. */
+static void renew_sockets(int which, bool udp)
 {
 	const struct case_def *def = &case_defs[which];
 	struct netcase *c = &cases[which];
 	bool bound = def->kind == K_DIRECT || def->kind == K_FLOOR;
-	uint32_t udp_slot = 1;
+	int *server = udp ? &c->udp_server : &c->tcp_server;
+	uint32_t assign_slot = udp; /* assign only's SOCKMAP: TCP 0, UDP 1 */
 	uint64_t fd;
 
 	enter(c->netns_fd);
-	close(c->udp_server); /* first: direct's new one binds the same port */
-	close(c->udp_client);
-	c->udp_server = server_socket(SOCK_DGRAM, bound ? TARGET_ADDR : "127.0.0.1",
-				      bound ? UDP_PORT : 0);
-	c->udp_client = udp_client_socket();
-	fd = (uint64_t)c->udp_server;
-	if (def->kind == K_ASSIGN &&
-	    bpf_map_update_elem(bpf_map__fd(c->assign->maps.sockets), &udp_slot, &fd, BPF_ANY))
+	close(*server); /* first: direct's new one binds the same port */
+	*server = server_socket(udp ? SOCK_DGRAM : SOCK_STREAM, bound ? TARGET_ADDR : "127.0.0.1",
+				bound ? (udp ? UDP_PORT : TCP_PORT) : 0);
+	if (udp) {
+		close(c->udp_client);
+		c->udp_client = udp_client_socket();
+	}
+	fd = (uint64_t)*server;
+	if (def->kind == K_ASSIGN && bpf_map_update_elem(bpf_map__fd(c->assign->maps.sockets),
+							 &assign_slot, &fd, BPF_ANY))
 		bench_fail("registering in the assign-only SOCKMAP: %s", strerror(errno));
 	else if (def->kind == K_SKLOOKUP)
-		register_label(&c->d, "dns", c->udp_server);
+		register_label(&c->d, udp ? "dns" : "web", *server);
 	else if (def->kind == K_LPM)
-		baseline_register(&c->lpm, skl_socket_slot(DNS_LABEL, 1, 0), c->udp_server);
+		baseline_register(&c->lpm, skl_socket_slot(udp ? DNS_LABEL : WEB_LABEL, udp, 0),
+				  *server);
 	enter(home_netns);
 }
-
-/* TCP: one phase is a client and a server thread on one case for a fixed
- * time. */
-struct phase {
-	struct netcase *c;
-	atomic_bool stop;
-	/* Set once the client has returned: the server then takes what is
-	 * still queued and ends, so "served" counts everything delivered to
-	 * the socket, whose cost is in the client's CPU time. */
-	atomic_bool client_gone;
-	uint64_t served; /* connections accepted / datagrams received */
-	uint64_t sent;
-	uint64_t client_cpu_ns; /* the client thread's CPU time */
-	const char *error;
-};
 
 /* On loopback the whole receive path, sk_lookup included, runs in softirq
  * on the sending CPU, in the client thread's context (this kernel charges
@@ -373,192 +360,43 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void *tcp_client(void *arg)
-{
-	struct phase *ph = arg;
-	struct sockaddr_in dst = target(TCP_PORT);
-	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
-
-	uint64_t cpu0;
-
-	bench_pin_cpu(CLIENT_CPU);
-	enter(ph->c->netns_fd);
-	cpu0 = thread_cpu_ns();
-	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		/* Reset on close: no TIME_WAIT, so source ports never run out. */
-		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst))) {
-			ph->error = "client socket";
-			break;
-		}
-		if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0)
-			ph->sent++;
-		else if (errno != EAGAIN && errno != ECONNREFUSED && errno != ETIMEDOUT)
-			ph->error = "connect";
-		close(fd);
-		if (ph->error)
-			break;
-	}
-	ph->client_cpu_ns = thread_cpu_ns() - cpu0;
-	return NULL;
-}
-
-/* Servers spin on non-blocking calls: sleeping in poll() would make every
- * connection a cross-CPU wakeup, which on a VM costs more than everything
- * measured here. */
-static void *tcp_server(void *arg)
-{
-	struct phase *ph = arg;
-
-	bench_pin_cpu(SERVER_CPU);
-	for (;;) {
-		int fd = accept4(ph->c->tcp_server, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0 && atomic_load_explicit(&ph->client_gone, memory_order_acquire))
-			break;
-		if (fd >= 0) {
-			ph->served++;
-			close(fd);
-		}
-	}
-	return NULL;
-}
-
-/* One measurement of one case. */
-struct rate {
-	double wall;     /* served per second */
-	double cpu;      /* served per second of the client's CPU time */
-	double received; /* served / sent */
-};
-
-/* Runs one case for ms milliseconds; *served_any says whether the server
- * got anything. */
-static struct rate run_phase_once(struct netcase *c, int ms, bool *served_any)
-{
-	struct phase ph = { .c = c };
-	pthread_t client, server;
-	uint64_t t0, t1;
-
-	if (pthread_create(&server, NULL, tcp_server, &ph))
-		bench_fail("pthread_create");
-	t0 = bench_now_ns();
-	if (pthread_create(&client, NULL, tcp_client, &ph))
-		bench_fail("pthread_create");
-	usleep((useconds_t)ms * 1000);
-	atomic_store(&ph.stop, true);
-	t1 = bench_now_ns();
-	pthread_join(client, NULL);
-	atomic_store_explicit(&ph.client_gone, true, memory_order_release);
-	pthread_join(server, NULL);
-	if (ph.error)
-		bench_fail("%s, TCP: %s failed: %s", case_defs[c - cases].name, ph.error,
-			   strerror(errno));
-	*served_any = ph.served && ph.client_cpu_ns;
-	return (struct rate){
-		.wall = (double)ph.served * 1e9 / (double)(t1 - t0),
-		.cpu = ph.client_cpu_ns ? (double)ph.served * 1e9 / (double)ph.client_cpu_ns : 0,
-		.received = ph.sent ? (double)ph.served / (double)ph.sent : 0,
-	};
-}
-
-/* One case for ms milliseconds. A warm-up may serve nothing (a CPU still
- * busy with something else); so may a phase on a machine busy enough to
- * keep the server thread off its CPU for the whole phase, which is run
- * again; three in a row that serve nothing mean the case is broken. */
-static struct rate run_phase(struct netcase *c, int ms, bool warm_up)
-{
-	for (int attempt = 0;; attempt++) {
-		bool served_any;
-		struct rate r = run_phase_once(c, ms, &served_any);
-
-		if (served_any || warm_up)
-			return r;
-		if (attempt == 2)
-			bench_fail("%s, TCP: the server received nothing in three phases in a row: "
-				   "check the dispatcher", case_defs[c - cases].name);
-		fprintf(stderr, "traffic: %s, TCP: the server received nothing (machine busy?); "
-			"running the phase again\n", case_defs[c - cases].name);
-	}
-}
-
-/* rate[case][round]; for TCP's C_DIRECT, the mean of the round's direct phases. */
-typedef struct rate rates[N_CASES][BENCH_MAX_ROUNDS];
-
-static struct rate mean_rate(struct rate a, struct rate b)
-{
-	return (struct rate){ (a.wall + b.wall) / 2, (a.cpu + b.cpu) / 2,
-			      (a.received + b.received) / 2 };
-}
-
-/* The k-th case (after direct) of round r: the order rotates from round to
- * round. */
-static int rotated_case(int r, int k)
-{
-	return 1 + (r + k) % (N_CASES - 1);
-}
-
-/* A TCP round: direct, case, direct, case, ... direct; each case is compared
- * with the mean of the direct phases just before and after it, so load
- * that comes and goes on the machine hits both sides of a ratio alike. The
- * order of the cases rotates from round to round. paired[c][r] is that mean. */
-static void run_tcp_rounds(int rounds, int ms, rates rate, rates paired)
-{
-	for (int c = 0; c < N_CASES; c++) /* warm-up, not counted */
-		run_phase(&cases[c], ms / 2, true);
-	for (int r = 0; r < rounds; r++) {
-		struct rate before = run_phase(&cases[C_DIRECT], ms, false), sum = before;
-
-		for (int k = 0; k < N_CASES - 1; k++) {
-			int c = rotated_case(r, k);
-			struct rate after;
-
-			rate[c][r] = run_phase(&cases[c], ms, false);
-			after = run_phase(&cases[C_DIRECT], ms, false);
-			paired[c][r] = mean_rate(before, after);
-			sum.wall += after.wall;
-			sum.cpu += after.cpu;
-			sum.received += after.received;
-			before = after;
-		}
-		rate[C_DIRECT][r] = (struct rate){ sum.wall / N_CASES, sum.cpu / N_CASES,
-						   sum.received / N_CASES };
-		paired[C_DIRECT][r] = rate[C_DIRECT][r];
-	}
-}
-
 /*
- * UDP: every case in the same phase, taking turns. One client thread holds
- * a connected socket into each case's netns and sends UDP_TURN_BATCHES
- * batches to one case, then to the next, in an order shuffled every cycle;
- * the client's CPU time is read around each turn and charged to its case.
- * A turn lasts about half a millisecond, so whatever the shared machine does
- * falls on every case alike. One server thread takes from every case's
- * socket in turn.
+ * A phase: every case takes turns in it. One client thread sends a turn's
+ * traffic to one case, then to the next, in an order shuffled every cycle;
+ * its CPU time is read around each turn and charged to the case. A turn
+ * lasts about half a millisecond, so whatever the shared machine does falls
+ * on every case alike. One server thread takes from every case's socket in
+ * turn, spinning on non-blocking calls: sleeping in poll() would make every
+ * connection a cross-CPU wakeup, which on a VM costs more than everything
+ * measured here.
  */
-#define UDP_TURN_BATCHES 8
+#define TCP_TURN_CONNECTIONS 32
+#define UDP_TURN_BATCHES 8 /* sendmmsg calls of UDP_BATCH datagrams */
 
-struct udp_tally {
+struct tally {
 	uint64_t cpu_ns[N_CASES];  /* the client's CPU time in the case's turns */
 	uint64_t wall_ns[N_CASES]; /* wall-clock time of those turns */
-	uint64_t sent[N_CASES];
-	uint64_t served[N_CASES];
+	uint64_t sent[N_CASES];    /* connections made / datagrams sent */
+	uint64_t served[N_CASES];  /* connections accepted / datagrams received */
 };
 
-struct udp_phase {
+struct phase {
+	bool udp;
 	atomic_bool stop;
 	/* Set once the client has returned: the server then takes what is
-	 * still queued and ends. */
+	 * still queued and ends, so "served" counts everything delivered to a
+	 * socket, whose cost is in the client's CPU time. */
 	atomic_bool client_gone;
-	struct udp_tally t; /* the client's; served is copied in at the end */
+	struct tally t; /* the client's; served is copied in at the end */
 	const char *error;
+	int error_errno;
 	/* The server's, on lines of their own: the client's CPU time would
 	 * otherwise pay for the line going back and forth. */
 	_Alignas(64) uint64_t served[N_CASES];
 };
 
-/* The order of the cases in cycle i: a shuffle, so no case always follows
- * the same one (the one before leaves its data in the caches). */
+/* The order of the cases in one cycle: a shuffle, so no case always
+ * follows the same one (the one before leaves its data in the caches). */
 static void shuffled_cases(uint64_t *rng, int order[N_CASES])
 {
 	for (int c = 0; c < N_CASES; c++)
@@ -576,13 +414,64 @@ static void shuffled_cases(uint64_t *rng, int order[N_CASES])
 	}
 }
 
-static void *udp_client(void *arg)
+/* TCP_TURN_CONNECTIONS connections to case c, each reset on close: no
+ * TIME_WAIT, so source ports never run out. NULL, or what failed. */
+static const char *tcp_turn(int c, struct tally *t)
 {
-	struct udp_phase *ph = arg;
+	struct sockaddr_in dst = target(TCP_PORT);
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	uint64_t cpu0, wall0;
+
+	enter(cases[c].netns_fd); /* a socket belongs to the netns it is made in */
+	cpu0 = thread_cpu_ns();
+	wall0 = bench_now_ns();
+	for (int i = 0; i < TCP_TURN_CONNECTIONS; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return "client socket";
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst))) {
+			close(fd);
+			return "SO_LINGER";
+		}
+		if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0) {
+			t->sent[c]++;
+		} else if (errno != EAGAIN && errno != ECONNREFUSED && errno != ETIMEDOUT) {
+			close(fd);
+			return "connect";
+		}
+		close(fd);
+	}
+	t->wall_ns[c] += bench_now_ns() - wall0;
+	t->cpu_ns[c] += thread_cpu_ns() - cpu0;
+	return NULL;
+}
+
+/* UDP_TURN_BATCHES batches of datagrams to case c. */
+static const char *udp_turn(int c, struct mmsghdr *msgs, struct tally *t)
+{
+	uint64_t cpu0 = thread_cpu_ns(), wall0 = bench_now_ns();
+
+	for (int b = 0; b < UDP_TURN_BATCHES; b++) {
+		int n = sendmmsg(cases[c].udp_client, msgs, UDP_BATCH, 0);
+
+		if (n < 0 && errno != EAGAIN && errno != ECONNREFUSED)
+			return "sendmmsg";
+		if (n > 0)
+			t->sent[c] += (uint64_t)n;
+	}
+	t->wall_ns[c] += bench_now_ns() - wall0;
+	t->cpu_ns[c] += thread_cpu_ns() - cpu0;
+	return NULL;
+}
+
+static void *client_thread(void *arg)
+{
+	struct phase *ph = arg;
 	static char payload[UDP_PAYLOAD];
 	struct iovec iov = { payload, sizeof(payload) };
 	struct mmsghdr msgs[UDP_BATCH];
-	uint64_t rng = 0x9e3779b97f4a7c15u;
+	uint64_t rng = bench_now_ns() | 1;
 
 	bench_pin_cpu(CLIENT_CPU);
 	memset(msgs, 0, sizeof(msgs));
@@ -595,32 +484,45 @@ static void *udp_client(void *arg)
 
 		shuffled_cases(&rng, order);
 		for (int k = 0; k < N_CASES; k++) {
-			int c = order[k];
-			uint64_t cpu0 = thread_cpu_ns(), wall0 = bench_now_ns();
+			const char *err = ph->udp ? udp_turn(order[k], msgs, &ph->t)
+						  : tcp_turn(order[k], &ph->t);
 
-			for (int b = 0; b < UDP_TURN_BATCHES; b++) {
-				int n = sendmmsg(cases[c].udp_client, msgs, UDP_BATCH, 0);
-
-				if (n < 0 && errno != EAGAIN && errno != ECONNREFUSED) {
-					ph->error = "sendmmsg";
-					return NULL;
-				}
-				if (n > 0)
-					ph->t.sent[c] += (uint64_t)n;
+			if (err) {
+				ph->error = err;
+				ph->error_errno = errno;
+				return NULL;
 			}
-			ph->t.wall_ns[c] += bench_now_ns() - wall0;
-			ph->t.cpu_ns[c] += thread_cpu_ns() - cpu0;
 		}
 	}
 	return NULL;
 }
 
-/* Spins on non-blocking calls over every case's socket. Once the client is
- * gone (read before the sweep: its datagrams were all queued before it
- * returned), a sweep that finds nothing ends it. */
-static void *udp_server(void *arg)
+/* What is waiting on case c's server socket, at most UDP_BATCH. */
+static uint64_t take_connections(int c)
 {
-	struct udp_phase *ph = arg;
+	uint64_t n = 0;
+	int fd;
+
+	while (n < UDP_BATCH && (fd = accept4(cases[c].tcp_server, NULL, NULL,
+					      SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		close(fd);
+		n++;
+	}
+	return n;
+}
+
+static uint64_t take_datagrams(int c, struct mmsghdr *msgs)
+{
+	int n = recvmmsg(cases[c].udp_server, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+/* Once the client is gone (read before the sweep: all its traffic was
+ * queued before it returned), a sweep that finds nothing ends it. */
+static void *server_thread(void *arg)
+{
+	struct phase *ph = arg;
 	static char bufs[UDP_BATCH][64];
 	struct iovec iov[UDP_BATCH];
 	struct mmsghdr msgs[UDP_BATCH];
@@ -637,27 +539,31 @@ static void *udp_server(void *arg)
 		uint64_t got = 0;
 
 		for (int c = 0; c < N_CASES; c++) {
-			int n = recvmmsg(cases[c].udp_server, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+			uint64_t n = ph->udp ? take_datagrams(c, msgs) : take_connections(c);
 
-			if (n > 0) {
-				ph->served[c] += (uint64_t)n;
-				got += (uint64_t)n;
-			}
+			ph->served[c] += n;
+			got += n;
 		}
 		if (gone && !got)
 			return NULL;
 	}
 }
 
-/* Every case for its share of ms milliseconds (ms in all). */
-static void run_udp_phase(int ms, struct udp_tally *t)
+static const char *proto_name(bool udp)
 {
-	struct udp_phase ph;
+	return udp ? "UDP" : "TCP";
+}
+
+/* Every case for its share of ms milliseconds. */
+static void run_phase_once(bool udp, int ms, struct tally *t)
+{
+	struct phase ph;
 	pthread_t client, server;
 
 	memset(&ph, 0, sizeof(ph));
-	if (pthread_create(&server, NULL, udp_server, &ph) ||
-	    pthread_create(&client, NULL, udp_client, &ph))
+	ph.udp = udp;
+	if (pthread_create(&server, NULL, server_thread, &ph) ||
+	    pthread_create(&client, NULL, client_thread, &ph))
 		bench_fail("pthread_create");
 	usleep((useconds_t)ms * 1000);
 	atomic_store(&ph.stop, true);
@@ -665,7 +571,8 @@ static void run_udp_phase(int ms, struct udp_tally *t)
 	atomic_store_explicit(&ph.client_gone, true, memory_order_release);
 	pthread_join(server, NULL);
 	if (ph.error)
-		bench_fail("UDP: %s failed: %s", ph.error, strerror(errno));
+		bench_fail("%s: %s failed: %s", proto_name(udp), ph.error,
+			   strerror(ph.error_errno));
 	*t = ph.t;
 	memcpy(t->served, ph.served, sizeof(t->served));
 }
@@ -673,44 +580,51 @@ static void run_udp_phase(int ms, struct udp_tally *t)
 /* A phase in which every case served something. One that did not (the
  * machine kept the server off its CPU) runs again; three in a row mean
  * the case is broken. */
-static void run_udp_phase_served(int ms, struct udp_tally *t)
+static void run_phase(bool udp, int ms, struct tally *t)
 {
 	for (int attempt = 0;; attempt++) {
 		int empty = -1;
 
-		run_udp_phase(ms, t);
+		run_phase_once(udp, ms, t);
 		for (int c = 0; c < N_CASES; c++)
 			if (!t->served[c] || !t->cpu_ns[c])
 				empty = c;
 		if (empty < 0)
 			return;
 		if (attempt == 2)
-			bench_fail("%s, UDP: the server received nothing in three phases in a row: "
-				   "check the dispatcher", case_defs[empty].name);
-		fprintf(stderr, "traffic: %s, UDP: the server received nothing (machine busy?); "
-			"running the phase again\n", case_defs[empty].name);
+			bench_fail("%s, %s: the server received nothing in three phases in a row: "
+				   "check the dispatcher", case_defs[empty].name, proto_name(udp));
+		fprintf(stderr, "traffic: %s, %s: the server received nothing (machine busy?); "
+			"running the phase again\n", case_defs[empty].name, proto_name(udp));
 	}
 }
 
-/* A UDP round is one phase of N_CASES * ms; every case is compared with
- * direct in the same phase (paired[c][r] is direct's rate). */
-static void run_udp_rounds(int rounds, int ms, rates rate, rates paired)
-{
-	struct udp_tally t;
+/* One measurement of one case. */
+struct rate {
+	double wall;     /* served per second of the case's turns */
+	double cpu;      /* served per second of the client's CPU time in them */
+	double received; /* served / sent */
+};
 
-	run_udp_phase(ms, &t); /* warm-up, not counted */
+/* rate[case][round] */
+typedef struct rate rates[N_CASES][BENCH_MAX_ROUNDS];
+
+/* A round: new sockets, then one phase of N_CASES * ms. */
+static void run_rounds(bool udp, int rounds, int ms, rates rate)
+{
+	struct tally t;
+
+	run_phase_once(udp, ms, &t); /* warm-up, not counted */
 	for (int r = 0; r < rounds; r++) {
 		for (int c = 0; c < N_CASES; c++)
-			renew_udp_sockets(c);
-		run_udp_phase_served(N_CASES * ms, &t);
+			renew_sockets(c, udp);
+		run_phase(udp, N_CASES * ms, &t);
 		for (int c = 0; c < N_CASES; c++)
 			rate[c][r] = (struct rate){
 				.wall = (double)t.served[c] * 1e9 / (double)t.wall_ns[c],
 				.cpu = (double)t.served[c] * 1e9 / (double)t.cpu_ns[c],
 				.received = t.sent[c] ? (double)t.served[c] / (double)t.sent[c] : 0,
 			};
-		for (int c = 0; c < N_CASES; c++)
-			paired[c][r] = rate[C_DIRECT][r];
 	}
 }
 
@@ -755,17 +669,17 @@ static void run_cost_rounds(int rounds, int ms, run_costs cost)
 {
 	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	uint64_t runs[N_CASES][2], ns[N_CASES][2];
-	struct udp_tally t;
+	struct tally t;
 
 	if (stats < 0)
 		bench_fail("BPF_ENABLE_STATS: %s", strerror(errno));
 	for (int r = 0; r < rounds; r++) {
 		for (int c = 0; c < N_CASES; c++)
-			renew_udp_sockets(c);
+			renew_sockets(c, true);
 		for (int c = C_DIRECT + 1; c < N_CASES; c++)
 			prog_run_totals(case_prog_fd(&cases[c], case_defs[c].kind), &runs[c][0],
 					&ns[c][0]);
-		run_udp_phase_served(N_CASES * ms, &t);
+		run_phase(true, N_CASES * ms, &t);
 		for (int c = C_DIRECT + 1; c < N_CASES; c++) {
 			prog_run_totals(case_prog_fd(&cases[c], case_defs[c].kind), &runs[c][1],
 					&ns[c][1]);
@@ -834,34 +748,34 @@ static double median_rate(rates rate, int c, int rounds, enum view v)
 	return bench_median(x, rounds);
 }
 
-/* Median over rounds of case / its paired direct; *min the worst. */
-static double median_ratio(rates rate, rates paired, int c, int rounds, enum view v,
+/* Median over rounds of case / direct in the same round; *min the worst. */
+static double median_ratio(rates rate, int c, int rounds, enum view v,
 			   double *min)
 {
 	double x[BENCH_MAX_ROUNDS] = { 0 };
 
 	for (int r = 0; r < rounds; r++)
-		x[r] = pick(&rate[c][r], v) / pick(&paired[c][r], v);
+		x[r] = pick(&rate[c][r], v) / pick(&rate[C_DIRECT][r], v);
 	*min = bench_min(x, rounds);
 	return bench_median(x, rounds);
 }
 
-static void report(const char *figure, const char *what, const char *paired_with, rates rate,
-		   rates paired, int rounds, double target_2, double target_100k, bool beat_lpm)
+static void report(const char *figure, const char *what, rates rate, int rounds,
+		   double target_2, double target_100k, bool beat_lpm)
 {
 	char name[160], value[64], baseline[64], tgt[16];
 	double target;
 	double direct_wall = median_rate(rate, C_DIRECT, rounds, WALL);
 	double direct_cpu = median_rate(rate, C_DIRECT, rounds, CPU);
 
-	printf("\n%s, %d rounds: medians; ratio = median over rounds of case / %s (worst "
-	       "round in brackets)\n", what, rounds, paired_with);
+	printf("\n%s, %d rounds: medians; ratio = median over rounds of case / direct in the "
+	       "same phase (worst round in brackets)\n", what, rounds);
 	printf("  %-30s %10s %15s %10s %15s %10s %9s\n", "case", "per s", "ratio",
 	       "per CPU-s", "ratio", "ns/CPU", "received");
 	for (int c = 0; c < N_CASES; c++) {
 		double wall = median_rate(rate, c, rounds, WALL), cpu = median_rate(rate, c, rounds, CPU);
-		double wmin, cmin, wratio = median_ratio(rate, paired, c, rounds, WALL, &wmin);
-		double cratio = median_ratio(rate, paired, c, rounds, CPU, &cmin), recv[BENCH_MAX_ROUNDS];
+		double wmin, cmin, wratio = median_ratio(rate, c, rounds, WALL, &wmin);
+		double cratio = median_ratio(rate, c, rounds, CPU, &cmin), recv[BENCH_MAX_ROUNDS];
 		bool ours = case_defs[c].kind == K_SKLOOKUP;
 
 		for (int r = 0; r < rounds; r++)
@@ -892,15 +806,14 @@ static void report(const char *figure, const char *what, const char *paired_with
 		double x[BENCH_MAX_ROUNDS], ratio;
 
 		for (int r = 0; r < rounds; r++)
-			x[r] = (rate[C_SKL_100K][r].cpu / paired[C_SKL_100K][r].cpu) /
-			       (rate[C_LPM_100K][r].cpu / paired[C_LPM_100K][r].cpu);
+			x[r] = rate[C_SKL_100K][r].cpu / rate[C_LPM_100K][r].cpu;
 		ratio = bench_median(x, rounds);
 		snprintf(name, sizeof(name), "%s %s per client CPU-second, sklookup / LPM baseline, "
 			 "100k bindings", figure, what);
 		snprintf(value, sizeof(value), "%.3f of direct",
-			 median_ratio(rate, paired, C_SKL_100K, rounds, CPU, &x[0]));
+			 median_ratio(rate, C_SKL_100K, rounds, CPU, &x[0]));
 		snprintf(baseline, sizeof(baseline), "%.3f LPM",
-			 median_ratio(rate, paired, C_LPM_100K, rounds, CPU, &x[0]));
+			 median_ratio(rate, C_LPM_100K, rounds, CPU, &x[0]));
 		bench_result(name, value, baseline, ratio, beat_lpm ? ">= 1.00" : "-",
 			     beat_lpm ? bench_at_least(ratio, 1.0) : BENCH_INFO);
 	}
@@ -908,7 +821,7 @@ static void report(const char *figure, const char *what, const char *paired_with
 
 int main(int argc, char **argv)
 {
-	static rates tcp, udp, tcp_paired, udp_paired;
+	static rates tcp, udp;
 	static run_costs udp_cost;
 	int rounds = argc > 1 ? atoi(argv[1]) : DEFAULT_ROUNDS;
 	int ms = argc > 2 ? atoi(argv[2]) : DEFAULT_PHASE_MS;
@@ -925,13 +838,11 @@ int main(int argc, char **argv)
 		setup_case(c);
 	printf("figures 1 and 2: loopback traffic to %s, %d ms per case per round, "
 	       "client on CPU %d, server on CPU %d\n", TARGET_ADDR, ms, CLIENT_CPU, SERVER_CPU);
-	run_tcp_rounds(rounds, ms, tcp, tcp_paired);
-	run_udp_rounds(rounds, ms, udp, udp_paired);
+	run_rounds(false, rounds, ms, tcp);
+	run_rounds(true, rounds, ms, udp);
 	run_cost_rounds(rounds, ms, udp_cost);
-	report("1", "TCP connect+accept", "the direct phases around it", tcp, tcp_paired, rounds,
-	       0.97, 0.97, false);
-	report("2", "UDP datagrams received", "direct in the same phase", udp, udp_paired, rounds,
-	       0.97, 0.95, true);
+	report("1", "TCP connect+accept", tcp, rounds, 0.97, 0.97, false);
+	report("2", "UDP datagrams received", udp, rounds, 0.97, 0.95, true);
 	report_cost("2", "UDP datagrams received", udp_cost, rounds);
 	close(home_netns);
 	return 0;
