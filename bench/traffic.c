@@ -224,8 +224,6 @@ static void attach_dispatcher(struct netcase *c, uint32_t n)
 	    skl_rules_apply(&c->d, &set, &err) || skl_dispatcher_attach(&c->d, c->netns_fd, &err))
 		bench_fail("dispatcher with %u bindings: %s", n, err.msg);
 	skl_bindings_free(&set);
-	register_label(&c->d, "web", c->tcp_server);
-	register_label(&c->d, "dns", c->udp_server);
 }
 
 static void attach_lpm(struct netcase *c, uint32_t n)
@@ -243,8 +241,6 @@ static void attach_lpm(struct netcase *c, uint32_t n)
 	baseline_add_mix(&c->lpm, mix_half(n), IPPROTO_UDP);
 	baseline_add(&c->lpm, &web, IPPROTO_TCP);
 	baseline_add(&c->lpm, &dns, IPPROTO_UDP);
-	baseline_register(&c->lpm, skl_socket_slot(WEB_LABEL, 0, 0), c->tcp_server);
-	baseline_register(&c->lpm, skl_socket_slot(DNS_LABEL, 1, 0), c->udp_server);
 	c->link_fd = bpf_link_create(c->lpm.prog_fd, c->netns_fd, BPF_SK_LOOKUP, NULL);
 	if (c->link_fd < 0)
 		bench_fail("attaching the LPM baseline: %s", strerror(errno));
@@ -260,17 +256,9 @@ static void attach_floor(struct netcase *c)
 
 static void attach_assign(struct netcase *c)
 {
-	uint32_t tcp = 0, udp = 1;
-	uint64_t tcp_fd = (uint64_t)c->tcp_server, udp_fd = (uint64_t)c->udp_server;
-	int map;
-
 	c->assign = assign_only_bpf__open_and_load();
 	if (!c->assign)
 		bench_fail("loading the assign-only program: %s", strerror(errno));
-	map = bpf_map__fd(c->assign->maps.sockets);
-	if (bpf_map_update_elem(map, &tcp, &tcp_fd, BPF_ANY) ||
-	    bpf_map_update_elem(map, &udp, &udp_fd, BPF_ANY))
-		bench_fail("filling the assign-only SOCKMAP: %s", strerror(errno));
 	c->link_fd = bpf_link_create(bpf_program__fd(c->assign->progs.assign_only), c->netns_fd,
 				     BPF_SK_LOOKUP, NULL);
 	if (c->link_fd < 0)
@@ -280,13 +268,50 @@ static void attach_assign(struct netcase *c)
 /* The netns the cases are made from (the process's private one). */
 static int home_netns = -1;
 
+/* A new server socket of a case, from inside its netns: bound to the
+ * target for the cases without a program that selects a socket, else to
+ * an ephemeral port on 127.0.0.1. */
+static int new_server(int which, bool udp)
+{
+	enum case_kind kind = case_defs[which].kind;
+	bool bound = kind == K_DIRECT || kind == K_FLOOR;
+
+	return server_socket(udp ? SOCK_DGRAM : SOCK_STREAM, bound ? TARGET_ADDR : "127.0.0.1",
+			     bound ? (udp ? UDP_PORT : TCP_PORT) : 0);
+}
+
+/* Puts a case's server of one protocol where its program looks. */
+static void register_server(int which, bool udp)
+{
+	struct netcase *c = &cases[which];
+	uint32_t assign_slot = udp; /* assign only's SOCKMAP: TCP 0, UDP 1 */
+	int server = udp ? c->udp_server : c->tcp_server;
+	uint64_t fd = (uint64_t)server;
+
+	switch (case_defs[which].kind) {
+	case K_ASSIGN:
+		if (bpf_map_update_elem(bpf_map__fd(c->assign->maps.sockets), &assign_slot, &fd,
+					BPF_ANY))
+			bench_fail("registering in the assign-only SOCKMAP: %s", strerror(errno));
+		break;
+	case K_SKLOOKUP:
+		register_label(&c->d, udp ? "dns" : "web", server);
+		break;
+	case K_LPM:
+		baseline_register(&c->lpm, skl_socket_slot(udp ? DNS_LABEL : WEB_LABEL, udp, 0),
+				  server);
+		break;
+	default: /* bound to the target: the kernel's own lookup finds it */
+		break;
+	}
+}
+
 /* Called with the thread inside the process's private netns: each case
  * gets a netns of its own, made from there. */
 static void setup_case(int which)
 {
 	const struct case_def *def = &case_defs[which];
 	struct netcase *c = &cases[which];
-	bool bound = def->kind == K_DIRECT || def->kind == K_FLOOR;
 
 	skl_dispatcher_init(&c->d);
 	c->prog_fd = c->link_fd = -1;
@@ -296,10 +321,8 @@ static void setup_case(int which)
 	c->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (c->netns_fd < 0)
 		bench_fail("opening the netns: %s", strerror(errno));
-	c->tcp_server = server_socket(SOCK_STREAM, bound ? TARGET_ADDR : "127.0.0.1",
-				      bound ? TCP_PORT : 0);
-	c->udp_server = server_socket(SOCK_DGRAM, bound ? TARGET_ADDR : "127.0.0.1",
-				      bound ? UDP_PORT : 0);
+	c->tcp_server = new_server(which, false);
+	c->udp_server = new_server(which, true);
 	c->udp_client = udp_client_socket();
 	if (def->kind == K_FLOOR)
 		attach_floor(c);
@@ -309,6 +332,8 @@ static void setup_case(int which)
 		attach_dispatcher(c, def->bindings);
 	else if (def->kind == K_LPM)
 		attach_lpm(c, def->bindings);
+	register_server(which, false);
+	register_server(which, true);
 	enter(home_netns);
 }
 
@@ -321,30 +346,17 @@ static void setup_case(int which)
  * rounds takes out. */
 static void renew_sockets(int which, bool udp)
 {
-	const struct case_def *def = &case_defs[which];
 	struct netcase *c = &cases[which];
-	bool bound = def->kind == K_DIRECT || def->kind == K_FLOOR;
 	int *server = udp ? &c->udp_server : &c->tcp_server;
-	uint32_t assign_slot = udp; /* assign only's SOCKMAP: TCP 0, UDP 1 */
-	uint64_t fd;
 
 	enter(c->netns_fd);
 	close(*server); /* first: direct's new one binds the same port */
-	*server = server_socket(udp ? SOCK_DGRAM : SOCK_STREAM, bound ? TARGET_ADDR : "127.0.0.1",
-				bound ? (udp ? UDP_PORT : TCP_PORT) : 0);
+	*server = new_server(which, udp);
 	if (udp) {
 		close(c->udp_client);
 		c->udp_client = udp_client_socket();
 	}
-	fd = (uint64_t)*server;
-	if (def->kind == K_ASSIGN && bpf_map_update_elem(bpf_map__fd(c->assign->maps.sockets),
-							 &assign_slot, &fd, BPF_ANY))
-		bench_fail("registering in the assign-only SOCKMAP: %s", strerror(errno));
-	else if (def->kind == K_SKLOOKUP)
-		register_label(&c->d, udp ? "dns" : "web", *server);
-	else if (def->kind == K_LPM)
-		baseline_register(&c->lpm, skl_socket_slot(udp ? DNS_LABEL : WEB_LABEL, udp, 0),
-				  *server);
+	register_server(which, udp);
 	enter(home_netns);
 }
 
@@ -420,11 +432,7 @@ static const char *tcp_turn(int c, struct tally *t)
 {
 	struct sockaddr_in dst = target(TCP_PORT);
 	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
-	uint64_t cpu0, wall0;
 
-	enter(cases[c].netns_fd); /* a socket belongs to the netns it is made in */
-	cpu0 = thread_cpu_ns();
-	wall0 = bench_now_ns();
 	for (int i = 0; i < TCP_TURN_CONNECTIONS; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -442,16 +450,12 @@ static const char *tcp_turn(int c, struct tally *t)
 		}
 		close(fd);
 	}
-	t->wall_ns[c] += bench_now_ns() - wall0;
-	t->cpu_ns[c] += thread_cpu_ns() - cpu0;
 	return NULL;
 }
 
 /* UDP_TURN_BATCHES batches of datagrams to case c. */
 static const char *udp_turn(int c, struct mmsghdr *msgs, struct tally *t)
 {
-	uint64_t cpu0 = thread_cpu_ns(), wall0 = bench_now_ns();
-
 	for (int b = 0; b < UDP_TURN_BATCHES; b++) {
 		int n = sendmmsg(cases[c].udp_client, msgs, UDP_BATCH, 0);
 
@@ -460,8 +464,6 @@ static const char *udp_turn(int c, struct mmsghdr *msgs, struct tally *t)
 		if (n > 0)
 			t->sent[c] += (uint64_t)n;
 	}
-	t->wall_ns[c] += bench_now_ns() - wall0;
-	t->cpu_ns[c] += thread_cpu_ns() - cpu0;
 	return NULL;
 }
 
@@ -484,12 +486,22 @@ static void *client_thread(void *arg)
 
 		shuffled_cases(&rng, order);
 		for (int k = 0; k < N_CASES; k++) {
-			const char *err = ph->udp ? udp_turn(order[k], msgs, &ph->t)
-						  : tcp_turn(order[k], &ph->t);
+			int c = order[k];
+			uint64_t cpu0, wall0;
+			const char *err;
 
+			/* A TCP socket belongs to the netns it is made in; the
+			 * switch is not timed. */
+			if (!ph->udp)
+				enter(cases[c].netns_fd);
+			cpu0 = thread_cpu_ns();
+			wall0 = bench_now_ns();
+			err = ph->udp ? udp_turn(c, msgs, &ph->t) : tcp_turn(c, &ph->t);
+			ph->error_errno = errno; /* before the clocks touch it */
+			ph->t.wall_ns[c] += bench_now_ns() - wall0;
+			ph->t.cpu_ns[c] += thread_cpu_ns() - cpu0;
 			if (err) {
 				ph->error = err;
-				ph->error_errno = errno;
 				return NULL;
 			}
 		}
